@@ -1,0 +1,136 @@
+"""The ATen dialect: schemas read from the installed torch, evaluation by calling the op, types by meta tensors.
+
+Nothing here is hand-written per op, so the catalogue follows whichever torch is installed.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from enum import Enum
+from typing import Any
+
+import torch
+
+from trt_passes.ir.ops import ArgSpec, OpSchema, infer_by_meta
+from trt_passes.ir.types import TensorType, torch_dtype
+
+_DTYPE_TYPES = ("ScalarType", "ScalarType?")
+
+
+def _type_string(t: Any) -> str:
+    """Spell a schema type as in native_functions.yaml: ``Optional[List[int]]`` -> ``int[]?``."""
+    text = str(t).replace("SymInt", "int").replace("SymFloat", "float").replace("number", "Scalar")
+    while True:
+        new = re.sub(r"Optional\[((?:[^\[\]]|\[\])*)\]", r"\1?", text)
+        new = re.sub(r"List\[((?:[^\[\]]|\[\])*)\]", r"\1[]", new)
+        if new == text:
+            return text
+        text = new
+
+
+def _default(arg: Any) -> tuple[Any, bool]:
+    if not arg.has_default_value():
+        return None, False
+    value = arg.default_value
+    if isinstance(value, torch.dtype):
+        from trt_passes.ir.types import dtype_name
+
+        value = dtype_name(value)
+    return value, True
+
+
+def schema_from_torch(op_name: str, s: Any) -> OpSchema:
+    args = []
+    for a in s.arguments:
+        default, has_default = _default(a)
+        mutable = a.alias_info is not None and a.alias_info.is_write
+        args.append(ArgSpec(a.name, _type_string(a.real_type), default, has_default, a.kwarg_only, mutable))
+    return OpSchema(op_name, tuple(args), tuple(_type_string(r.real_type) for r in s.returns))
+
+
+def resolve_overload(op_name: str) -> Any | None:
+    """``"aten.add.Tensor"`` -> ``torch.ops.aten.add.Tensor`` or None."""
+    parts = op_name.split(".")
+    if len(parts) != 3 or parts[0] != "aten":
+        return None
+    packet = getattr(torch.ops.aten, parts[1], None)
+    if packet is None or not hasattr(packet, "overloads"):
+        return None
+    overload = "default" if parts[2] == "default" else parts[2]
+    if overload not in packet.overloads():
+        return None
+    return getattr(packet, overload)
+
+
+def op_name_of(target: Any) -> str:
+    """``torch.ops.aten.add.Tensor`` -> ``"aten.add.Tensor"``."""
+    return f"{target.namespace}.{target._schema.name.split('::')[-1]}.{target._overloadname}"
+
+
+class AtenDialect:
+    name = "aten"
+
+    @functools.lru_cache(maxsize=None)  # noqa: B019 - one dialect object per process, schemas are immutable
+    def schema(self, op: str) -> OpSchema | None:
+        overload = resolve_overload(op)
+        if overload is None:
+            return None
+        return schema_from_torch(op, overload._schema)
+
+    def op_names(self) -> Iterable[str]:
+        return _all_op_names()
+
+    def overloads(self, packet: str) -> list[str]:
+        """Fully qualified overloads of ``aten.NAME`` (for hints when a rule omits the overload)."""
+        p = getattr(torch.ops.aten, packet, None)
+        return [f"aten.{packet}.{o}" for o in p.overloads()] if p is not None else []
+
+    def enums(self) -> dict[str, type[Enum]]:
+        return {}
+
+    def evaluate(self, op: str, args: dict[str, Any]) -> tuple[torch.Tensor, ...]:
+        overload = resolve_overload(op)
+        schema = self.schema(op)
+        if overload is None or schema is None:
+            raise KeyError(f"unknown ATen op {op}")
+        positional, keywords = [], {}
+        for spec in schema.args:
+            value = args[spec.name] if spec.name in args else spec.default
+            if spec.type in _DTYPE_TYPES and isinstance(value, str):
+                value = torch_dtype(value)
+            if spec.kwarg_only:
+                keywords[spec.name] = value
+            else:
+                positional.append(value)
+        result = overload(*positional, **keywords)
+        return flatten_outputs(result)
+
+    def infer(self, op: str, args: dict[str, Any]) -> tuple[TensorType, ...]:
+        return infer_by_meta(self, op, args)
+
+
+def flatten_outputs(result: Any) -> tuple[torch.Tensor, ...]:
+    if isinstance(result, torch.Tensor):
+        return (result,)
+    out: list[torch.Tensor] = []
+    for r in result:
+        out.extend(flatten_outputs(r))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=1)
+def _all_op_names() -> tuple[str, ...]:
+    names = []
+    for packet_name in dir(torch.ops.aten):
+        packet = getattr(torch.ops.aten, packet_name, None)
+        if packet is None or not hasattr(packet, "overloads"):
+            continue
+        names.extend(f"aten.{packet_name}.{o}" for o in packet.overloads())
+    return tuple(sorted(names))
+
+
+@functools.lru_cache(maxsize=1)
+def aten_dialect() -> AtenDialect:
+    return AtenDialect()

@@ -1,0 +1,68 @@
+"""Run an IR graph eagerly, node by node, through an :class:`OpRegistry`.
+
+This is how the project evaluates graphs that are not (yet) engines: constant folding, parity checks of rules and of
+whole programs, and bisection all call :func:`run_graph`. Segment nodes run their body graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+from trt_passes.ir.graph import Graph, Node, Slot, Value
+from trt_passes.ir.ops import OpRegistry
+
+
+class NodeExecutionError(RuntimeError):
+    """Running one node failed; names the node, its op and where it came from."""
+
+
+def node_args(g: Graph, node: Node, env: dict[Value, torch.Tensor]) -> dict[str, Any]:
+    """The node's schema arguments with every slot replaced by the tensor that feeds it."""
+    inputs = g.inputs(node.id)
+
+    def fill(a: Any) -> Any:
+        if isinstance(a, Slot):
+            return env[inputs[a.index]]
+        if isinstance(a, (list, tuple)) and any(isinstance(x, Slot) for x in a):
+            return [fill(x) for x in a]
+        return a
+
+    return {k: fill(v) for k, v in node.attrs.items()}
+
+
+def run_graph(
+    g: Graph,
+    inputs: Sequence[torch.Tensor],
+    ops: OpRegistry,
+    *,
+    after_node: Callable[[Node, tuple[torch.Tensor, ...]], None] | None = None,
+) -> list[torch.Tensor]:
+    """Evaluate ``g`` on ``inputs`` (one tensor per graph input, in order) and return its outputs."""
+    env: dict[Value, torch.Tensor] = {}
+    graph_inputs = g.graph_inputs()
+    if len(inputs) != len(graph_inputs):
+        raise ValueError(f"graph takes {len(graph_inputs)} inputs, got {len(inputs)}")
+    for nid, t in zip(graph_inputs, inputs):
+        env[Value(nid)] = t
+    for node in g.nodes():
+        if node.op in ("input", "output"):
+            continue
+        if node.op == "constant":
+            assert node.value is not None
+            outs: tuple[torch.Tensor, ...] = (node.value,)
+        elif node.op == "segment":
+            outs = tuple(run_graph(node.attrs["body"], [env[v] for v in g.inputs(node.id)], ops))
+        else:
+            try:
+                outs = ops.evaluate(node.op, node_args(g, node, env))
+            except Exception as e:  # re-raised with the node named, the cause chained
+                where = node.provenance.describe()
+                raise NodeExecutionError(f"%{node.id} {node.op} {where}: {type(e).__name__}: {e}") from e
+        for i, t in enumerate(outs):
+            env[Value(node.id, i)] = t
+        if after_node is not None:
+            after_node(node, outs)
+    return [env[v] for v in g.outputs()]

@@ -1,0 +1,174 @@
+"""Op catalogues: what each op of a dialect takes, how to run it and how to infer its types.
+
+A *dialect* (ATen, the TensorRT dialect) answers four questions about its ops, and an :class:`OpRegistry` dispatches
+to the dialect named by an op's first dotted component (``aten.relu.default`` -> ``aten``). The DSL checks rules
+against schemas, the rewriter infers the types of the nodes it creates, the interpreter runs nodes, all through this
+one interface, so none of them knows which dialects exist.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Protocol
+
+import torch
+
+from trt_passes.ir.types import TensorType, dtype_name, torch_dtype
+
+
+@dataclass(frozen=True)
+class ArgSpec:
+    """One argument of an op's schema.
+
+    ``type`` is a schema type string with ``SymInt`` spelled ``int``: ``Tensor``, ``Tensor?``, ``Tensor[]``,
+    ``Tensor?[]``, ``int``, ``int[]``, ``int?``, ``float``, ``bool``, ``Scalar``, ``ScalarType?``, ``str``, or, in
+    the TensorRT dialect, an enum name such as ``ActivationType`` and ``dtype``.
+    """
+
+    name: str
+    type: str
+    default: Any = None
+    has_default: bool = False
+    kwarg_only: bool = False
+    mutable: bool = False
+
+    @property
+    def is_tensor(self) -> bool:
+        return self.type.startswith("Tensor")
+
+    @property
+    def is_tensor_list(self) -> bool:
+        return self.type in ("Tensor[]", "Tensor?[]")
+
+    @property
+    def is_optional(self) -> bool:
+        return self.type.endswith("?")
+
+
+@dataclass(frozen=True)
+class OpSchema:
+    """An op's signature: ``OpSchema("aten.relu.default", (ArgSpec("self", "Tensor"),), ("Tensor",))``."""
+
+    name: str
+    args: tuple[ArgSpec, ...]
+    returns: tuple[str, ...]
+    doc: str = ""
+    commutative: bool = False
+
+    def arg(self, name: str) -> ArgSpec | None:
+        for a in self.args:
+            if a.name == name:
+                return a
+        return None
+
+    @property
+    def is_mutating(self) -> bool:
+        return any(a.mutable for a in self.args)
+
+    def signature(self) -> str:
+        parts = []
+        for a in self.args:
+            s = f"{a.type} {a.name}"
+            if a.has_default:
+                s += f"={a.default!r}"
+            parts.append(("*, " if a.kwarg_only and not any(p.startswith("*") for p in parts) else "") + s)
+        return f"{self.name}({', '.join(parts)}) -> ({', '.join(self.returns)})"
+
+
+class Dialect(Protocol):
+    """What a dialect provides. ``args`` below map every schema argument name to its value, with tensors in the
+    tensor positions (real tensors for ``evaluate``, :class:`TensorType` s for ``infer``)."""
+
+    name: str
+
+    def schema(self, op: str) -> OpSchema | None: ...
+
+    def op_names(self) -> Iterable[str]: ...
+
+    def enums(self) -> dict[str, type[Enum]]: ...
+
+    def evaluate(self, op: str, args: dict[str, Any]) -> tuple[torch.Tensor, ...]: ...
+
+    def infer(self, op: str, args: dict[str, Any]) -> tuple[TensorType, ...]: ...
+
+
+class UnknownOpError(KeyError):
+    def __init__(self, op: str, suggestions: Sequence[str]) -> None:
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"unknown op {op!r}{hint}")
+        self.op = op
+        self.suggestions = list(suggestions)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _map_tensors(value: Any, fn: Any) -> Any:
+    if isinstance(value, (TensorType, torch.Tensor)):
+        return fn(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_map_tensors(v, fn) for v in value)
+    return value
+
+
+def infer_by_meta(dialect: Dialect, op: str, args: dict[str, Any]) -> tuple[TensorType, ...]:
+    """Infer output types by running ``op`` on meta tensors: one definition gives semantics and types."""
+
+    def to_meta(t: TensorType | torch.Tensor) -> torch.Tensor:
+        if isinstance(t, torch.Tensor):
+            return t
+        if not t.is_static:
+            raise NotImplementedError(f"meta inference of {op} with symbolic dims {t}")
+        return torch.empty(tuple(int(d) for d in t.shape), dtype=torch_dtype(t.dtype), device="meta")
+
+    outs = dialect.evaluate(op, {k: _map_tensors(v, to_meta) for k, v in args.items()})
+    return tuple(TensorType.of(o) for o in outs)
+
+
+class OpRegistry:
+    """Dispatches op questions to dialects by prefix: ``OpRegistry([aten_dialect(), trt_dialect()])``."""
+
+    def __init__(self, dialects: Iterable[Dialect]) -> None:
+        self.dialects: dict[str, Dialect] = {d.name: d for d in dialects}
+
+    def dialect(self, op: str) -> Dialect:
+        prefix = op.split(".", 1)[0]
+        if prefix not in self.dialects:
+            raise UnknownOpError(op, [])
+        return self.dialects[prefix]
+
+    def schema(self, op: str) -> OpSchema:
+        s = self.dialect(op).schema(op)
+        if s is None:
+            raise UnknownOpError(op, self.suggest(op))
+        return s
+
+    def has(self, op: str) -> bool:
+        prefix = op.split(".", 1)[0]
+        return prefix in self.dialects and self.dialects[prefix].schema(op) is not None
+
+    def suggest(self, op: str, n: int = 3) -> list[str]:
+        prefix = op.split(".", 1)[0]
+        names = list(self.dialects[prefix].op_names()) if prefix in self.dialects else [
+            name for d in self.dialects.values() for name in d.op_names()]
+        return difflib.get_close_matches(op, names, n=n, cutoff=0.6)
+
+    def enums(self) -> dict[str, type[Enum]]:
+        out: dict[str, type[Enum]] = {}
+        for d in self.dialects.values():
+            out.update(d.enums())
+        return out
+
+    def evaluate(self, op: str, args: dict[str, Any]) -> tuple[torch.Tensor, ...]:
+        return self.dialect(op).evaluate(op, args)
+
+    def infer(self, op: str, args: dict[str, Any]) -> tuple[TensorType, ...]:
+        return self.dialect(op).infer(op, args)
+
+
+def dtype_arg(value: Any) -> Any:
+    """Normalise a dtype-valued argument to the IR's dtype name (``torch.float16`` -> ``"f16"``)."""
+    return dtype_name(value) if isinstance(value, torch.dtype) else value
