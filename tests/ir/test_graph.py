@@ -42,7 +42,7 @@ def test_the_same_value_may_feed_two_slots_of_one_node():
 
 
 def test_replace_uses_moves_every_reader_and_remove_refuses_used_nodes():
-    g, x, w, m = small_graph()
+    g, x, _w, m = small_graph()
     r = g.add("aten.relu.default", [Value(x)], {"self": Slot(0)}, [F])
     assert g.replace_uses(Value(x), Value(r), exclude=[r]) == 1
     assert g.input(m, 0) == Value(r)
@@ -59,7 +59,7 @@ def test_topological_order_is_deterministic_and_respects_edges():
 
 
 def test_verify_reports_a_slot_the_attrs_do_not_name():
-    g, x, w, m = small_graph()
+    g, _x, _w, m = small_graph()
     g.replace_node(m, attrs={"self": Slot(0)})
     with pytest.raises(GraphError, match="attrs reference slots"):
         verify(g)

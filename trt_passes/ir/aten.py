@@ -72,7 +72,7 @@ def op_name_of(target: Any) -> str:
 class AtenDialect:
     name = "aten"
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - one dialect object per process, schemas are immutable
+    @functools.cache  # noqa: B019 - one dialect object per process, schemas are immutable
     def schema(self, op: str) -> OpSchema | None:
         overload = resolve_overload(op)
         if overload is None:

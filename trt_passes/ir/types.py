@@ -8,11 +8,10 @@ its value is only known at run time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 import torch
 
-Dim = Union[int, str]
+Dim = int | str
 
 TORCH_DTYPES: dict[str, torch.dtype] = {
     "f64": torch.float64,

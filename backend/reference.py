@@ -1,0 +1,482 @@
+"""The reference runtime: what each ``trt.*`` op computes, written in PyTorch from TensorRT's documentation.
+
+This is the single definition of the TensorRT dialect's semantics: the interpreter runs it (constant folding, rule
+parity tests, segments on machines without a GPU) and type inference runs it on meta tensors, so every function
+here must work on ``device="meta"`` too (no data-dependent Python control flow, no ``.item()``).
+
+Conventions shared by all ops:
+
+* Attributes hold ints/floats/bools/lists as stored in the IR; enum attributes hold members of
+  :mod:`trt_passes.backend.enums` (or their names).
+* Axes may be negative (normalised against the input's rank); emission turns them into TensorRT's bitmasks.
+* Half-precision inputs of accumulating ops (reductions, pooling averages, softmax, normalization) are accumulated
+  in f32 and rounded back, as TensorRT does; the output dtype always follows TensorRT's strongly typed rules.
+* Malformed arguments raise ``ValueError``/``TypeError`` naming the op: TensorRT would reject the layer too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from trt_passes.backend.enums import (
+    COMPARISONS,
+    LOGICAL,
+    ActivationType,
+    ElementWiseOperation,
+    GatherMode,
+    MatrixOperation,
+    PoolingType,
+    ReduceOperation,
+    TopKOperation,
+    UnaryOperation,
+    as_member,
+)
+from trt_passes.ir.types import torch_dtype
+
+Outputs = tuple[torch.Tensor, ...]
+
+_HALF = (torch.float16, torch.bfloat16)
+
+
+def _acc(x: torch.Tensor) -> torch.Tensor:
+    """Widen half types for accumulation (TensorRT accumulates f16/bf16 in f32)."""
+    return x.float() if x.dtype in _HALF else x
+
+
+def _axis(op: str, axis: int, rank: int) -> int:
+    if not -rank <= axis < max(rank, 1):
+        raise ValueError(f"{op}: axis {axis} is out of range for rank {rank}")
+    return axis % rank if rank else 0
+
+
+def _axes(op: str, axes: Sequence[int], rank: int) -> list[int]:
+    out = sorted({_axis(op, a, rank) for a in axes})
+    if len(out) != len(axes):
+        raise ValueError(f"{op}: repeated axes {list(axes)}")
+    return out
+
+
+def _same_dtype(op: str, *tensors: torch.Tensor) -> None:
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) > 1:
+        # The network is strongly typed: TensorRT inserts no casts, so neither does the reference.
+        raise TypeError(f"{op}: inputs must share one dtype, got {', '.join(str(t.dtype) for t in tensors)}")
+
+
+# ---- activation / unary ----------------------------------------------------------------------------------------
+
+def _gelu_tanh(x: torch.Tensor) -> torch.Tensor:
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+
+
+# Formulas from TensorRT's Activation operator page; THRESHOLDED_RELU follows NvInfer.h's ``x > alpha ? x : 0``
+# (the ONNX operator it exists for) where the operator page writes ``max(0, x - alpha)``.
+_ACTIVATIONS: dict[ActivationType, Callable[[torch.Tensor, float, float], torch.Tensor]] = {
+    ActivationType.RELU: lambda x, a, b: torch.relu(x),
+    ActivationType.SIGMOID: lambda x, a, b: torch.sigmoid(x),
+    ActivationType.TANH: lambda x, a, b: torch.tanh(x),
+    ActivationType.LEAKY_RELU: lambda x, a, b: torch.where(x >= 0, x, a * x),
+    ActivationType.ELU: lambda x, a, b: torch.where(x >= 0, x, a * torch.expm1(x)),
+    ActivationType.SELU: lambda x, a, b: b * torch.where(x >= 0, x, a * torch.expm1(x)),
+    ActivationType.SOFTSIGN: lambda x, a, b: x / (1 + x.abs()),
+    ActivationType.SOFTPLUS: lambda x, a, b: a * torch.log1p(torch.exp(b * x)),
+    ActivationType.CLIP: lambda x, a, b: torch.clamp(x, min=a, max=b),
+    ActivationType.HARD_SIGMOID: lambda x, a, b: torch.clamp(a * x + b, min=0.0, max=1.0),
+    ActivationType.SCALED_TANH: lambda x, a, b: a * torch.tanh(b * x),
+    ActivationType.THRESHOLDED_RELU: lambda x, a, b: torch.where(x > a, x, torch.zeros_like(x)),
+    ActivationType.GELU_ERF: lambda x, a, b: 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0))),
+    ActivationType.GELU_TANH: lambda x, a, b: _gelu_tanh(x),
+}
+
+
+def activation(input: torch.Tensor, type: Any, alpha: float = 0.0, beta: float = 0.0) -> Outputs:
+    kind = as_member(ActivationType, type)
+    out = _ACTIVATIONS[kind](input, float(alpha), float(beta))
+    return (out.to(input.dtype),)
+
+
+_UNARY: dict[UnaryOperation, Callable[[torch.Tensor], torch.Tensor]] = {
+    UnaryOperation.EXP: torch.exp,
+    UnaryOperation.LOG: torch.log,
+    UnaryOperation.SQRT: torch.sqrt,
+    UnaryOperation.RECIP: torch.reciprocal,
+    UnaryOperation.ABS: torch.abs,
+    UnaryOperation.NEG: torch.neg,
+    UnaryOperation.SIN: torch.sin,
+    UnaryOperation.COS: torch.cos,
+    UnaryOperation.TAN: torch.tan,
+    UnaryOperation.SINH: torch.sinh,
+    UnaryOperation.COSH: torch.cosh,
+    UnaryOperation.ASIN: torch.asin,
+    UnaryOperation.ACOS: torch.acos,
+    UnaryOperation.ATAN: torch.atan,
+    UnaryOperation.ASINH: torch.asinh,
+    UnaryOperation.ACOSH: torch.acosh,
+    UnaryOperation.ATANH: torch.atanh,
+    UnaryOperation.CEIL: torch.ceil,
+    UnaryOperation.FLOOR: torch.floor,
+    UnaryOperation.ERF: torch.erf,
+    UnaryOperation.NOT: torch.logical_not,
+    UnaryOperation.SIGN: torch.sign,
+    UnaryOperation.ROUND: torch.round,  # half to even, as TensorRT's kROUND
+    UnaryOperation.ISINF: torch.isinf,
+}
+
+
+def unary(input: torch.Tensor, op: Any) -> Outputs:
+    kind = as_member(UnaryOperation, op)
+    if kind is UnaryOperation.NOT and input.dtype != torch.bool:
+        raise TypeError(f"trt.unary NOT takes bool, got {input.dtype}")
+    out = _UNARY[kind](input)
+    if kind not in (UnaryOperation.NOT, UnaryOperation.ISINF):
+        out = out.to(input.dtype)
+    return (out,)
+
+
+# ---- elementwise / select / cast / identity ---------------------------------------------------------------------
+
+def _div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    # Integer division truncates toward zero (C semantics, as TensorRT's kDIV); floats divide exactly.
+    return torch.div(a, b, rounding_mode="trunc") if not a.is_floating_point() else a / b
+
+
+def _floor_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.div(a, b, rounding_mode="floor")
+
+
+_ELEMENTWISE: dict[ElementWiseOperation, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    ElementWiseOperation.SUM: torch.add,
+    ElementWiseOperation.PROD: torch.mul,
+    ElementWiseOperation.MAX: torch.maximum,
+    ElementWiseOperation.MIN: torch.minimum,
+    ElementWiseOperation.SUB: torch.sub,
+    ElementWiseOperation.DIV: _div,
+    ElementWiseOperation.POW: torch.pow,
+    ElementWiseOperation.FLOOR_DIV: _floor_div,
+    ElementWiseOperation.AND: torch.logical_and,
+    ElementWiseOperation.OR: torch.logical_or,
+    ElementWiseOperation.XOR: torch.logical_xor,
+    ElementWiseOperation.EQUAL: torch.eq,
+    ElementWiseOperation.GREATER: torch.gt,
+    ElementWiseOperation.LESS: torch.lt,
+}
+
+
+def elementwise(a: torch.Tensor, b: torch.Tensor, op: Any) -> Outputs:
+    """Numpy broadcasting over any ranks (emission left-pads the lower rank with 1s, as numpy does)."""
+    kind = as_member(ElementWiseOperation, op)
+    _same_dtype("trt.elementwise", a, b)
+    if kind in LOGICAL and a.dtype != torch.bool:
+        raise TypeError(f"trt.elementwise {kind.name} takes bool, got {a.dtype}")
+    if kind not in LOGICAL and a.dtype == torch.bool and kind is not ElementWiseOperation.EQUAL:
+        raise TypeError(f"trt.elementwise {kind.name} does not take bool")
+    torch.broadcast_shapes(a.shape, b.shape)  # a clear error before any arithmetic
+    out = _ELEMENTWISE[kind](a, b)
+    return (out if kind in COMPARISONS or kind in LOGICAL else out.to(a.dtype),)
+
+
+def select(condition: torch.Tensor, then_input: torch.Tensor, else_input: torch.Tensor) -> Outputs:
+    if condition.dtype != torch.bool:
+        raise TypeError(f"trt.select condition must be bool, got {condition.dtype}")
+    _same_dtype("trt.select", then_input, else_input)
+    return (torch.where(condition, then_input, else_input),)
+
+
+def cast(input: torch.Tensor, to: Any) -> Outputs:
+    target = torch_dtype(to) if isinstance(to, str) else to
+    return (input.to(target),)
+
+
+def identity(input: torch.Tensor) -> Outputs:
+    return (input.clone(),)
+
+
+# ---- matrix multiply ---------------------------------------------------------------------------------------------
+
+def matrix_multiply(a: torch.Tensor, b: torch.Tensor, op_a: Any = MatrixOperation.NONE,
+                    op_b: Any = MatrixOperation.NONE) -> Outputs:
+    """``op(a) @ op(b)`` with batch dims broadcast. VECTOR treats the last dim as a vector (a: row, b: column),
+    and that vector dim is absent from the result; TRANSPOSE swaps the last two dims."""
+    _same_dtype("trt.matrix_multiply", a, b)
+    oa, ob = as_member(MatrixOperation, op_a), as_member(MatrixOperation, op_b)
+    for name, t, o in (("a", a, oa), ("b", b, ob)):
+        if t.dim() < (1 if o is MatrixOperation.VECTOR else 2):
+            raise ValueError(f"trt.matrix_multiply: {name} of rank {t.dim()} cannot be used with {o.name}")
+    x = a.unsqueeze(-2) if oa is MatrixOperation.VECTOR else a.transpose(-1, -2) if oa is MatrixOperation.TRANSPOSE \
+        else a
+    y = b.unsqueeze(-1) if ob is MatrixOperation.VECTOR else b.transpose(-1, -2) if ob is MatrixOperation.TRANSPOSE \
+        else b
+    if x.shape[-1] != y.shape[-2]:
+        raise ValueError(f"trt.matrix_multiply: inner dims differ ({tuple(a.shape)} {oa.name}, "
+                         f"{tuple(b.shape)} {ob.name})")
+    out = torch.matmul(_acc(x), _acc(y)).to(a.dtype)
+    if ob is MatrixOperation.VECTOR:
+        out = out.squeeze(-1)
+    if oa is MatrixOperation.VECTOR:
+        out = out.squeeze(-1 if ob is MatrixOperation.VECTOR else -2)
+    return (out,)
+
+
+# ---- convolution / deconvolution ---------------------------------------------------------------------------------
+
+_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+_DECONV = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
+
+
+def _spatial(op: str, input: torch.Tensor, kernel: torch.Tensor, lists: dict[str, Sequence[int]]) -> int:
+    n = kernel.dim() - 2
+    if n not in _CONV or input.dim() != n + 2:
+        raise ValueError(f"{op}: input {tuple(input.shape)} and kernel {tuple(kernel.shape)} are not an "
+                         f"[N, C, *spatial] / [K, C, *window] pair with 1 to 3 spatial dims")
+    for name, value in lists.items():
+        if len(value) != n:
+            raise ValueError(f"{op}: {name}={list(value)} needs {n} entries")
+    return n
+
+
+def convolution(input: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None, stride: Sequence[int],
+                padding: Sequence[int], dilation: Sequence[int], groups: int = 1) -> Outputs:
+    """Cross-correlation of ``input [N, C, *spatial]`` with ``kernel [K, C/groups, *window]``; symmetric padding."""
+    _same_dtype("trt.convolution", input, kernel, *([bias] if bias is not None else []))
+    n = _spatial("trt.convolution", input, kernel, {"stride": stride, "padding": padding, "dilation": dilation})
+    out = _CONV[n](_acc(input), _acc(kernel), None if bias is None else _acc(bias), list(stride), list(padding),
+                   list(dilation), groups)
+    return (out.to(input.dtype),)
+
+
+def deconvolution(input: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None, stride: Sequence[int],
+                  padding: Sequence[int], dilation: Sequence[int], groups: int = 1,
+                  output_padding: Sequence[int] = ()) -> Outputs:
+    """Transposed convolution, kernel ``[C, K/groups, *window]``. ``output_padding`` adds that many rows at the end
+    of each spatial dim (emission expresses it as TensorRT's post-padding ``padding - output_padding``)."""
+    _same_dtype("trt.deconvolution", input, kernel, *([bias] if bias is not None else []))
+    out_pad = list(output_padding) or [0] * (kernel.dim() - 2)
+    n = _spatial("trt.deconvolution", input, kernel, {"stride": stride, "padding": padding, "dilation": dilation,
+                                                      "output_padding": out_pad})
+    out = _DECONV[n](_acc(input), _acc(kernel), None if bias is None else _acc(bias), list(stride), list(padding),
+                     out_pad, groups, list(dilation))
+    return (out.to(input.dtype),)
+
+
+# ---- pooling -----------------------------------------------------------------------------------------------------
+
+_MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
+_AVG_POOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+
+
+def pooling_output_size(size: int, window: int, stride: int, padding: int, ceil_mode: bool) -> int:
+    """TensorRT's EXPLICIT_ROUND_DOWN / EXPLICIT_ROUND_UP: ``floor|ceil((size + 2p - window) / stride) + 1``.
+
+    Unlike PyTorch's ceil_mode there is no rule dropping a last window that starts in the right padding: a
+    converter must guard for the cases where the two differ."""
+    span = size + 2 * padding - window
+    if span < 0:
+        raise ValueError(f"trt.pooling: window {window} exceeds padded size {size + 2 * padding}")
+    return (-(-span // stride) if ceil_mode else span // stride) + 1
+
+
+def pooling(input: torch.Tensor, type: Any, window: Sequence[int], stride: Sequence[int], padding: Sequence[int],
+            ceil_mode: bool = False, exclude_padding: bool = True) -> Outputs:
+    """Max or average pooling over the last ``len(window)`` dims; leading dims are independent.
+
+    Padding is symmetric and explicit. MAX treats padding as -inf. AVERAGE divides by the number of input elements
+    in the window when ``exclude_padding``, else also counts the explicit padding; the extra rows ceil mode
+    appends beyond the padding are never counted (as in PyTorch, and so a window never divides by zero)."""
+    kind = as_member(PoolingType, type)
+    n = len(window)
+    if n not in _MAX_POOL or input.dim() < n + 1 or len(stride) != n or len(padding) != n:
+        raise ValueError(f"trt.pooling: window={list(window)}, stride={list(stride)}, padding={list(padding)} "
+                         f"do not fit input {tuple(input.shape)}")
+    lead, spatial = input.shape[:-n], list(input.shape[-n:])
+    out_sizes = [pooling_output_size(s, w, st, p, ceil_mode)
+                 for s, w, st, p in zip(spatial, window, stride, padding)]
+    # Rows after the padding that ceil mode reaches, per dim (F.pad wants the last dim first).
+    extra = [max(0, (o - 1) * st + w - (s + 2 * p))
+             for o, st, w, s, p in zip(out_sizes, stride, window, spatial, padding)]
+    pads: list[int] = []
+    for p, e in reversed(list(zip(padding, extra))):
+        pads += [p, p + e]
+    x = _acc(input).reshape(1, -1, *spatial)
+    if kind is PoolingType.MAX:
+        padded = F.pad(x, pads, value=-math.inf)
+        out = _MAX_POOL[n](padded, list(window), list(stride))
+    else:
+        padded = F.pad(x, pads, value=0.0)
+        sums = _AVG_POOL[n](padded, list(window), list(stride)) * math.prod(window)
+        # Which positions count toward the divisor: real elements, plus explicit padding unless excluded.
+        ones = torch.ones([1, 1, *spatial], dtype=x.dtype, device=x.device)
+        if exclude_padding:
+            mask = F.pad(ones, pads, value=0.0)
+        else:
+            mask = F.pad(F.pad(ones, [q for p in reversed(padding) for q in (p, p)], value=1.0),
+                         [q for e in reversed(extra) for q in (0, e)], value=0.0)
+        counts = _AVG_POOL[n](mask, list(window), list(stride)) * math.prod(window)
+        out = sums / counts
+    return (out.reshape(*lead, *out.shape[-n:]).to(input.dtype),)
+
+
+# ---- reductions, softmax, normalization, topk -----------------------------------------------------------------------
+
+def reduce(input: torch.Tensor, op: Any, axes: Sequence[int], keep_dims: bool) -> Outputs:
+    kind = as_member(ReduceOperation, op)
+    dims = _axes("trt.reduce", axes, input.dim())
+    if not dims:
+        raise ValueError("trt.reduce needs at least one axis")
+    x = _acc(input)
+    if kind is ReduceOperation.SUM:
+        out = x.sum(dim=dims, keepdim=keep_dims)
+    elif kind is ReduceOperation.AVG:
+        out = x.mean(dim=dims, keepdim=keep_dims)
+    elif kind is ReduceOperation.MAX:
+        out = x.amax(dim=dims, keepdim=keep_dims)
+    elif kind is ReduceOperation.MIN:
+        out = x.amin(dim=dims, keepdim=keep_dims)
+    else:  # PROD: torch reduces one dim at a time; go from the last so earlier indices stay valid
+        out = x
+        for d in reversed(dims):
+            out = out.prod(dim=d, keepdim=keep_dims)
+    return (out.to(input.dtype),)
+
+
+def softmax(input: torch.Tensor, axis: int) -> Outputs:
+    return (torch.softmax(_acc(input), dim=_axis("trt.softmax", axis, input.dim())).to(input.dtype),)
+
+
+def normalization(input: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor, axes: Sequence[int],
+                  epsilon: float) -> Outputs:
+    """``(x - mean) / sqrt(var + epsilon) * scale + bias`` with mean and (biased) variance over ``axes``;
+    ``scale`` and ``bias`` broadcast against the input (numpy rules) and may not grow it."""
+    _same_dtype("trt.normalization", input, scale, bias)
+    dims = _axes("trt.normalization", axes, input.dim())
+    for name, t in (("scale", scale), ("bias", bias)):
+        if torch.broadcast_shapes(t.shape, input.shape) != input.shape:
+            raise ValueError(f"trt.normalization: {name} {tuple(t.shape)} does not broadcast to {tuple(input.shape)}")
+    x = _acc(input)
+    mean = x.mean(dim=dims, keepdim=True)
+    var = ((x - mean) ** 2).mean(dim=dims, keepdim=True)
+    out = (x - mean) * torch.rsqrt(var + float(epsilon)) * _acc(scale) + _acc(bias)
+    return (out.to(input.dtype),)
+
+
+def topk(input: torch.Tensor, op: Any, k: int, axes: Sequence[int]) -> Outputs:
+    """The ``k`` largest (MAX) or smallest (MIN) along the one axis in ``axes``, sorted; indices are i32 (TensorRT's
+    default indices type)."""
+    kind = as_member(TopKOperation, op)
+    dims = _axes("trt.topk", axes, input.dim())
+    if len(dims) != 1:
+        raise ValueError(f"trt.topk reduces exactly one axis, got {list(axes)}")
+    if not 0 < k <= input.shape[dims[0]]:
+        raise ValueError(f"trt.topk: k={k} is not in 1..{input.shape[dims[0]]}")
+    values, indices = torch.topk(input, k, dim=dims[0], largest=kind is TopKOperation.MAX, sorted=True)
+    return values, indices.to(torch.int32)
+
+
+# ---- data movement -----------------------------------------------------------------------------------------------
+
+def _check_perm(name: str, perm: Sequence[int], rank: int) -> None:
+    if sorted(perm) != list(range(rank)):
+        raise ValueError(f"trt.shuffle: {name} {list(perm)} is not a permutation of {rank} dims")
+
+
+def shuffle(input: torch.Tensor, first_transpose: Sequence[int] | None = None,
+            reshape: Sequence[int] | None = None, second_transpose: Sequence[int] | None = None) -> Outputs:
+    """Transpose, reshape, transpose. In ``reshape`` a 0 copies the (transposed) input's dim at that position and
+    one -1 is inferred."""
+    x = input
+    if first_transpose is not None:
+        _check_perm("first_transpose", first_transpose, x.dim())
+        x = x.permute(*first_transpose)
+    if reshape is not None:
+        dims = []
+        for i, d in enumerate(reshape):
+            if d == 0:
+                if i >= x.dim():
+                    raise ValueError(f"trt.shuffle: reshape {list(reshape)} copies dim {i} of a rank-{x.dim()} input")
+                dims.append(x.shape[i])
+            else:
+                dims.append(d)
+        x = x.reshape(dims)
+    if second_transpose is not None:
+        _check_perm("second_transpose", second_transpose, x.dim())
+        x = x.permute(*second_transpose)
+    return (x.clone(),)
+
+
+def concatenation(inputs: Sequence[torch.Tensor], axis: int) -> Outputs:
+    if not inputs:
+        raise ValueError("trt.concatenation needs at least one input")
+    _same_dtype("trt.concatenation", *inputs)
+    return (torch.cat(list(inputs), dim=_axis("trt.concatenation", axis, inputs[0].dim())),)
+
+
+def slice(input: torch.Tensor, start: Sequence[int], shape: Sequence[int], stride: Sequence[int]) -> Outputs:
+    """``out[i...] = input[start + i * stride ...]`` per dim (strides may be negative); every read must be in
+    bounds (TensorRT's default STRICT_BOUNDS)."""
+    if not len(start) == len(shape) == len(stride) == input.dim():
+        raise ValueError(f"trt.slice: start/shape/stride must each have {input.dim()} entries")
+    x = input
+    for d, (s, n, st) in enumerate(zip(start, shape, stride)):
+        size = input.shape[d]
+        if n < 0 or (n > 0 and not (0 <= s < size and 0 <= s + (n - 1) * st < size)):
+            raise ValueError(f"trt.slice: dim {d} of size {size}: start {s}, shape {n}, stride {st} is out of bounds")
+        idx = torch.arange(n, device=x.device, dtype=torch.int64) * st + s
+        x = x.index_select(d, idx)
+    return (x,)
+
+
+def gather(data: torch.Tensor, indices: torch.Tensor, axis: int, mode: Any = GatherMode.DEFAULT) -> Outputs:
+    """DEFAULT: ``data.shape[:axis] + indices.shape + data.shape[axis+1:]``; ELEMENT: ``torch.gather`` semantics;
+    ND (no elementwise dims): the last index dim addresses the leading data dims.
+
+    Every index must be in ``0 <= i < dim`` (TensorRT's Gather operator: negative indices are not wrapped), so a
+    converter normalises negative constant indices itself; out-of-range indices raise here on real tensors."""
+    kind = as_member(GatherMode, mode)
+    if indices.dtype not in (torch.int32, torch.int64):
+        raise TypeError(f"trt.gather indices must be i32 or i64, got {indices.dtype}")
+    idx = indices.to(torch.int64)
+    if kind is GatherMode.ND:
+        q = indices.shape[-1] if indices.dim() else 0
+        if not 1 <= q <= data.dim():
+            raise ValueError(f"trt.gather ND: index depth {q} does not fit data of rank {data.dim()}")
+        sizes = torch.tensor(data.shape[:q], dtype=torch.int64, device=idx.device)
+        if not idx.is_meta and bool(((idx < 0) | (idx >= sizes)).any()):
+            raise IndexError(f"trt.gather ND: an index is outside the data's leading dims {tuple(data.shape[:q])}")
+        strides = torch.tensor([math.prod(data.shape[i + 1:q]) for i in range(q)], dtype=torch.int64,
+                               device=idx.device)
+        linear = (idx * strides).sum(-1)
+        flat = data.reshape(-1, *data.shape[q:])
+        return (flat.index_select(0, linear.reshape(-1)).reshape(*indices.shape[:-1], *data.shape[q:]),)
+    ax = _axis("trt.gather", axis, data.dim())
+    if not idx.is_meta and bool(((idx < 0) | (idx >= data.shape[ax])).any()):
+        raise IndexError(f"trt.gather: an index is outside 0..{data.shape[ax] - 1} (negative ones are not wrapped)")
+    if kind is GatherMode.ELEMENT:
+        return (torch.gather(data, ax, idx),)
+    out = data.index_select(ax, idx.reshape(-1))
+    return (out.reshape(*data.shape[:ax], *indices.shape, *data.shape[ax + 1:]),)
+
+
+OPS: dict[str, Callable[..., Outputs]] = {
+    "trt.activation": activation,
+    "trt.unary": unary,
+    "trt.elementwise": elementwise,
+    "trt.matrix_multiply": matrix_multiply,
+    "trt.convolution": convolution,
+    "trt.deconvolution": deconvolution,
+    "trt.pooling": pooling,
+    "trt.reduce": reduce,
+    "trt.softmax": softmax,
+    "trt.shuffle": shuffle,
+    "trt.concatenation": concatenation,
+    "trt.slice": slice,
+    "trt.gather": gather,
+    "trt.select": select,
+    "trt.cast": cast,
+    "trt.normalization": normalization,
+    "trt.identity": identity,
+    "trt.topk": topk,
+}

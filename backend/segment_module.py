@@ -1,0 +1,126 @@
+"""``SegmentModule``: the ``nn.Module`` that runs one partition, on a TensorRT engine or the reference runtime.
+
+Runtimes:
+
+* ``"reference"`` evaluates the segment's body graph with :func:`trt_passes.ir.interpreter.run_graph` through the
+  ATen and TensorRT dialects (the TensorRT dialect's reference semantics), so a compiled program runs anywhere.
+* ``"tensorrt"`` deserialises the engine with the backend's ``EngineRunner`` and runs it; errors if it cannot.
+* ``"auto"`` uses TensorRT when ``tensorrt_runtime_status(device)`` says it can run there, else the reference runtime,
+  warning once per process (not once per segment or call) with the reason.
+
+Body constants are registered as (non-persistent) buffers, so ``.to(device)`` moves them with the module; at call time
+the body graph is pointed at the current buffers. The body itself is a structural copy: the caller's IR is never
+touched and no tensor is copied at construction.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from typing import Any
+
+import torch
+
+from trt_passes.ir.graph import Graph
+from trt_passes.ir.interpreter import run_graph
+from trt_passes.ir.ops import OpRegistry
+
+RUNTIMES = ("auto", "tensorrt", "reference")
+
+_fallback_warned = False
+
+
+@functools.lru_cache(maxsize=1)
+def _reference_ops() -> OpRegistry:
+    from trt_passes.backend.dialect import trt_dialect  # lazily: the dialect is optional for ATen-only bodies
+    from trt_passes.ir.aten import aten_dialect
+
+    return OpRegistry([aten_dialect(), trt_dialect()])
+
+
+def _tensorrt_status(device: torch.device) -> tuple[bool, str]:
+    """Whether engines can run on ``device``, and why not; tolerant of how the runner reports it."""
+    try:
+        from trt_passes.backend.engine_runner import tensorrt_runtime_status
+    except ImportError as e:
+        return False, f"the engine runtime is unavailable ({e})"
+    status = tensorrt_runtime_status(device)
+    if isinstance(status, tuple):
+        return bool(status[0]), str(status[1]) if len(status) > 1 else ""
+    if isinstance(status, bool):
+        return status, "" if status else "TensorRT cannot run engines here"
+    ok = getattr(status, "ok", getattr(status, "available", bool(status)))
+    return bool(ok), str(getattr(status, "reason", status))
+
+
+def _warn_fallback_once(reason: str) -> None:
+    global _fallback_warned
+    if _fallback_warned:
+        return
+    _fallback_warned = True
+    warnings.warn(f"trt_passes: running TensorRT segments with the reference runtime (slow, for correctness only) "
+                  f"because {reason}", RuntimeWarning, stacklevel=3)
+
+
+class SegmentModule(torch.nn.Module):
+    """Runs ``body`` (a segment's graph); ``forward(*inputs)`` returns the segment's outputs as a tuple."""
+
+    def __init__(self, name: str, body: Graph, engine: bytes | None, runtime: str = "auto") -> None:
+        super().__init__()
+        if runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}; got {runtime!r}")
+        self.name = name
+        self.runtime = runtime
+        self.engine = engine
+        self.body = body.copy()
+        self._constants: dict[int, str] = {}
+        for node in self.body.all_nodes():
+            if node.op == "constant" and node.value is not None:
+                buffer = f"const_{node.id}"
+                self.register_buffer(buffer, node.value, persistent=False)
+                self._constants[node.id] = buffer
+        self._runner: Any = None
+        self._chosen: dict[torch.device, str] = {}  # "auto" decides per device, once
+
+    def extra_repr(self) -> str:
+        engine = f"{len(self.engine)} bytes" if self.engine is not None else "none"
+        return f"name={self.name!r}, runtime={self.runtime!r}, engine={engine}, nodes={len(self.body)}"
+
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        if self._select(inputs) == "tensorrt":
+            return tuple(self._engine_runner()(*inputs))
+        return tuple(run_graph(self._current_body(), list(inputs), _reference_ops()))
+
+    # ---- runtime choice -------------------------------------------------------------------------------------
+    def _select(self, inputs: tuple[torch.Tensor, ...]) -> str:
+        if self.runtime != "auto":
+            return self.runtime
+        device = inputs[0].device if inputs else torch.device("cpu")
+        if device in self._chosen:
+            return self._chosen[device]
+        if self.engine is None:
+            ok, reason = False, f"segment {self.name!r} has no engine"
+        else:
+            ok, reason = _tensorrt_status(device)
+        if not ok:
+            _warn_fallback_once(reason)
+        self._chosen[device] = "tensorrt" if ok else "reference"
+        return self._chosen[device]
+
+    def _engine_runner(self) -> Any:
+        if self._runner is None:
+            if self.engine is None:
+                raise RuntimeError(f"segment {self.name!r}: runtime='tensorrt' but the segment has no engine")
+            from trt_passes.backend.engine_runner import EngineRunner
+
+            self._runner = EngineRunner(self.engine)
+        return self._runner
+
+    # ---- reference runtime ----------------------------------------------------------------------------------
+    def _current_body(self) -> Graph:
+        """The body with each constant reading its buffer (which ``.to()`` may have replaced)."""
+        for nid, buffer in self._constants.items():
+            tensor = getattr(self, buffer)
+            if self.body.node(nid).value is not tensor:
+                self.body.replace_node(nid, value=tensor)
+        return self.body

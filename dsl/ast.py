@@ -1,0 +1,318 @@
+"""The typed syntax tree of a `.rw` file: frozen dataclasses, every node carrying the :class:`Span` it came from.
+
+Patterns (left side), expressions (guards and right sides), type annotations and test domains are separate node
+families so that each consumer (checker, matcher, rewriter, domain sampler) can dispatch on a closed set of classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+
+@dataclass(frozen=True)
+class Span:
+    """A source range: 1-based lines and columns, ``end_col`` exclusive."""
+
+    file: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+NO_SPAN = Span("<none>", 0, 0, 0, 0)
+
+
+# ---- type annotations -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DimWild:
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class DimInt:
+    value: int
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class DimName:
+    name: str
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class DimEllipsis:
+    span: Span = field(compare=False)
+
+
+DimAnn = Union[DimWild, DimInt, DimName, DimEllipsis]
+
+
+@dataclass(frozen=True)
+class TensorAnn:
+    """``Tensor<f32|f16>[N, _, 3, ...]``; ``dtypes``/``dims`` are None when not written."""
+
+    dtypes: tuple[str, ...] | None
+    dims: tuple[DimAnn, ...] | None
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class ScalarAnn:
+    """``int``, ``float``, ``bool``, ``int[]`` (``name`` spelled as written)."""
+
+    name: str
+    span: Span = field(compare=False)
+
+
+TypeAnn = Union[TensorAnn, ScalarAnn]
+
+
+# ---- expressions (guards, right sides, literals) ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Literal:
+    """A number, string, ``true``/``false`` or ``none``."""
+
+    value: int | float | bool | str | None
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class DtypeLit:
+    """A dtype name such as ``f16`` (dtype names are reserved words of the language)."""
+
+    name: str
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class EnumLit:
+    """``ActivationType.RELU``; ``parts`` is the dotted name split (resolved against the catalogue's enums)."""
+
+    parts: tuple[str, ...]
+    span: Span = field(compare=False)
+
+    @property
+    def text(self) -> str:
+        return ".".join(self.parts)
+
+
+@dataclass(frozen=True)
+class Name:
+    name: str
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class ListExpr:
+    items: tuple[Expr, ...]
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class BinOp:
+    """Arithmetic ``+ - * // %``, comparisons ``== != < <= > >= in not in`` and boolean ``and or``."""
+
+    op: str
+    left: Expr
+    right: Expr
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class UnaryOp:
+    """``not`` or ``-``."""
+
+    op: str
+    operand: Expr
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class Index:
+    value: Expr
+    index: Expr
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of a call: positional when ``keyword`` is None."""
+
+    keyword: str | None
+    value: Any  # Expr in calls, Pattern in op patterns
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class Call:
+    """A builtin call ``rank(x)``."""
+
+    func: str
+    args: tuple[Arg, ...]
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class OpExpr:
+    """An op constructor on the right side: ``aten.mm.default(a, b)``."""
+
+    op: str
+    args: tuple[Arg, ...]
+    span: Span = field(compare=False)
+    op_span: Span = field(compare=False, default=None)  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class ConstExpr:
+    """``const(value_expr, dtype_expr)``: a new constant node."""
+
+    value: Expr
+    dtype: Expr
+    span: Span = field(compare=False)
+
+
+Expr = Union[Literal, DtypeLit, EnumLit, Name, ListExpr, BinOp, UnaryOp, Index, Call, OpExpr, ConstExpr]
+
+
+# ---- patterns ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PWildcard:
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class PCapture:
+    """``x`` or ``x: TYPE``."""
+
+    name: str
+    type: TypeAnn | None
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class PLiteral:
+    """A literal pattern; ``value`` is a :class:`Literal`, :class:`DtypeLit` or :class:`EnumLit`."""
+
+    value: Literal | DtypeLit | EnumLit
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class PList:
+    items: tuple[Pattern, ...]
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class POp:
+    """``OP(args)``, or ``binder @ OP(args)`` when ``binder`` is set."""
+
+    op: str
+    args: tuple[Arg, ...]
+    binder: str | None
+    span: Span = field(compare=False)
+    op_span: Span = field(compare=False, default=None)  # type: ignore[assignment]
+
+
+Pattern = Union[PWildcard, PCapture, PLiteral, PList, POp]
+
+
+# ---- rules ------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Let:
+    name: str
+    value: Expr
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class Rhs:
+    lets: tuple[Let, ...]
+    result: Expr
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class DRange:
+    """A dim drawn from ``lo..hi``; ``name`` set for ``NAME=lo..hi``."""
+
+    lo: int
+    hi: int
+    name: str | None
+    span: Span = field(compare=False)
+
+
+DomainDim = Union[DimInt, DimName, DRange]
+
+
+@dataclass(frozen=True)
+class DomainTensor:
+    """``x: [const] f32|f16 [dims] [in lo..hi] [| none]``."""
+
+    name: str
+    const: bool
+    dtypes: tuple[str, ...]
+    dims: tuple[DomainDim, ...]
+    value_range: tuple[float, float] | None
+    or_none: bool
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class DomainValues:
+    """``s: [1, 1] | [2, 2]``: the non-tensor capture takes one of these literal values."""
+
+    name: str
+    values: tuple[Expr, ...]
+    span: Span = field(compare=False)
+
+
+DomainEntry = Union[DomainTensor, DomainValues]
+
+
+@dataclass(frozen=True)
+class Domain:
+    entries: tuple[DomainEntry, ...]
+    span: Span = field(compare=False)
+
+    def entry(self, name: str) -> DomainEntry | None:
+        for e in self.entries:
+            if e.name == name:
+                return e
+        return None
+
+
+@dataclass(frozen=True)
+class RuleDecl:
+    name: str
+    priority: int
+    doc: str
+    pattern: POp
+    guard: Expr | None
+    rhs: Rhs
+    domains: tuple[Domain, ...]
+    untested_reason: str | None
+    span: Span = field(compare=False)
+    name_span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class RulesetDecl:
+    name: str
+    kind: str
+    span: Span = field(compare=False)
+    kind_span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class FileAst:
+    """A parsed file: its items in source order (ruleset declarations and rules)."""
+
+    file: str
+    items: tuple[RulesetDecl | RuleDecl, ...]

@@ -1,0 +1,111 @@
+"""Diagnostics of the `.rw` language: stable codes, one renderer, and the error that carries a whole load's problems.
+
+Codes (the reference with an example for each is spec/LANGUAGE.md):
+
+* ``RW0xx`` syntax and file structure
+* ``RW1xx`` names: ops, overloads, enums, builtins, captures, rules
+* ``RW2xx`` arity and types of arguments
+* ``RW3xx`` rule-set kinds (what a lowering or converter rule may match and emit)
+* ``RW4xx`` test domains
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from trt_passes.dsl.ast import Span
+
+#: Every code with a one-line summary; tests assert each has an example in spec/LANGUAGE.md.
+CODES: dict[str, str] = {
+    "RW001": "syntax error: unexpected token",
+    "RW002": "syntax error: unexpected character",
+    "RW003": "syntax error: missing `=>` between pattern and replacement",
+    "RW004": "rule before any `ruleset` declaration",
+    "RW005": "unknown rule-set kind (wants lowering or converter)",
+    "RW006": "file cannot be read",
+    "RW007": "rule set declared with two different kinds",
+    "RW101": "unknown op or overload",
+    "RW102": "ATen op without an overload",
+    "RW103": "unknown enum or enum member",
+    "RW104": "unknown builtin function",
+    "RW105": "unbound name (capture not bound by the pattern, or let used before definition)",
+    "RW106": "duplicate rule name",
+    "RW107": "capture bound incompatibly twice, or a let shadowing a capture",
+    "RW201": "too many positional arguments",
+    "RW202": "unknown keyword argument",
+    "RW203": "required argument not given",
+    "RW204": "argument given twice",
+    "RW205": "wrong number of arguments to a builtin or const()",
+    "RW206": "bad type annotation (unknown dtype or scalar type, or a type that does not fit the argument)",
+    "RW207": "pattern does not fit the argument (op pattern or tensor capture in a non-tensor slot)",
+    "RW208": "right side does not produce a tensor, or an op constructor outside the right side",
+    "RW301": "lowering rule emits a non-ATen op",
+    "RW302": "rule root is not an ATen op",
+    "RW303": "converter rule emits an ATen op",
+    "RW401": "domain names a capture the pattern does not bind",
+    "RW402": "domain misses a tensor capture of the pattern",
+    "RW403": "bad domain range or dims (lo > hi, unknown dim name, unknown dtype)",
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem, with the source range it concerns and optional notes (hints, candidates)."""
+
+    code: str
+    message: str
+    span: Span
+    notes: tuple[str, ...] = ()
+
+    def render(self, source: str | None = None) -> str:
+        """``file:line:col: error[CODE]: message``, then the source line with a ``^~~~`` underline, then notes."""
+        lines = [f"{self.span.file}:{self.span.line}:{self.span.col}: error[{self.code}]: {self.message}"]
+        text = _source_line(self.span, source)
+        if text is not None:
+            width = self.span.end_col - self.span.col if self.span.end_line == self.span.line else len(text) + 1 - \
+                self.span.col
+            width = max(1, width)
+            lines.append(f"  | {text}")
+            lines.append("  | " + " " * (self.span.col - 1) + "^" + "~" * (width - 1))
+        lines.extend(f"  = note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def _source_line(span: Span, source: str | None) -> str | None:
+    if span.line <= 0:
+        return None
+    if source is None:
+        try:
+            with open(span.file, encoding="utf-8") as f:
+                source = f.read()
+        except OSError:
+            return None
+    all_lines = source.splitlines()
+    if span.line > len(all_lines):
+        return None
+    return all_lines[span.line - 1].expandtabs(1)
+
+
+class RuleLoadError(Exception):
+    """Loading rules failed; ``diagnostics`` lists every problem found, in file and position order."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], sources: dict[str, str] | None = None) -> None:
+        self.diagnostics = sorted(diagnostics, key=lambda d: (d.span.file, d.span.line, d.span.col, d.code))
+        self.sources = dict(sources or {})
+        super().__init__(self.render())
+
+    @property
+    def codes(self) -> list[str]:
+        return [d.code for d in self.diagnostics]
+
+    def render(self) -> str:
+        n = len(self.diagnostics)
+        body = "\n\n".join(d.render(self.sources.get(d.span.file)) for d in self.diagnostics)
+        return f"{n} error{'s' if n != 1 else ''} in rules:\n{body}"
+
+    def __str__(self) -> str:
+        return self.render()

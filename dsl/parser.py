@@ -1,0 +1,434 @@
+"""Parse `.rw` text into the typed AST of :mod:`trt_passes.dsl.ast`, turning Lark's errors into diagnostics.
+
+Parsing never raises anything but :class:`RuleLoadError`: syntax errors are reported with what the parser expected,
+spelled in words, plus example-driven hints for common slips (a missing ``=>``, ``=`` used to compare).
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from trt_passes.dsl import ast as A
+from trt_passes.dsl.diagnostics import Diagnostic, RuleLoadError
+from trt_passes.ir.types import TORCH_DTYPES
+
+#: Dtype names are reserved words: in patterns and expressions they are dtype literals, never captures.
+DTYPES = frozenset(TORCH_DTYPES)
+RULESET_KINDS = ("lowering", "converter")
+
+
+@functools.lru_cache(maxsize=1)
+def _lark() -> Lark:
+    text = resources.files("trt_passes.dsl").joinpath("grammar.lark").read_text(encoding="utf-8")
+    return Lark(text, parser="lalr", propagate_positions=True)
+
+
+def parse(text: str, file: str = "<string>") -> A.FileAst:
+    """Parse one file's text; raises :class:`RuleLoadError` with the first syntax error (LALR cannot resume)."""
+    try:
+        tree = _lark().parse(text)
+    except UnexpectedInput as e:
+        raise RuleLoadError([_syntax_diagnostic(e, text, file)], {file: text}) from None
+    builder = _Builder(file)
+    try:
+        items = builder.transform(tree)
+    except VisitError as e:  # a builder bug, not a user error: keep the cause visible
+        raise e.orig_exc from e
+    if builder.diagnostics:
+        raise RuleLoadError(builder.diagnostics, {file: text})
+    return A.FileAst(file, tuple(items))
+
+
+# ---- syntax errors ------------------------------------------------------------------------------------------------
+_WORDS = {
+    "NAME": "a name",
+    "DOTTED": "a dotted op or enum name",
+    "INT": "an integer",
+    "FLOAT": "a number",
+    "STRING": 'a string "..."',
+    "COMP_OP": "a comparison (== != < <= > >=)",
+    "ADD_OP": "`+`",
+    "MINUS": "`-`",
+    "MUL_OP": "`*`, `//` or `%`",
+    "CONST": "`const`",
+    "$END": "the end of the file",
+}
+
+
+def _word(terminal: str) -> str:
+    if terminal in _WORDS:
+        return _WORDS[terminal]
+    for t in _lark().terminals:
+        if t.name == terminal and t.pattern.type == "str":
+            return f"`{t.pattern.value}`"
+    return terminal
+
+
+def _expected_words(expected: set[str]) -> str:
+    words = sorted({_word(t) for t in expected})
+    if len(words) > 8:
+        words = [*words[:8], "..."]
+    return ", ".join(words)
+
+
+def _token_text(tok: Token) -> str:
+    if tok.type == "$END":
+        return "end of file"
+    return f"`{tok.value}`"
+
+
+def _syntax_diagnostic(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
+    line, col = max(1, getattr(e, "line", 1) or 1), max(1, getattr(e, "column", 1) or 1)
+    if isinstance(e, UnexpectedCharacters):
+        ch = text[e.pos_in_stream] if 0 <= e.pos_in_stream < len(text) else "?"
+        return Diagnostic("RW002", f"unexpected character {ch!r}", A.Span(file, line, col, line, col + 1),
+                          ("rules use names, dotted op names, numbers, strings and ( ) [ ] { } , : = @ | operators",))
+    if isinstance(e, UnexpectedEOF):
+        end = _end_position(text)
+        return Diagnostic("RW001", f"unexpected end of file; expected {_expected_words(set(e.expected))}",
+                          A.Span(file, *end, end[0], end[1] + 1))
+    assert isinstance(e, UnexpectedToken)
+    tok = e.token
+    expected = set(e.expected)
+    if tok.type == "$END":
+        line, col = _end_position(text)
+    width = max(1, len(str(tok.value))) if tok.type != "$END" else 1
+    span = A.Span(file, line, col, line, col + width)
+    if tok.type == "EQUAL" and "COMP_OP" in expected:
+        return Diagnostic("RW001", "unexpected `=`; to compare use `==`", span,
+                          ("example: where rank(x) == 4",))
+    if "__ANON_0" in expected and tok.type != "__ANON_0":
+        return Diagnostic("RW003", f"expected `=>` after the pattern, found {_token_text(tok)}", span,
+                          ("a rule reads: rule NAME  OP(args)  [where GUARD]  => REPLACEMENT",
+                           "example: aten.relu.default(x) => trt.activation(x, type=ActivationType.RELU)"))
+    notes: tuple[str, ...] = ()
+    if tok.type in ("RULE", "RULESET", "$END"):
+        notes = ("the previous rule is incomplete",)
+    return Diagnostic("RW001", f"unexpected {_token_text(tok)}; expected {_expected_words(expected)}", span, notes)
+
+
+def _end_position(text: str) -> tuple[int, int]:
+    lines = text.split("\n")
+    return len(lines), len(lines[-1]) + 1
+
+
+# ---- tree -> AST ----------------------------------------------------------------------------------------------------
+def _tok_span(file: str, t: Token) -> A.Span:
+    return A.Span(file, t.line or 0, t.column or 0, t.end_line or t.line or 0, t.end_column or t.column or 0)
+
+
+class _Tagged:
+    """A rule-header part (priority, doc, guard, tail) passed up to :meth:`_Builder.rule`."""
+
+    def __init__(self, tag: str, value: Any) -> None:
+        self.tag, self.value = tag, value
+
+
+@v_args(meta=True)
+class _Builder(Transformer):
+    def __init__(self, file: str) -> None:
+        super().__init__()
+        self.file = file
+        self.diagnostics: list[Diagnostic] = []
+
+    def _span(self, meta: Any) -> A.Span:
+        if getattr(meta, "empty", True):
+            return A.Span(self.file, 0, 0, 0, 0)
+        return A.Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _t(self, tok: Token) -> A.Span:
+        return _tok_span(self.file, tok)
+
+    # -- file structure
+    def start(self, meta: Any, items: list) -> list:
+        return items
+
+    def ruleset_decl(self, meta: Any, c: list) -> A.RulesetDecl:
+        name, kind = c
+        name_text = str(name)
+        if str(kind) not in RULESET_KINDS:
+            self.diagnostics.append(Diagnostic(
+                "RW005", f"unknown rule-set kind `{kind}`; wants `lowering` or `converter`", self._t(kind),
+                ("example: ruleset lower.core : lowering",)))
+        return A.RulesetDecl(name_text, str(kind), self._span(meta), self._t(kind))
+
+    def priority(self, meta: Any, c: list) -> _Tagged:
+        return _Tagged("priority", c[0])
+
+    def doc(self, meta: Any, c: list) -> _Tagged:
+        return _Tagged("doc", _unquote(c[0]))
+
+    def guard(self, meta: Any, c: list) -> _Tagged:
+        return _Tagged("guard", c[0])
+
+    def domains(self, meta: Any, c: list) -> _Tagged:
+        return _Tagged("domains", tuple(c))
+
+    def untested(self, meta: Any, c: list) -> _Tagged:
+        return _Tagged("untested", _unquote(c[0]))
+
+    def rule(self, meta: Any, c: list) -> A.RuleDecl:
+        name = c[0]
+        parts = {x.tag: x.value for x in c[1:] if isinstance(x, _Tagged)}
+        pattern = next(x for x in c[1:] if isinstance(x, A.POp))
+        rhs = next(x for x in c[1:] if isinstance(x, A.Rhs))
+        return A.RuleDecl(
+            name=str(name), priority=parts.get("priority", 0), doc=parts.get("doc", ""), pattern=pattern,
+            guard=parts.get("guard"), rhs=rhs, domains=parts.get("domains", ()), untested_reason=parts.get("untested"),
+            span=self._span(meta), name_span=self._t(name))
+
+    # -- patterns
+    def bound_op(self, meta: Any, c: list) -> A.POp:
+        name, op = c
+        return A.POp(op.op, op.args, str(name), self._span(meta), op.op_span)
+
+    def op_pattern(self, meta: Any, c: list) -> A.POp:
+        return A.POp(str(c[0]), tuple(c[1:]), None, self._span(meta), self._t(c[0]))
+
+    def parg_pos(self, meta: Any, c: list) -> A.Arg:
+        return A.Arg(None, c[0], self._span(meta))
+
+    def parg_kw(self, meta: Any, c: list) -> A.Arg:
+        return A.Arg(str(c[0]), c[1], self._span(meta))
+
+    def p_wild(self, meta: Any, c: list) -> A.PWildcard:
+        return A.PWildcard(self._span(meta))
+
+    def p_capture(self, meta: Any, c: list) -> A.Pattern:
+        name = str(c[0])
+        if name in DTYPES:
+            return A.PLiteral(A.DtypeLit(name, self._t(c[0])), self._t(c[0]))
+        return A.PCapture(name, None, self._t(c[0]))
+
+    def p_typed(self, meta: Any, c: list) -> A.PCapture:
+        return A.PCapture(str(c[0]), c[1], self._span(meta))
+
+    def p_list(self, meta: Any, c: list) -> A.PList:
+        return A.PList(tuple(c), self._span(meta))
+
+    def p_literal(self, meta: Any, c: list) -> A.PLiteral:
+        v = c[0]
+        if isinstance(v, Token):  # a DOTTED enum literal
+            v = A.EnumLit(tuple(str(v).split(".")), self._t(v))
+        return A.PLiteral(v, self._span(meta))
+
+    # -- types
+    def t_tensor(self, meta: Any, c: list) -> A.TensorAnn:
+        dtypes = next((x[1] for x in c if isinstance(x, tuple) and x and x[0] == "dtypes"), None)
+        dims = next((x[1] for x in c if isinstance(x, tuple) and x and x[0] == "dims"), None)
+        return A.TensorAnn(dtypes, dims, self._span(meta))
+
+    def t_scalar(self, meta: Any, c: list) -> A.ScalarAnn:
+        return A.ScalarAnn(str(c[0]), self._span(meta))
+
+    def t_scalar_list(self, meta: Any, c: list) -> A.ScalarAnn:
+        return A.ScalarAnn(f"{c[0]}[]", self._span(meta))
+
+    def dtype_set(self, meta: Any, c: list) -> tuple:
+        return ("dtypes", tuple(str(x) for x in c))
+
+    def dims(self, meta: Any, c: list) -> tuple:
+        return ("dims", tuple(c))
+
+    def d_wild(self, meta: Any, c: list) -> A.DimWild:
+        return A.DimWild(self._span(meta))
+
+    def d_int(self, meta: Any, c: list) -> A.DimInt:
+        return A.DimInt(int(c[0]), self._span(meta))
+
+    def d_name(self, meta: Any, c: list) -> A.DimName:
+        return A.DimName(str(c[0]), self._span(meta))
+
+    def d_ellipsis(self, meta: Any, c: list) -> A.DimEllipsis:
+        return A.DimEllipsis(self._span(meta))
+
+    # -- literals
+    def literal(self, meta: Any, c: list) -> A.Literal:
+        return c[0]
+
+    def signed_num(self, meta: Any, c: list) -> A.Literal:
+        tok = c[-1]
+        v: int | float = int(tok) if tok.type == "INT" else float(tok)
+        return A.Literal(-v if len(c) == 2 else v, self._span(meta))
+
+    def signed_int(self, meta: Any, c: list) -> int:
+        return -int(c[-1]) if len(c) == 2 else int(c[-1])
+
+    def l_string(self, meta: Any, c: list) -> A.Literal:
+        return A.Literal(_unquote(c[0]), self._span(meta))
+
+    def l_true(self, meta: Any, c: list) -> A.Literal:
+        return A.Literal(True, self._span(meta))
+
+    def l_false(self, meta: Any, c: list) -> A.Literal:
+        return A.Literal(False, self._span(meta))
+
+    def l_none(self, meta: Any, c: list) -> A.Literal:
+        return A.Literal(None, self._span(meta))
+
+    # -- expressions
+    def e_or(self, meta: Any, c: list) -> A.BinOp:
+        return A.BinOp("or", c[0], c[1], self._span(meta))
+
+    def e_and(self, meta: Any, c: list) -> A.BinOp:
+        return A.BinOp("and", c[0], c[1], self._span(meta))
+
+    def e_not(self, meta: Any, c: list) -> A.UnaryOp:
+        return A.UnaryOp("not", c[0], self._span(meta))
+
+    def e_compare(self, meta: Any, c: list) -> A.BinOp:
+        return A.BinOp(str(c[1]), c[0], c[2], self._span(meta))
+
+    def e_in(self, meta: Any, c: list) -> A.BinOp:
+        return A.BinOp("in", c[0], c[1], self._span(meta))
+
+    def e_not_in(self, meta: Any, c: list) -> A.BinOp:
+        return A.BinOp("not in", c[0], c[1], self._span(meta))
+
+    def e_binop(self, meta: Any, c: list) -> A.BinOp:
+        return A.BinOp(str(c[1]), c[0], c[2], self._span(meta))
+
+    def e_neg(self, meta: Any, c: list) -> A.Expr:
+        operand = c[1]
+        # fold "-3" into a literal so negative numbers are literals everywhere (patterns and expressions alike)
+        if isinstance(operand, A.Literal) and isinstance(operand.value, (int, float)) \
+                and not isinstance(operand.value, bool):
+            return A.Literal(-operand.value, self._span(meta))
+        return A.UnaryOp("-", operand, self._span(meta))
+
+    def e_index(self, meta: Any, c: list) -> A.Index:
+        return A.Index(c[0], c[1], self._span(meta))
+
+    def e_int(self, meta: Any, c: list) -> A.Literal:
+        return A.Literal(int(c[0]), self._span(meta))
+
+    def e_float(self, meta: Any, c: list) -> A.Literal:
+        return A.Literal(float(c[0]), self._span(meta))
+
+    def e_string(self, meta: Any, c: list) -> A.Literal:
+        return A.Literal(_unquote(c[0]), self._span(meta))
+
+    def e_true(self, meta: Any, c: list) -> A.Literal:
+        return A.Literal(True, self._span(meta))
+
+    def e_false(self, meta: Any, c: list) -> A.Literal:
+        return A.Literal(False, self._span(meta))
+
+    def e_none(self, meta: Any, c: list) -> A.Literal:
+        return A.Literal(None, self._span(meta))
+
+    def e_name(self, meta: Any, c: list) -> A.Expr:
+        name = str(c[0])
+        if name in DTYPES:
+            return A.DtypeLit(name, self._t(c[0]))
+        return A.Name(name, self._t(c[0]))
+
+    def e_enum(self, meta: Any, c: list) -> A.EnumLit:
+        return A.EnumLit(tuple(str(c[0]).split(".")), self._t(c[0]))
+
+    def e_call(self, meta: Any, c: list) -> A.Call:
+        return A.Call(str(c[0]), tuple(c[1:]), self._span(meta))
+
+    def e_op(self, meta: Any, c: list) -> A.OpExpr:
+        return A.OpExpr(str(c[0]), tuple(c[1:]), self._span(meta), self._t(c[0]))
+
+    def e_const(self, meta: Any, c: list) -> A.Expr:
+        args = tuple(c[1:])
+        span = self._span(meta)
+        if len(args) != 2 or any(a.keyword for a in args):
+            self.diagnostics.append(Diagnostic(
+                "RW205", f"const() takes 2 positional arguments (value, dtype), got {len(args)}", span,
+                ("example: const(1.0, dtype(x))",)))
+            return A.Literal(None, span)
+        return A.ConstExpr(args[0].value, args[1].value, span)
+
+    def e_list(self, meta: Any, c: list) -> A.ListExpr:
+        return A.ListExpr(tuple(c), self._span(meta))
+
+    def arg_pos(self, meta: Any, c: list) -> A.Arg:
+        return A.Arg(None, c[0], self._span(meta))
+
+    def arg_kw(self, meta: Any, c: list) -> A.Arg:
+        return A.Arg(str(c[0]), c[1], self._span(meta))
+
+    def rhs(self, meta: Any, c: list) -> A.Rhs:
+        return A.Rhs(tuple(c[:-1]), c[-1], self._span(meta))
+
+    def let(self, meta: Any, c: list) -> A.Let:
+        return A.Let(str(c[0]), c[1], self._span(meta))
+
+    # -- domains
+    def domain(self, meta: Any, c: list) -> A.Domain:
+        return A.Domain(tuple(c), self._span(meta))
+
+    def domain_entry(self, meta: Any, c: list) -> A.DomainEntry:
+        name = str(c[0])
+        rest = list(c[1:])
+        const = bool(rest) and isinstance(rest[0], Token) and rest[0].type == "CONST"
+        if const:
+            rest = rest[1:]
+        tensor = rest[-1] if rest and isinstance(rest[-1], tuple) and rest[-1][0] == "tensor" else None
+        alts = rest[:-1] if tensor is not None else rest
+        span = self._span(meta)
+        if tensor is None:
+            if const:
+                self.diagnostics.append(Diagnostic("RW403", f"const domain entry `{name}` needs dims", span,
+                                                   ("example: w: const f32 [4, 3]",)))
+            return A.DomainValues(name, tuple(alts), span)
+        dtypes = []
+        for a in alts:
+            if isinstance(a, A.DtypeLit):
+                dtypes.append(a.name)
+            else:
+                dtypes.append(str(getattr(a, "value", getattr(a, "name", a))))
+        _, dims, value_range, or_none = tensor
+        return A.DomainTensor(name, const, tuple(dtypes), dims, value_range, or_none, span)
+
+    def dalt_name(self, meta: Any, c: list) -> A.Expr:
+        name = str(c[0])
+        return A.DtypeLit(name, self._t(c[0])) if name in DTYPES else A.Name(name, self._t(c[0]))
+
+    def dalt_enum(self, meta: Any, c: list) -> A.EnumLit:
+        return A.EnumLit(tuple(str(c[0]).split(".")), self._t(c[0]))
+
+    def dalt_list(self, meta: Any, c: list) -> A.ListExpr:
+        return A.ListExpr(tuple(c), self._span(meta))
+
+    def tensor_part(self, meta: Any, c: list) -> tuple:
+        dims = c[0]
+        value_range = next((x[1] for x in c[1:] if isinstance(x, tuple) and x[0] == "range"), None)
+        or_none = any(isinstance(x, tuple) and x[0] == "none" for x in c[1:])
+        return ("tensor", dims, value_range, or_none)
+
+    def or_none(self, meta: Any, c: list) -> tuple:
+        return ("none", True)
+
+    def ddims(self, meta: Any, c: list) -> tuple:
+        return tuple(c)
+
+    def dd_int(self, meta: Any, c: list) -> A.DimInt:
+        return A.DimInt(int(c[0]), self._span(meta))
+
+    def dd_range(self, meta: Any, c: list) -> A.DRange:
+        return A.DRange(int(c[0]), int(c[1]), None, self._span(meta))
+
+    def dd_named_range(self, meta: Any, c: list) -> A.DRange:
+        return A.DRange(int(c[1]), int(c[2]), str(c[0]), self._span(meta))
+
+    def dd_name(self, meta: Any, c: list) -> A.DimName:
+        return A.DimName(str(c[0]), self._span(meta))
+
+    def drange(self, meta: Any, c: list) -> tuple:
+        return ("range", (c[0].value, c[1].value))
+
+
+def _unquote(tok: Token | str) -> str:
+    s = str(tok)[1:-1]
+    return s.replace('\\"', '"').replace("\\\\", "\\").replace("\\n", "\n")
+
+

@@ -1,0 +1,60 @@
+"""Give a compiled program back the model's own calling convention (nested inputs, ``ModelOutput`` results).
+
+The program built from the IR takes the flat tensor inputs and returns a flat tuple of tensors. :class:`PyTreeProgram`
+flattens the user's ``(*args, **kwargs)`` with the exported ``in_spec``, feeds the tensor leaves to the program and
+unflattens the results with ``out_spec``.
+
+Why a thin wrapper rather than rewriting the GraphModule's codegen (``torch.fx.graph._PyTreeCodeGen``, as
+``ExportedProgram.module()`` does): that class and its ``_PyTreeInfo`` are private and their constructor has changed
+between torch releases, while ``tree_flatten``/``tree_unflatten`` and ``TreeSpec`` equality are stable on every
+torch this project supports (2.11+). The GraphModule stays reachable, unchanged, as ``.program``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.fx
+import torch.utils._pytree as pytree
+
+
+class PyTreeProgram(torch.nn.Module):
+    """``program`` called with the model's structured inputs, returning the model's structured outputs."""
+
+    def __init__(self, program: torch.fx.GraphModule, meta: dict[str, Any]) -> None:
+        super().__init__()
+        self.program = program
+        self.in_spec: pytree.TreeSpec = meta["in_spec"]
+        self.out_spec: pytree.TreeSpec = meta["out_spec"]
+        self.input_names: list[str] = list(meta["input_names"])
+        self._input_leaves: list[int] = list(meta["input_leaves"])
+        self._output_leaves: list[int | None] = list(meta["output_leaves"])
+        self._output_constants: dict[int, Any] = dict(meta.get("output_constants", {}))
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        leaves = self._flatten(args, kwargs)
+        flat_out = self.program(*(leaves[i] for i in self._input_leaves))
+        results = [flat_out[k] if k is not None else self._output_constants[pos]
+                   for pos, k in enumerate(self._output_leaves)]
+        return pytree.tree_unflatten(results, self.out_spec)
+
+    def _flatten(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+        leaves, spec = pytree.tree_flatten((args, kwargs))
+        if spec != self.in_spec:
+            # Keyword order is part of a dict's spec; accept the keywords in any order, as the model itself does.
+            order = _kwarg_order(self.in_spec)
+            if order is not None and set(order) == set(kwargs):
+                leaves, spec = pytree.tree_flatten((args, {k: kwargs[k] for k in order}))
+        if spec != self.in_spec:
+            raise TypeError(f"the compiled model was traced with inputs structured as {self.in_spec}, "
+                            f"but was called with {spec}")
+        return leaves
+
+
+def _kwarg_order(in_spec: pytree.TreeSpec) -> list[str] | None:
+    """The keyword names of an ``(args, kwargs)`` spec, in traced order."""
+    children = in_spec.children_specs if hasattr(in_spec, "children_specs") else []
+    if len(children) != 2 or children[1].type is not dict:
+        return None
+    return list(children[1].context)

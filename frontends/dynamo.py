@@ -1,0 +1,337 @@
+"""The dynamo frontend's importer: ``torch.export`` -> core ATen FX graph -> IR :class:`Graph`.
+
+The translation follows the schema in :mod:`trt_passes.ir.graph` literally: every ATen call becomes one node whose
+``attrs`` hold every schema argument (defaults filled, tensors as :class:`Slot` markers), parameters and buffers become
+``constant`` nodes holding the model's own tensors, and ``operator.getitem`` disappears into output indexes. Anything
+the IR cannot represent (non-ATen calls, mutation, symbolic scalars) is an error naming the FX node, so a model that
+imports is a model every later pass can reason about.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+import torch.fx
+from torch.export import ExportedProgram
+from torch.export.graph_signature import (
+    ConstantArgument,
+    InputKind,
+    InputSpec,
+    OutputKind,
+    TensorArgument,
+)
+
+from trt_passes.ir.aten import aten_dialect, op_name_of
+from trt_passes.ir.graph import Graph, Provenance, Slot, Value
+from trt_passes.ir.ops import ArgSpec, OpSchema, dtype_arg
+from trt_passes.ir.types import TensorType
+
+# Assertion ops check facts that held when the model was traced; they produce nothing, so dropping them loses no
+# semantics and keeps the IR free of nodes without outputs.
+_DROPPED_PREFIXES = ("aten._assert", "aten.sym_constrain_range")
+
+
+class FrontendError(ValueError):
+    """A model the dynamo frontend cannot translate; the message names the FX node."""
+
+
+def export_model(model: torch.nn.Module | ExportedProgram, inputs: Any) -> ExportedProgram:
+    """Export ``model`` in eval mode and decompose it to core ATen.
+
+    ``inputs`` is a tensor, a tuple/list of positional arguments, or a dict of keyword arguments. An
+    :class:`ExportedProgram` is accepted as is (and decomposed, which is a no-op if it already is core ATen).
+    The model's training flag is restored afterwards: exporting must not change the caller's module.
+    """
+    if isinstance(model, ExportedProgram):
+        return model.run_decompositions()
+    args, kwargs = _split_inputs(inputs)
+    was_training = model.training
+    model.eval()
+    try:
+        ep = torch.export.export(model, args, kwargs)
+    finally:
+        model.train(was_training)
+    return ep.run_decompositions()
+
+
+def _split_inputs(inputs: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    if isinstance(inputs, torch.Tensor):
+        return (inputs,), {}
+    if isinstance(inputs, Mapping):
+        return (), dict(inputs)
+    if isinstance(inputs, Sequence) and not isinstance(inputs, str):
+        return tuple(inputs), {}
+    raise TypeError(f"inputs must be a tensor, a tuple/list of arguments or a dict of keyword arguments, "
+                    f"not {type(inputs).__name__}")
+
+
+def import_model(model: torch.nn.Module | ExportedProgram, inputs: Any) -> Graph:
+    """Export (if needed) and import: the whole frontend in one call."""
+    return import_exported_program(export_model(model, inputs))
+
+
+def import_exported_program(ep: ExportedProgram) -> Graph:
+    """Translate a (core ATen) :class:`ExportedProgram` into an IR graph; see the module docstring."""
+    return _Importer(ep).run()
+
+
+def _source(node: torch.fx.Node) -> str:
+    """``layer1.0.conv1/convolution``: the innermost module path (if any) and the FX node name."""
+    stack = node.meta.get("nn_module_stack")
+    if stack:
+        path = list(stack.values())[-1][0]
+        if path:
+            return f"{path}/{node.name}"
+    return node.name
+
+
+class _Importer:
+    def __init__(self, ep: ExportedProgram) -> None:
+        self.ep = ep
+        self.g = Graph()
+        self.aten = aten_dialect()
+        # fx node -> a Value, or (for multi-output producers) a nested tuple/list of Values mirroring meta["val"].
+        self.env: dict[torch.fx.Node, Any] = {}
+        self.num_inputs = 0
+
+    # ---- driver ---------------------------------------------------------------------------------------------
+    def run(self) -> Graph:
+        self._check_signature()
+        specs = {s.arg.name: s for s in self.ep.graph_signature.input_specs if isinstance(s.arg, TensorArgument)}
+        for node in self.ep.graph.nodes:
+            if node.op == "placeholder":
+                self._placeholder(node, specs.get(node.name))
+            elif node.op == "call_function":
+                self._call(node)
+            elif node.op == "output":
+                self._output(node)
+            else:
+                raise FrontendError(f"{node.name}: FX op {node.op!r} ({node.target}) is not representable in the IR")
+        return self.g
+
+    def _check_signature(self) -> None:
+        sig = self.ep.graph_signature
+        mutated = {**sig.buffers_to_mutate, **sig.user_inputs_to_mutate}
+        if mutated:
+            raise FrontendError(f"the model mutates {sorted(mutated.values())}; the IR is functional")
+        for s in sig.input_specs:
+            if s.kind not in (InputKind.USER_INPUT, InputKind.PARAMETER, InputKind.BUFFER,
+                              InputKind.CONSTANT_TENSOR):
+                raise FrontendError(f"{s.arg.name}: input kind {s.kind.name} is not representable in the IR")
+        for s in sig.output_specs:
+            if s.kind != OutputKind.USER_OUTPUT:
+                raise FrontendError(f"{s.arg.name}: output kind {s.kind.name} is not representable in the IR")
+        self._record_inputs()
+
+    def _record_inputs(self) -> None:
+        """Store the calling convention: which flattened user leaves are IR inputs, under which names."""
+        user = [s for s in self.ep.graph_signature.input_specs if s.kind == InputKind.USER_INPUT]
+        leaves, names = [], []
+        for pos, s in enumerate(user):
+            if isinstance(s.arg, TensorArgument):
+                leaves.append(pos)
+                names.append(s.arg.name)
+        self.g.meta.update({
+            "frontend": "dynamo",
+            "in_spec": self.ep.call_spec.in_spec,
+            "out_spec": self.ep.call_spec.out_spec,
+            "input_names": names,
+            "input_leaves": leaves,   # flat (args, kwargs) leaf position of each IR input
+            "num_input_leaves": len(user),
+        })
+
+    # ---- placeholders ---------------------------------------------------------------------------------------
+    def _placeholder(self, node: torch.fx.Node, spec: InputSpec | None) -> None:
+        if spec is None:  # a non-tensor user input: export specialised it, the graph must not read it
+            if node.users:
+                raise FrontendError(f"{node.name}: non-tensor input used by the graph ({list(node.users)})")
+            return
+        if spec.kind == InputKind.USER_INPUT:
+            self.env[node] = Value(self.g.add_input(node.name, self._type(node), self.num_inputs))
+            self.num_inputs += 1
+            return
+        if not node.users:  # unused weights (e.g. num_batches_tracked) would only be dead constants
+            return
+        tensor = self._constant_tensor(spec)
+        self.env[node] = Value(self.g.add_constant(tensor, name=spec.target or node.name))
+
+    def _constant_tensor(self, spec: InputSpec) -> torch.Tensor:
+        target = spec.target
+        assert target is not None
+        # Persistent parameters/buffers live in state_dict, non-persistent buffers and lifted constants in constants;
+        # both hold the model's own tensor objects, which is what keeps constants by reference.
+        if target in self.ep.state_dict:
+            return self.ep.state_dict[target]
+        if target in self.ep.constants:
+            value = self.ep.constants[target]
+            if isinstance(value, torch.Tensor):
+                return value
+        raise FrontendError(f"{spec.arg.name}: no tensor for {spec.kind.name} {target!r}")
+
+    # ---- calls ----------------------------------------------------------------------------------------------
+    def _call(self, node: torch.fx.Node) -> None:
+        target = node.target
+        if target is operator.getitem:
+            self._getitem(node)
+            return
+        if not isinstance(target, torch._ops.OpOverload) or target.namespace != "aten":
+            raise FrontendError(f"{node.name}: {target} is not an ATen op; the dynamo frontend imports core ATen only"
+                               f" (called from {_source(node)})")
+        op = op_name_of(target)
+        schema = self.aten.schema(op)
+        if schema is None:
+            raise FrontendError(f"{node.name}: no schema for {op}")
+        if op.startswith(_DROPPED_PREFIXES) and not node.users:
+            return
+        if schema.is_mutating:
+            raise FrontendError(f"{node.name}: {op} mutates its input; the IR is functional")
+        bound = self._bind(node, schema)
+        inputs: list[Value] = []
+        attrs = {spec.name: self._attr(node, spec, bound[spec.name], inputs, bound) for spec in schema.args}
+        val = node.meta.get("val")
+        if val is None:
+            raise FrontendError(f"{node.name}: {op} has no meta['val'] to type its outputs")
+        leaves = _tensor_leaves(val, node)
+        nid = self.g.add(op, inputs, attrs, [TensorType.of(t) for t in leaves], Provenance(source=_source(node)))
+        counter = iter(range(len(leaves)))
+        self.env[node] = _mirror(val, lambda: Value(nid, next(counter)))
+
+    def _getitem(self, node: torch.fx.Node) -> None:
+        producer, index = node.args
+        if producer not in self.env or isinstance(self.env[producer], Value):
+            raise FrontendError(f"{node.name}: getitem on {producer}, which is not a multi-output node")
+        self.env[node] = self.env[producer][index]
+
+    def _bind(self, node: torch.fx.Node, schema: OpSchema) -> dict[str, Any]:
+        """Every schema argument by name: positional FX args, then keywords, then defaults."""
+        positional = [a for a in schema.args if not a.kwarg_only]
+        if len(node.args) > len(positional):
+            raise FrontendError(f"{node.name}: {schema.name} takes {len(positional)} positional arguments, "
+                               f"got {len(node.args)}")
+        bound: dict[str, Any] = {a.name: v for a, v in zip(positional, node.args)}
+        for k, v in node.kwargs.items():
+            if schema.arg(k) is None:
+                raise FrontendError(f"{node.name}: {schema.name} has no argument {k!r}")
+            bound[k] = v
+        for a in schema.args:
+            if a.name not in bound:
+                if not a.has_default:
+                    raise FrontendError(f"{node.name}: {schema.name} argument {a.name!r} is missing")
+                bound[a.name] = a.default
+        return bound
+
+    def _attr(self, node: torch.fx.Node, spec: ArgSpec, value: Any, inputs: list[Value],
+              bound: dict[str, Any]) -> Any:
+        def slot(v: Any) -> Slot | None:
+            if v is None:
+                if not (spec.is_optional or spec.type == "Tensor?[]"):
+                    raise FrontendError(f"{node.name}: None for non-optional tensor argument {spec.name!r}")
+                return None
+            if isinstance(v, torch.fx.Node):
+                src = self.env.get(v)
+                if not isinstance(src, Value):
+                    raise FrontendError(f"{node.name}: argument {spec.name!r} reads {v.name}, which is not a tensor")
+            elif isinstance(v, (bool, int, float)):
+                src = self._scalar_constant(node, spec, v, bound)
+            else:
+                raise FrontendError(f"{node.name}: {type(v).__name__} in tensor argument {spec.name!r}")
+            inputs.append(src)
+            return Slot(len(inputs) - 1)
+
+        if spec.is_tensor_list:
+            return tuple(slot(v) for v in value)
+        if spec.is_tensor:
+            return slot(value)
+        return self._plain(node, spec, value)
+
+    def _plain(self, node: torch.fx.Node, spec: ArgSpec, value: Any) -> Any:
+        """A non-tensor argument in the IR's spelling: dtype names, device strings, plain lists."""
+        if isinstance(value, torch.fx.Node):
+            raise FrontendError(f"{node.name}: argument {spec.name!r} is computed at run time ({value.name}); "
+                               "the IR needs it static")
+        if isinstance(value, (list, tuple)):
+            return [self._plain(node, spec, v) for v in value]
+        if isinstance(value, torch.device):
+            return str(value)
+        if isinstance(value, (torch.SymInt, torch.SymFloat, torch.SymBool)):
+            raise FrontendError(f"{node.name}: argument {spec.name!r} is symbolic ({value}); the IR needs it static")
+        return dtype_arg(value)
+
+    def _scalar_constant(self, node: torch.fx.Node, spec: ArgSpec, value: bool | int | float,
+                         bound: dict[str, Any]) -> Value:
+        """A Python scalar where the schema wants a Tensor: a 0-d constant of the dtype eager would compute in.
+
+        Eager wraps the scalar as a "wrapped number", which never wins type promotion against a tensor of the same
+        category; a 0-d tensor of ``result_type(other, scalar)`` reproduces that. ``other`` is the first other
+        tensor argument that is not bool (conditions such as ``where``'s do not take part in promotion).
+        """
+        others = [v.meta["val"] for name, v in bound.items()
+                  if name != spec.name and isinstance(v, torch.fx.Node) and isinstance(v.meta.get("val"), torch.Tensor)]
+        ref = next((t for t in others if t.dtype != torch.bool), others[0] if others else None)
+        if ref is None:
+            dtype, device = torch.tensor(value).dtype, torch.device("cpu")
+        else:
+            dtype = torch.result_type(torch.empty((), dtype=ref.dtype), value)
+            device = ref.device
+        tensor = torch.tensor(value, dtype=dtype, device=device)
+        return Value(self.g.add_constant(tensor, name="", provenance=Provenance(source=_source(node))))
+
+    # ---- output ---------------------------------------------------------------------------------------------
+    def _output(self, node: torch.fx.Node) -> None:
+        values: list[Value] = []
+        leaves: list[int | None] = []
+        constants: dict[int, Any] = {}
+        for pos, (spec, arg) in enumerate(zip(self.ep.graph_signature.output_specs, node.args[0])):
+            if isinstance(arg, torch.fx.Node):
+                src = self.env.get(arg)
+                if not isinstance(src, Value):
+                    raise FrontendError(f"output {pos} ({arg.name}) is not a tensor")
+                leaves.append(len(values))
+                values.append(src)
+            elif isinstance(spec.arg, ConstantArgument) or arg is None or isinstance(arg, (bool, int, float, str)):
+                leaves.append(None)
+                constants[pos] = arg
+            else:
+                raise FrontendError(f"output {pos}: {type(arg).__name__} is not representable in the IR")
+        self.g.set_outputs(values)
+        # For each flat output leaf: the IR output index, or None for a constant the program does not compute.
+        self.g.meta["output_leaves"] = leaves
+        self.g.meta["output_constants"] = constants
+
+    def _type(self, node: torch.fx.Node) -> TensorType:
+        val = node.meta.get("val")
+        if not isinstance(val, torch.Tensor):
+            raise FrontendError(f"{node.name}: expected a tensor, meta['val'] is {type(val).__name__}")
+        return TensorType.of(val)
+
+
+def _tensor_leaves(val: Any, node: torch.fx.Node) -> list[torch.Tensor]:
+    if isinstance(val, torch.Tensor):
+        return [val]
+    if isinstance(val, (list, tuple)):
+        return [t for v in val for t in _tensor_leaves(v, node)]
+    raise FrontendError(f"{node.name}: output {val!r} ({type(val).__name__}) is not a tensor")
+
+
+def _mirror(val: Any, make: Any) -> Any:
+    """``val``'s structure with each tensor replaced by ``make()`` (called in flattening order)."""
+    if isinstance(val, torch.Tensor):
+        return make()
+    return type(val)(_mirror(v, make) for v in val) if isinstance(val, tuple) else [_mirror(v, make) for v in val]
+
+
+class DynamoFrontend:
+    """``ir="dynamo"``: ``torch.export`` in, a :class:`~trt_passes.frontends.calling.PyTreeProgram` out."""
+
+    name = "dynamo"
+
+    def import_model(self, model: torch.nn.Module | ExportedProgram, inputs: Any) -> Graph:
+        return import_model(model, inputs)
+
+    def wrap(self, program_gm: torch.fx.GraphModule, graph: Graph) -> torch.nn.Module:
+        from trt_passes.frontends.calling import PyTreeProgram
+
+        return PyTreeProgram(program_gm, graph.meta)

@@ -1,0 +1,38 @@
+"""What a pass sees: the graph, the op registry, the loaded rules, the settings and the report it adds to."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from typing import Any
+
+from trt_passes.ir import Graph
+from trt_passes.ir.ops import OpRegistry
+from trt_passes.passes.report import CompileReport
+from trt_passes.passes.settings import CompileSettings
+
+
+@dataclass
+class PassContext:
+    graph: Graph
+    ops: OpRegistry
+    rules: Any  # trt_passes.dsl.RuleLibrary
+    settings: CompileSettings
+    report: CompileReport
+
+    def rulesets(self, pattern: str, kind: str) -> list[Any]:
+        """Rule sets whose name matches the glob ``pattern`` and whose kind is ``kind``, by name."""
+        chosen = [rs for name, rs in sorted(self.rules.rulesets.items())
+                  if fnmatch.fnmatchcase(name, pattern) and rs.kind == kind]
+        return chosen
+
+
+def count_ops(g: Graph) -> int:
+    """Non-structural nodes of ``g`` and of its segment bodies: the work left in a program."""
+    n = 0
+    for node in g.all_nodes():
+        if node.op == "segment":
+            n += count_ops(node.attrs["body"])
+        elif node.op not in ("input", "output", "constant"):
+            n += 1
+    return n

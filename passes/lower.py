@@ -1,0 +1,18 @@
+"""Lowering: run the lowering rule sets (ATen -> ATen rewrites from ``.rw`` files) to a fixpoint, in name order."""
+
+from __future__ import annotations
+
+from trt_passes.passes.context import PassContext
+
+
+def run(ctx: PassContext, params: dict[str, str]) -> str:
+    from trt_passes.dsl import rewrite
+
+    fired = 0
+    names = []
+    for rs in ctx.rulesets(params.get("rulesets", "lower.*"), "lowering"):
+        stats = rewrite(ctx.graph, rs, ctx.ops, budget=ctx.settings.rewrite_budget)
+        ctx.report.rule_fires.update(stats.fires)
+        fired += sum(stats.fires.values())
+        names.append(rs.name)
+    return f"{fired} rewrites by {', '.join(names) or 'no rule set'}"

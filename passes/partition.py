@@ -1,0 +1,151 @@
+"""Partitioning: cut the graph into TensorRT segments and ops left to PyTorch.
+
+A node is *supported* when some converter rule matches it and the user did not force it to PyTorch
+(``torch_executed_ops``). Supported nodes are grouped greedily in topological order: a node joins the segment of a
+producer unless some path leaves that segment and comes back into it through this node (that would make the segment
+depend on itself once contracted). Segments smaller than ``min_block_size`` go back to PyTorch. Each remaining
+segment becomes one ``segment`` node whose body is a graph of its own (constants are shared by reference).
+Every node left to PyTorch gets a reason; ``explain`` shows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from trt_passes.ir import STRUCTURAL_OPS, Graph, Provenance, Value
+from trt_passes.passes.context import PassContext
+from trt_passes.passes.report import Fallback, Partition
+
+
+class FullCompilationError(RuntimeError):
+    """``require_full_compilation=True`` and some ops cannot run in TensorRT."""
+
+
+def classify(ctx: PassContext, rulesets: Sequence[Any]) -> dict[int, Fallback | None]:
+    """For every op node: None when supported, else the :class:`Fallback` saying why not."""
+    from trt_passes.dsl import explain_no_match, match_at
+
+    g = ctx.graph
+    verdicts: dict[int, Fallback | None] = {}
+    for node in g.nodes():
+        if node.op in STRUCTURAL_OPS:
+            continue
+        source = node.provenance.source
+        if ctx.settings.executes_in_torch(node.op):
+            verdicts[node.id] = Fallback(node.id, node.op, source, "listed in torch_executed_ops")
+            continue
+        if any(match_at(g, node.id, rs, ctx.ops) is not None for rs in rulesets):
+            verdicts[node.id] = None
+            continue
+        candidates = [c for rs in rulesets for c in explain_no_match(g, node.id, rs, ctx.ops)]
+        reason = "no converter rule matched" if candidates else f"no converter rule handles {node.op}"
+        verdicts[node.id] = Fallback(node.id, node.op, source, reason, candidates)
+    return verdicts
+
+
+def group_supported(g: Graph, supported: set[int]) -> dict[int, int]:
+    """Assign each supported node a segment id so that contracting segments keeps the graph acyclic."""
+    segment: dict[int, int] = {}
+    depends: dict[int, set[int]] = {}  # segments a node depends on
+    reenters: dict[int, set[int]] = {}  # segments with a path to the node that first leaves the segment
+    next_id = 0
+    for nid in g.topo_order():
+        producers = sorted({v.node for v in g.inputs(nid)})
+        dep: set[int] = set()
+        bad: set[int] = set()
+        for p in producers:
+            dep |= depends[p]
+            bad |= reenters[p]
+            own = segment.get(p)
+            bad |= {s for s in depends[p] if s != own}
+            if own is not None:
+                dep.add(own)
+        if nid in supported:
+            joinable = sorted({segment[p] for p in producers if p in segment} - bad)
+            if joinable:
+                segment[nid] = joinable[0]
+            else:
+                segment[nid] = next_id
+                next_id += 1
+        depends[nid] = dep
+        reenters[nid] = bad
+    return segment
+
+
+def extract_segment(g: Graph, members: list[int], name: str) -> int:
+    """Replace ``members`` (topologically ordered) by one ``segment`` node whose body holds them."""
+    member_set = set(members)
+    body = Graph()
+    inner: dict[Value, Value] = {}
+    outer_inputs: list[Value] = []
+    for nid in members:
+        for v in g.inputs(nid):
+            if v.node in member_set or v in inner:
+                continue
+            producer = g.node(v.node)
+            if producer.op == "constant":
+                assert producer.value is not None
+                inner[v] = Value(body.add_constant(producer.value, producer.name, producer.provenance))
+            else:
+                inner[v] = Value(body.add_input(f"in{len(outer_inputs)}", g.type(v), len(outer_inputs),
+                                                source=producer.provenance.source))
+                outer_inputs.append(v)
+        node = g.node(nid)
+        new = body.add(node.op, [inner[v] for v in g.inputs(nid)], node.attrs, node.outputs, node.provenance,
+                       node.value, node.name)
+        for i in range(len(node.outputs)):
+            inner[Value(nid, i)] = Value(new, i)
+    escaping = sorted({Value(nid, idx) for nid in members
+                       for _, dst, idx in g.nx.out_edges(nid, data="index") if dst not in member_set})
+    body.set_outputs([inner[v] for v in escaping])
+    seg = g.add("segment", outer_inputs, {"name": name, "body": body}, [g.type(v) for v in escaping],
+                Provenance(source=g.node(members[0]).provenance.source))
+    for i, v in enumerate(escaping):
+        g.replace_uses(v, Value(seg, i))
+    for nid in reversed(members):
+        g.remove(nid)
+    return seg
+
+
+def run(ctx: PassContext, params: dict[str, str]) -> str:
+    g = ctx.graph
+    rulesets = ctx.rulesets(params.get("rulesets", "convert.*"), "converter")
+    verdicts = classify(ctx, rulesets)
+    supported = {nid for nid, v in verdicts.items() if v is None}
+    assignment = group_supported(g, supported)
+    groups: dict[int, list[int]] = {}
+    for nid in g.topo_order():
+        if nid in assignment:
+            groups.setdefault(assignment[nid], []).append(nid)
+    min_size = ctx.settings.min_block_size
+    fallbacks = [v for v in verdicts.values() if v is not None]
+    kept: list[list[int]] = []
+    for members in groups.values():
+        if len(members) >= min_size:
+            kept.append(members)
+            continue
+        for nid in members:
+            node = g.node(nid)
+            fallbacks.append(Fallback(nid, node.op, node.provenance.source,
+                                      f"its TensorRT segment has {len(members)} ops, fewer than "
+                                      f"min_block_size={min_size}"))
+    fallbacks.sort(key=lambda f: f.node)
+    if ctx.settings.require_full_compilation and (fallbacks or len(kept) > 1):
+        lines = [f"  {f.op} ({f.source}): {f.reason}" for f in fallbacks]
+        if not fallbacks:
+            lines = [f"  the supported ops form {len(kept)} segments separated by data dependencies"]
+        raise FullCompilationError("require_full_compilation=True, but the model does not convert into one "
+                                   "TensorRT engine:\n" + "\n".join(lines))
+    ctx.report.fallbacks.extend(fallbacks)
+    small = [f for f in fallbacks if "min_block_size" in f.reason]
+    if small:
+        ctx.report.notes.append(f"{len(small)} ops stayed in PyTorch because their segments were smaller than "
+                                f"min_block_size={min_size}; min_block_size=1 would convert them")
+    for k, members in enumerate(sorted(kept, key=lambda m: m[0])):
+        name = f"trt_{k}"
+        ops = [g.node(n).op for n in members]
+        seg = extract_segment(g, members, name)
+        ctx.report.partitions.append(Partition(name, ops, [str(g.type(v)) for v in g.inputs(seg)],
+                                               [str(t) for t in g.node(seg).outputs]))
+    return f"{len(kept)} segments, {len(fallbacks)} ops left to PyTorch"

@@ -1,0 +1,52 @@
+"""The built-in passes and what each requires and provides.
+
+Properties are plain words: ``aten`` (the graph holds ATen ops; every frontend provides it), ``folded``
+(no foldable constant subexpression left), ``lowered``, ``partitioned``, ``converted``, ``engines``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from trt_passes.passes.context import PassContext
+
+INITIAL_PROPERTIES = frozenset({"aten"})
+
+
+@dataclass(frozen=True)
+class PassSpec:
+    name: str
+    doc: str
+    run: Callable[[PassContext, dict[str, str]], str]
+    requires: frozenset[str] = frozenset()
+    provides: frozenset[str] = frozenset()
+    invalidates: frozenset[str] = frozenset()
+    params: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        req = ", ".join(sorted(self.requires)) or "-"
+        prov = ", ".join(sorted(self.provides)) or "-"
+        inv = f"; invalidates {', '.join(sorted(self.invalidates))}" if self.invalidates else ""
+        params = f"; params: {', '.join(self.params)}" if self.params else ""
+        return f"{self.name}: requires {req}; provides {prov}{inv}{params}\n    {self.doc}"
+
+
+def builtin_passes() -> dict[str, PassSpec]:
+    """A fresh table each call: nothing global to mutate between compilations."""
+    from trt_passes.passes import convert, dce, emit, fold, lower, partition
+
+    specs = [
+        PassSpec("fold_constants", fold.__doc__ or "", fold.run, frozenset({"aten"}), frozenset({"folded"})),
+        PassSpec("lower", lower.__doc__ or "", lower.run, frozenset({"aten"}), frozenset({"lowered"}),
+                 frozenset({"folded"}), ("rulesets",)),
+        PassSpec("eliminate_dead_code", dce.__doc__ or "", dce.run),
+        PassSpec("partition", partition.__doc__ or "", partition.run, frozenset({"lowered", "folded"}),
+                 frozenset({"partitioned"}), params=("rulesets",)),
+        PassSpec("convert", convert.__doc__ or "", convert.run, frozenset({"partitioned"}), frozenset({"converted"}),
+                 params=("rulesets",)),
+        PassSpec("emit", emit.__doc__ or "", emit.run, frozenset({"converted"}), frozenset({"engines"})),
+    ]
+    return {s.name: s for s in specs}

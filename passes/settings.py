@@ -1,0 +1,77 @@
+"""Compile settings: defined once here, validated once here, used everywhere.
+
+Names follow Torch-TensorRT where the concept is theirs (``min_block_size``, ``torch_executed_ops``,
+``require_full_compilation``, ``workspace_size``, ``optimization_level``). An unknown option is an error with a
+suggestion, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+RUNTIMES = ("auto", "tensorrt", "reference")
+
+
+@dataclass(frozen=True)
+class CompileSettings:
+    min_block_size: int = 5
+    """Smallest number of ops a TensorRT segment may have; smaller segments stay in PyTorch."""
+    torch_executed_ops: tuple[str, ...] = ()
+    """ATen ops (``aten.relu.default`` or just ``aten.relu``) forced to run in PyTorch."""
+    require_full_compilation: bool = False
+    """Fail, listing the ops and reasons, unless the whole model converts to one TensorRT segment."""
+    runtime: str = "auto"
+    """``"tensorrt"`` runs engines; ``"reference"`` runs segments through the reference runtime; ``"auto"`` picks."""
+    rules: tuple[Path, ...] = ()
+    """Extra ``.rw`` files or folders loaded with the shipped rules."""
+    workspace_size: int | None = None
+    """TensorRT builder workspace limit in bytes (TensorRT's default when None)."""
+    optimization_level: int | None = None
+    """TensorRT builder optimisation level 0-5 (TensorRT's default when None)."""
+    pipeline: str = "default"
+    """Name of a ``.pipeline`` file in ``spec/pipelines`` or a path to one."""
+    build_engines: bool = True
+    """Build TensorRT engines (``explain`` turns this off: it only needs the decisions)."""
+    rewrite_budget: int = 100_000
+    """Most rule applications one rule set may make on one graph before the rewriter gives up."""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.min_block_size, int) or self.min_block_size < 1:
+            raise ValueError(f"min_block_size must be a positive int, got {self.min_block_size!r}")
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}; got {self.runtime!r}")
+        if self.optimization_level is not None and not 0 <= self.optimization_level <= 5:
+            raise ValueError(f"optimization_level must be 0..5, got {self.optimization_level}")
+        if self.workspace_size is not None and self.workspace_size <= 0:
+            raise ValueError(f"workspace_size must be positive bytes, got {self.workspace_size}")
+        if isinstance(self.torch_executed_ops, str):
+            raise TypeError("torch_executed_ops takes a list of op names, not one string")
+        object.__setattr__(self, "torch_executed_ops", tuple(self.torch_executed_ops))
+        rules = (self.rules,) if isinstance(self.rules, (str, Path)) else self.rules
+        object.__setattr__(self, "rules", tuple(Path(r) for r in rules))
+
+    @classmethod
+    def option_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls) if f.name != "extra"]
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> CompileSettings:
+        """Build settings from keyword options; unknown names raise with a suggestion and the valid names."""
+        valid = cls.option_names()
+        for name in options:
+            if name not in valid:
+                close = difflib.get_close_matches(name, valid, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise TypeError(f"unknown compile option {name!r}.{hint} Valid options: {', '.join(valid)}")
+        return cls(**dict(options))
+
+    def executes_in_torch(self, op: str) -> bool:
+        """True when ``op`` (``aten.relu.default``) is named by ``torch_executed_ops`` with or without overload."""
+        packet = op.rsplit(".", 1)[0]
+        return op in self.torch_executed_ops or packet in self.torch_executed_ops

@@ -1,0 +1,51 @@
+"""Pipelines are text, validated against each pass's declared requirements before anything runs."""
+
+import pytest
+
+from trt_passes.passes.pipeline import PipelineError, load_pipeline, parse_pipeline, validate_pipeline
+from trt_passes.passes.registry import builtin_passes
+
+
+def test_the_shipped_default_pipeline_is_valid_and_ends_with_emission():
+    p = load_pipeline("default")
+    assert [s.pass_name for s in p.steps][-3:] == ["partition", "convert", "emit"]
+
+
+def test_a_pass_before_its_provider_is_an_error_naming_the_pass_the_line_and_the_fix():
+    text = "pipeline bad\nfold_constants\nlower\nfold_constants\nconvert\npartition\n"
+    with pytest.raises(PipelineError) as e:
+        validate_pipeline(parse_pipeline(text, "bad.pipeline"))
+    msg = str(e.value)
+    assert "bad.pipeline:5" in msg and "'convert' requires 'partitioned'" in msg
+    assert "'partition' provides it at line 6" in msg
+
+
+def test_a_requirement_invalidated_by_a_later_pass_must_be_provided_again():
+    # lower invalidates 'folded'; partition needs it, so folding must run again after lowering.
+    text = "pipeline p\nfold_constants\nlower\npartition\n"
+    with pytest.raises(PipelineError, match="'partition' requires 'folded'.*add one of: fold_constants"):
+        validate_pipeline(parse_pipeline(text, "p.pipeline"))
+
+
+def test_unknown_passes_and_parameters_are_errors_listing_what_exists():
+    with pytest.raises(PipelineError, match="unknown pass 'fold'.*fold_constants"):
+        validate_pipeline(parse_pipeline("pipeline p\nfold\n", "p.pipeline"))
+    with pytest.raises(PipelineError, match="takes no parameter 'ruleset'.*rulesets"):
+        validate_pipeline(parse_pipeline("pipeline p\nlower ruleset=x\n", "p.pipeline"))
+
+
+def test_pipeline_files_need_a_name_and_key_value_parameters():
+    with pytest.raises(PipelineError, match="missing 'pipeline NAME'"):
+        parse_pipeline("fold_constants\n", "x.pipeline")
+    with pytest.raises(PipelineError, match="must be key=value"):
+        parse_pipeline("pipeline p\nlower lower.*\n", "x.pipeline")
+
+
+def test_an_unknown_pipeline_name_lists_the_shipped_ones():
+    with pytest.raises(PipelineError, match="shipped pipelines: .*default"):
+        load_pipeline("fastest")
+
+
+def test_every_pass_documents_itself():
+    for spec in builtin_passes().values():
+        assert len(spec.doc.strip()) > 20, spec.name

@@ -1,0 +1,32 @@
+"""The public entry points: :func:`compile` and :func:`explain`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from trt_passes.compiler import compile_model, explain_model
+from trt_passes.passes.report import CompileReport
+from trt_passes.passes.settings import CompileSettings
+
+
+def compile(model: Any, ir: str = "default", inputs: Sequence[Any] | None = None, **options: Any) -> Any:
+    """Compile ``model`` for TensorRT; unsupported parts stay in PyTorch.
+
+    ``inputs`` are example tensors or :class:`trt_passes.Input` specs. Options (all keyword):
+    ``min_block_size=5``, ``torch_executed_ops=()``, ``require_full_compilation=False``, ``runtime="auto"``
+    (``"tensorrt"`` | ``"reference"``), ``rules=()`` (extra ``.rw`` files or folders), ``workspace_size=None``,
+    ``optimization_level=None``, ``pipeline="default"``. An unknown option is an error.
+
+    >>> import torch, trt_passes
+    >>> m = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU()).eval()
+    >>> compiled = trt_passes.compile(m, inputs=[torch.randn(2, 4)], min_block_size=1, runtime="reference")
+    >>> print(compiled.compile_report)   # passes, segments, fallbacks, rules fired
+    """
+    return compile_model(model, ir, inputs, CompileSettings.from_options(options))
+
+
+def explain(model: Any, ir: str = "default", inputs: Sequence[Any] | None = None, **options: Any) -> CompileReport:
+    """Run the pipeline without building engines and return what it decided (``print`` it, or read
+    ``.passes``, ``.partitions``, ``.fallbacks``, ``.rule_fires``)."""
+    return explain_model(model, ir, inputs, CompileSettings.from_options(options))

@@ -1,0 +1,198 @@
+"""The ``trt-passes`` command: compile, explain, list, check.
+
+Errors the user can fix (a bad model spec, a bad ``.rw`` file, an unsatisfiable option) are printed as one clear
+message with exit status 1, never as a Python traceback; set ``TRT_PASSES_DEBUG=1`` to see the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+EXIT_OK, EXIT_ERROR = 0, 1
+
+
+def _add_compile_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="torchvision:NAME, module:callable or path.py:callable (random weights)")
+    p.add_argument("--input", action="append", default=[], metavar="SHAPE[:DTYPE[:LO..HI]]",
+                   help="an input, e.g. 1x3x224x224 or 2x16:i64:0..1000; repeat for several inputs")
+    p.add_argument("--min-block-size", type=int, default=5)
+    p.add_argument("--torch-executed-op", action="append", default=[], metavar="OP",
+                   help="force an ATen op (aten.relu or aten.relu.default) to run in PyTorch")
+    p.add_argument("--require-full-compilation", action="store_true")
+    p.add_argument("--rules", action="append", default=[], metavar="PATH", help="extra .rw files or folders")
+    p.add_argument("--runtime", choices=("auto", "tensorrt", "reference"), default="auto")
+    p.add_argument("--workspace-size", type=int, default=None)
+    p.add_argument("--optimization-level", type=int, default=None)
+    p.add_argument("--pipeline", default="default")
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "min_block_size": args.min_block_size,
+        "torch_executed_ops": tuple(args.torch_executed_op),
+        "require_full_compilation": args.require_full_compilation,
+        "rules": tuple(args.rules),
+        "runtime": args.runtime,
+        "workspace_size": args.workspace_size,
+        "optimization_level": args.optimization_level,
+        "pipeline": args.pipeline,
+    }
+
+
+def _model_and_inputs(args: argparse.Namespace) -> tuple[Any, list[Any]]:
+    from trt_passes.inputs import Input, example_inputs
+    from trt_passes.models import load_model
+
+    if not args.input:
+        raise ValueError("give at least one --input SHAPE[:DTYPE], e.g. --input 1x3x224x224")
+    specs = [Input.parse(s) for s in args.input]
+    return load_model(args.model), list(example_inputs(specs))
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    import trt_passes
+    from trt_passes.parity import check_parity
+
+    model, inputs = _model_and_inputs(args)
+    start = time.perf_counter()
+    compiled = trt_passes.compile(model, inputs=inputs, **_options(args))
+    seconds = time.perf_counter() - start
+    print(compiled.compile_report)
+    print(f"Compiled in {seconds:.2f} s (torch.export and TensorRT's builder included)")
+    if args.check:
+        result = check_parity(model, compiled, inputs)
+        print(f"Parity: {result}")
+        if result.vs_eager > args.tolerance:
+            print(f"error: parity {result.vs_eager:.3g} exceeds --tolerance {args.tolerance:g}", file=sys.stderr)
+            return EXIT_ERROR
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from trt_passes.compiler import default_ops, load_library
+    from trt_passes.passes.registry import builtin_passes
+
+    if not args.input:  # naming a rule or a pass
+        passes = builtin_passes()
+        if args.target in passes:
+            print(passes[args.target].describe())
+            return EXIT_OK
+        lib = load_library(tuple(args.rules), default_ops())
+        for rs in lib.rulesets.values():
+            for rule in rs.rules:
+                if rule.name == args.target:
+                    print(describe_rule(rule))
+                    return EXIT_OK
+        print(f"error: {args.target!r} is no pass or rule; to explain a model give --input SHAPE", file=sys.stderr)
+        return EXIT_ERROR
+    import trt_passes
+
+    args.model = args.target
+    model, inputs = _model_and_inputs(args)
+    report = trt_passes.explain(model, inputs=inputs, **_options(args))
+    if args.json:
+        import json
+
+        print(json.dumps(report.to_dict(), indent=2, default=str))
+    else:
+        print(report)
+    return EXIT_OK
+
+
+def describe_rule(rule: Any) -> str:
+    lines = [f"rule {rule.name}  ({rule.kind}, rule set {rule.ruleset}, priority {rule.priority})",
+             f"  defined at {rule.location}"]
+    if rule.doc:
+        lines.append(f"  {rule.doc}")
+    source = getattr(rule, "source_text", None)
+    if source:
+        lines.extend("  | " + ln for ln in source.splitlines())
+    return "\n".join(lines)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from trt_passes.compiler import default_ops, load_library
+    from trt_passes.passes.pipeline import load_pipeline
+    from trt_passes.passes.registry import builtin_passes
+
+    if args.what == "passes":
+        for spec in builtin_passes().values():
+            print(spec.describe())
+        pipeline = load_pipeline("default")
+        print(f"\npipeline {pipeline.name} ({pipeline.source}):")
+        for step in pipeline.steps:
+            params = " ".join(f"{k}={v}" for k, v in step.params.items())
+            print(f"  {step.line:>3}: {step.pass_name} {params}".rstrip())
+        return EXIT_OK
+    lib = load_library(tuple(args.rules), default_ops())
+    for name, rs in sorted(lib.rulesets.items()):
+        print(f"ruleset {name} ({rs.kind}, {len(rs.rules)} rules)")
+        for rule in rs.rules:
+            print(f"  {rule.name:<40} {rule.location}")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from trt_passes.compiler import default_ops, load_library
+    from trt_passes.dsl import RuleLoadError
+
+    try:
+        lib = load_library(tuple(Path(f) for f in args.files), default_ops())
+    except RuleLoadError as e:
+        print(e.render() if hasattr(e, "render") else str(e), file=sys.stderr)
+        return EXIT_ERROR
+    n = sum(len(rs.rules) for rs in lib.rulesets.values())
+    print(f"ok: {n} rules in {len(lib.rulesets)} rule sets")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trt-passes", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging (also TRT_PASSES_DEBUG=1)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("compile", help="compile a model, print the partition and build engines")
+    _add_compile_options(p)
+    p.add_argument("--check", action="store_true", help="compare the compiled program with eager PyTorch")
+    p.add_argument("--tolerance", type=float, default=1e-4, help="largest max-relative-error --check accepts")
+    p.set_defaults(func=cmd_compile)
+    p = sub.add_parser("explain", help="explain a rule, a pass, or a model's compilation (with --input)")
+    _add_compile_options(p)
+    p.set_defaults(func=cmd_explain)
+    p.add_argument("--json", action="store_true", help="machine-readable report")
+    # `explain` takes a rule, pass or model: rename the positional for its help text.
+    p._positionals._group_actions[0].dest = "target"
+    p._positionals._group_actions[0].help = "a rule name, a pass name, or a MODEL (with --input)"
+    p = sub.add_parser("list", help="list the passes (with the default pipeline) or the rules")
+    p.add_argument("what", choices=("rules", "passes"))
+    p.add_argument("--rules", action="append", default=[], metavar="PATH")
+    p.set_defaults(func=cmd_list)
+    p = sub.add_parser("check", help="check .rw files together with the shipped rules")
+    p.add_argument("files", nargs="+")
+    p.set_defaults(func=cmd_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    debug = args.verbose or os.environ.get("TRT_PASSES_DEBUG") == "1"
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except Exception as e:  # the CLI's contract: one readable line, not a traceback (unless debugging)
+        if debug:
+            raise
+        render = getattr(e, "render", None)
+        print(f"error: {render() if callable(render) else e}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
