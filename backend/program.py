@@ -1,8 +1,7 @@
 """Turn a (partitioned) IR graph into a runnable ``torch.fx.GraphModule``.
 
 * ``input``    -> placeholders, in input-index order, named as in the graph;
-* ``constant`` -> ``get_attr`` of the constant's own tensor (no copy: plain tensors become buffers, parameters stay
-  parameters, which is how ``GraphModule`` installs attributes);
+* ``constant`` -> a buffer holding the constant's own tensor (no copy, even for ``nn.Parameter`` s) and ``get_attr``;
 * ATen nodes  -> ``call_function(torch.ops.aten...)`` with the schema arguments rebuilt from ``attrs``;
 * ``segment``  -> ``call_module`` on its :class:`~trt_passes.backend.segment_module.SegmentModule`;
 * multi-output producers are read through ``operator.getitem`` (the IR has none, FX needs them);
@@ -71,7 +70,14 @@ class _Builder:
                 raise GraphError(f"%{node.id} ({node.op}) {node.provenance.describe()}: only ATen ops and segments "
                                  "can run outside a segment")
         self.fx.lint()
-        return torch.fx.GraphModule(self.attrs, self.fx, class_name="TrtPassesProgram")
+        gm = torch.fx.GraphModule(self.attrs, self.fx, class_name="TrtPassesProgram")
+        # GraphModule installs nn.Parameter attributes as parameters; a compiled program has no trainable state, so
+        # every constant becomes a buffer (the same tensor object: weights are shared with the model, never copied).
+        for target, value in self.attrs.items():
+            if isinstance(value, torch.nn.Parameter):
+                delattr(gm, target)
+                gm.register_buffer(target, value)
+        return gm
 
     # ---- values ---------------------------------------------------------------------------------------------
     def _record(self, node: Node, fx_node: torch.fx.Node, multi: bool = False) -> None:

@@ -39,18 +39,13 @@ def _reference_ops() -> OpRegistry:
 
 
 def _tensorrt_status(device: torch.device) -> tuple[bool, str]:
-    """Whether engines can run on ``device``, and why not; tolerant of how the runner reports it."""
+    """Whether engines can run on ``device``, and why not."""
     try:
         from trt_passes.backend.engine_runner import tensorrt_runtime_status
-    except ImportError as e:
-        return False, f"the engine runtime is unavailable ({e})"
-    status = tensorrt_runtime_status(device)
-    if isinstance(status, tuple):
-        return bool(status[0]), str(status[1]) if len(status) > 1 else ""
-    if isinstance(status, bool):
-        return status, "" if status else "TensorRT cannot run engines here"
-    ok = getattr(status, "ok", getattr(status, "available", bool(status)))
-    return bool(ok), str(getattr(status, "reason", status))
+    except ImportError as e:  # a broken TensorRT install must not stop the reference runtime
+        return False, f"the engine runtime cannot be imported ({e})"
+    ok, reason = tensorrt_runtime_status(device)
+    return bool(ok), reason
 
 
 def _warn_fallback_once(reason: str) -> None:
@@ -88,7 +83,7 @@ class SegmentModule(torch.nn.Module):
 
     def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if self._select(inputs) == "tensorrt":
-            return tuple(self._engine_runner()(*inputs))
+            return tuple(self._engine_runner(inputs)(*inputs))
         return tuple(run_graph(self._current_body(), list(inputs), _reference_ops()))
 
     # ---- runtime choice -------------------------------------------------------------------------------------
@@ -107,13 +102,15 @@ class SegmentModule(torch.nn.Module):
         self._chosen[device] = "tensorrt" if ok else "reference"
         return self._chosen[device]
 
-    def _engine_runner(self) -> Any:
+    def _engine_runner(self, inputs: tuple[torch.Tensor, ...]) -> Any:
+        """The engine, deserialised on first use on the inputs' device (deserialising needs the GPU)."""
         if self._runner is None:
             if self.engine is None:
                 raise RuntimeError(f"segment {self.name!r}: runtime='tensorrt' but the segment has no engine")
             from trt_passes.backend.engine_runner import EngineRunner
 
-            self._runner = EngineRunner(self.engine)
+            device = inputs[0].device if inputs and inputs[0].is_cuda else None
+            self._runner = EngineRunner(self.engine, device)
         return self._runner
 
     # ---- reference runtime ----------------------------------------------------------------------------------

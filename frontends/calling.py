@@ -31,6 +31,7 @@ class PyTreeProgram(torch.nn.Module):
         self._input_leaves: list[int] = list(meta["input_leaves"])
         self._output_leaves: list[int | None] = list(meta["output_leaves"])
         self._output_constants: dict[int, Any] = dict(meta.get("output_constants", {}))
+        self._input_constants: dict[int, Any] = dict(meta.get("input_constants", {}))
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         leaves = self._flatten(args, kwargs)
@@ -49,12 +50,20 @@ class PyTreeProgram(torch.nn.Module):
         if spec != self.in_spec:
             raise TypeError(f"the compiled model was traced with inputs structured as {self.in_spec}, "
                             f"but was called with {spec}")
+        # Non-tensor inputs were specialised into the program at export; another value would be silently ignored.
+        for pos, traced in self._input_constants.items():
+            if leaves[pos] != traced:
+                raise ValueError(f"non-tensor input #{pos} was {traced!r} when the model was compiled and is baked "
+                                 f"into the program; got {leaves[pos]!r} (recompile for a different value)")
         return leaves
 
 
 def _kwarg_order(in_spec: pytree.TreeSpec) -> list[str] | None:
-    """The keyword names of an ``(args, kwargs)`` spec, in traced order."""
-    children = in_spec.children_specs if hasattr(in_spec, "children_specs") else []
-    if len(children) != 2 or children[1].type is not dict:
+    """The keyword names of an ``(args, kwargs)`` spec, in traced order.
+
+    Read by unflattening placeholders rather than through TreeSpec accessors, whose names changed across releases.
+    """
+    template = pytree.tree_unflatten([None] * in_spec.num_leaves, in_spec)
+    if not (isinstance(template, tuple) and len(template) == 2 and isinstance(template[1], dict)):
         return None
-    return list(children[1].context)
+    return list(template[1])

@@ -100,6 +100,7 @@ class _Importer:
     # ---- driver ---------------------------------------------------------------------------------------------
     def run(self) -> Graph:
         self._check_signature()
+        self._record_inputs()
         specs = {s.arg.name: s for s in self.ep.graph_signature.input_specs if isinstance(s.arg, TensorArgument)}
         for node in self.ep.graph.nodes:
             if node.op == "placeholder":
@@ -124,16 +125,17 @@ class _Importer:
         for s in sig.output_specs:
             if s.kind != OutputKind.USER_OUTPUT:
                 raise FrontendError(f"{s.arg.name}: output kind {s.kind.name} is not representable in the IR")
-        self._record_inputs()
 
     def _record_inputs(self) -> None:
         """Store the calling convention: which flattened user leaves are IR inputs, under which names."""
         user = [s for s in self.ep.graph_signature.input_specs if s.kind == InputKind.USER_INPUT]
-        leaves, names = [], []
+        leaves, names, constants = [], [], {}
         for pos, s in enumerate(user):
             if isinstance(s.arg, TensorArgument):
                 leaves.append(pos)
                 names.append(s.arg.name)
+            elif isinstance(s.arg, ConstantArgument):
+                constants[pos] = s.arg.value
         self.g.meta.update({
             "frontend": "dynamo",
             "in_spec": self.ep.call_spec.in_spec,
@@ -141,6 +143,7 @@ class _Importer:
             "input_names": names,
             "input_leaves": leaves,   # flat (args, kwargs) leaf position of each IR input
             "num_input_leaves": len(user),
+            "input_constants": constants,  # flat leaf position -> the non-tensor value export specialised on
         })
 
     # ---- placeholders ---------------------------------------------------------------------------------------
@@ -242,6 +245,12 @@ class _Importer:
             return Slot(len(inputs) - 1)
 
         if spec.is_tensor_list:
+            if isinstance(value, torch.fx.Node):  # a list-producing node passed whole (no getitems)
+                listed = self.env.get(value)
+                if not isinstance(listed, list):
+                    raise FrontendError(f"{node.name}: argument {spec.name!r} reads {value.name}, not a tensor list")
+                inputs.extend(listed)
+                return tuple(Slot(len(inputs) - len(listed) + i) for i in range(len(listed)))
             return tuple(slot(v) for v in value)
         if spec.is_tensor:
             return slot(value)

@@ -1,0 +1,62 @@
+"""The importer is strict: what the IR cannot represent is an error naming the FX node, never a silent guess."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from trt_passes.frontends.dynamo import FrontendError, export_model, import_model
+
+
+@torch.library.custom_op("trt_passes_test::twice", mutates_args=())
+def twice(x: torch.Tensor) -> torch.Tensor:
+    return x * 2
+
+
+@twice.register_fake
+def _twice_fake(x: torch.Tensor) -> torch.Tensor:
+    return torch.empty_like(x)
+
+
+class CallsCustomOp(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return twice(x).relu()
+
+
+class MutatesBuffer(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("count", torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.count.add_(1)
+        return x + self.count
+
+
+def test_a_non_aten_op_is_an_error_naming_the_node_and_the_op():
+    with pytest.raises(FrontendError, match=r"twice.*trt_passes_test\.twice\.default is not an ATen op"):
+        import_model(CallsCustomOp(), (torch.randn(2),))
+
+
+def test_a_model_mutating_its_buffers_is_an_error_naming_the_buffer():
+    with pytest.raises(FrontendError, match=r"mutates.*count"):
+        import_model(MutatesBuffer(), (torch.randn(2),))
+
+
+def test_export_restores_the_callers_training_flag():
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5)).train()
+    ep = export_model(model, torch.randn(3, 2))
+    assert model.training
+    assert not any("dropout" in str(n.target) for n in ep.graph.nodes)  # exported in eval mode
+
+
+def test_an_exported_program_is_accepted_directly():
+    model = torch.nn.Linear(2, 2)
+    ep = torch.export.export(model, (torch.randn(3, 2),))
+    graph = import_model(ep, None)
+    assert graph.meta["input_names"] == ["input"]
+
+
+def test_inputs_of_an_unsupported_kind_are_rejected_with_the_accepted_forms():
+    with pytest.raises(TypeError, match="tuple/list"):
+        import_model(torch.nn.Linear(2, 2), 3)

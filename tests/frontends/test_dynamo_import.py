@@ -1,0 +1,111 @@
+"""The dynamo frontend imports whole models into the IR schema, and the IR computes what the model computes."""
+
+from __future__ import annotations
+
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.frontends.models import (
+    ATEN_ONLY,
+    BERT_INPUT_SHAPE,
+    RESNET_INPUT_SHAPE,
+    bert,
+    max_relative_error,
+    resnet18,
+)
+from trt_passes.ir import STRUCTURAL_OPS, Slot, verify
+from trt_passes.ir.aten import aten_dialect
+from trt_passes.ir.interpreter import run_graph
+
+TOLERANCE = 1e-5
+
+
+def _random_image(seed: int, scale: float) -> torch.Tensor:
+    return torch.randn(RESNET_INPUT_SHAPE, generator=torch.Generator().manual_seed(seed)) * scale
+
+
+# ---- structure ----------------------------------------------------------------------------------------------------
+def test_models_import_into_graphs_that_verify():
+    for graph in (resnet18()[1], bert()[1]):
+        verify(graph)
+
+
+def test_every_node_is_structural_or_an_aten_overload_with_every_schema_argument_in_order():
+    for graph in (resnet18()[1], bert()[1]):
+        for node in graph.all_nodes():
+            if node.op in STRUCTURAL_OPS:
+                continue
+            schema = aten_dialect().schema(node.op)
+            assert schema is not None, node.op
+            assert list(node.attrs) == [a.name for a in schema.args], node.op
+
+
+def test_tensor_arguments_are_slots_numbered_in_schema_order():
+    _, graph = resnet18()
+    conv = next(n for n in graph.all_nodes() if n.op == "aten.convolution.default")
+    assert conv.attrs["input"] == Slot(0) and conv.attrs["weight"] == Slot(1)
+    assert conv.attrs["bias"] is None  # resnet convolutions have no bias: an absent optional tensor is None
+    assert conv.attrs["stride"] == [2, 2] and conv.attrs["transposed"] is False
+
+
+def test_multi_output_ops_leave_no_getitem_nodes_and_readers_use_output_indexes():
+    for graph, op in ((resnet18()[1], "aten.max_pool2d_with_indices.default"),
+                      (bert()[1], "aten.native_layer_norm.default")):
+        assert not any("getitem" in n.op for n in graph.all_nodes())
+        producer = next(n for n in graph.all_nodes() if n.op == op)
+        assert len(producer.outputs) == (2 if "max_pool" in op else 3)
+        readers = [idx for _, _, idx in graph.nx.out_edges(producer.id, data="index")]
+        assert readers and set(readers) == {0}  # only the values are used, through output index 0
+
+
+def test_inputs_are_named_from_the_signature_and_the_calling_convention_is_kept():
+    _, graph, _ = bert()
+    (inp,) = [graph.node(i) for i in graph.graph_inputs()]
+    assert inp.name == "input_ids" and inp.type.dtype == "i64" and inp.type.shape == BERT_INPUT_SHAPE
+    assert graph.meta["input_names"] == ["input_ids"]
+    assert "BaseModelOutputWithPoolingAndCrossAttentions" in str(graph.meta["out_spec"])
+    assert graph.meta["in_spec"] is not None
+
+
+def test_provenance_keeps_the_innermost_module_path_and_the_fx_node():
+    _, graph = resnet18()
+    sources = {n.provenance.source for n in graph.all_nodes() if n.op == "aten.convolution.default"}
+    assert "layer1.0.conv1/convolution_1" in sources
+
+
+# ---- constants ----------------------------------------------------------------------------------------------------
+def test_constants_are_the_models_own_parameter_and_buffer_tensors():
+    for model, graph in (resnet18(), bert()[:2]):
+        own = {**dict(model.named_parameters()), **dict(model.named_buffers())}
+        named = [n for n in graph.all_nodes() if n.op == "constant" and n.name]
+        assert named
+        for node in named:
+            assert node.value is own[node.name], node.name  # identity: weights are never copied
+
+
+def test_unused_buffers_do_not_become_constants():
+    _, graph = resnet18()
+    assert not any(n.name.endswith("num_batches_tracked") for n in graph.all_nodes())
+
+
+# ---- semantics ----------------------------------------------------------------------------------------------------
+@given(seed=st.integers(0, 2**31 - 1), scale=st.floats(0.1, 10.0))
+def test_resnet18_ir_matches_eager(seed: int, scale: float):
+    model, graph = resnet18()
+    x = _random_image(seed, scale)
+    with torch.no_grad():
+        (got,) = run_graph(graph, [x], ATEN_ONLY)
+        want = model(x)
+    assert max_relative_error(got, want) <= TOLERANCE
+
+
+@given(ids=st.lists(st.integers(1, 1023), min_size=16, max_size=16))
+def test_bert_ir_matches_eager(ids: list[int]):
+    model, graph, _ = bert()
+    x = torch.tensor(ids).reshape(BERT_INPUT_SHAPE)
+    with torch.no_grad():
+        got = run_graph(graph, [x], ATEN_ONLY)
+        want = model(x)
+    assert max_relative_error(got[0], want.last_hidden_state) <= TOLERANCE
+    assert max_relative_error(got[1], want.pooler_output) <= TOLERANCE
