@@ -38,7 +38,8 @@ def classify(ctx: PassContext, rulesets: Sequence[Any]) -> dict[int, Fallback | 
         if any(match_at(g, node.id, rs, ctx.ops) is not None for rs in rulesets):
             verdicts[node.id] = None
             continue
-        candidates = [c for rs in rulesets for c in explain_no_match(g, node.id, rs, ctx.ops)]
+        # explain_no_match reports "no rule has this root op" as the pseudo-rule "*": that is an op-level reason.
+        candidates = [c for rs in rulesets for c in explain_no_match(g, node.id, rs, ctx.ops) if c[0] != "*"]
         reason = "no converter rule matched" if candidates else f"no converter rule handles {node.op}"
         verdicts[node.id] = Fallback(node.id, node.op, source, reason, candidates)
     return verdicts

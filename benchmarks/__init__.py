@@ -1,0 +1,1 @@
+"""Measurements of trt-passes (run as ``python -m benchmarks.NAME``)."""

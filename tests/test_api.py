@@ -1,0 +1,107 @@
+"""The public API: compile, explain, options, and what happens with ops TensorRT cannot take."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+import trt_passes
+from tests.models_for_tests import mlp, unsupported
+from trt_passes.dsl import RuleLoadError
+from trt_passes.parity import max_relative_error
+from trt_passes.passes.partition import FullCompilationError
+
+X = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
+
+
+def compile_quietly(model, **options):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return trt_passes.compile(model, inputs=[X], runtime="reference", **options)
+
+
+def test_an_unsupported_op_falls_back_to_pytorch_and_explain_says_why():
+    report = trt_passes.explain(unsupported(), inputs=[X], min_block_size=1)
+    ops = [f.op for f in report.fallbacks]
+    assert ops == ["aten.i0.default"]
+    assert "no converter rule handles aten.i0.default" in report.fallbacks[0].reason
+    assert "aten.i0.default" in str(report) and "no converter rule" in str(report)
+    assert len(report.partitions) == 2  # before and after the Bessel function
+
+
+@given(st.integers(0, 2**31 - 1))
+def test_the_hybrid_program_matches_eager(seed):
+    model = unsupported()
+    compiled = _hybrid()
+    x = torch.randn(4, 8, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).float()
+    with torch.no_grad():
+        assert max_relative_error(compiled(x), model(x)) <= 1e-5
+
+
+_cache: dict[str, object] = {}
+
+
+def _hybrid():
+    if "hybrid" not in _cache:
+        _cache["hybrid"] = compile_quietly(unsupported(), min_block_size=1)
+    return _cache["hybrid"]
+
+
+def test_require_full_compilation_fails_listing_the_ops_and_reasons():
+    with pytest.raises(FullCompilationError, match=r"aten\.i0\.default.*no converter rule"):
+        compile_quietly(unsupported(), min_block_size=1, require_full_compilation=True)
+
+
+def test_torch_executed_ops_forces_an_op_to_pytorch_with_that_reason():
+    report = trt_passes.explain(mlp(), inputs=[X], min_block_size=1, torch_executed_ops=["aten.relu"])
+    assert [(f.op, f.reason) for f in report.fallbacks] == [("aten.relu.default", "listed in torch_executed_ops")]
+
+
+def test_small_segments_stay_in_pytorch_and_the_report_suggests_min_block_size():
+    report = trt_passes.explain(unsupported(), inputs=[X], min_block_size=1000)
+    assert report.partitions == []
+    assert any("min_block_size" in f.reason for f in report.fallbacks)
+    assert any("min_block_size=1" in n for n in report.notes)
+
+
+def test_an_unknown_option_is_an_error_not_ignored():
+    with pytest.raises(TypeError, match="Did you mean 'min_block_size'"):
+        trt_passes.compile(mlp(), inputs=[X], min_blocksize=2)
+
+
+def test_an_unknown_ir_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="dynamo"):
+        trt_passes.compile(mlp(), ir="onnx", inputs=[X])
+
+
+def test_a_malformed_user_rule_file_is_refused_with_file_line_and_column(tmp_path):
+    bad = tmp_path / "bad.rw"
+    bad.write_text("ruleset convert.mine : converter\n\nrule broken\n    aten.relu.default(x\n    => x\n")
+    with pytest.raises(RuleLoadError) as e:
+        trt_passes.compile(mlp(), inputs=[X], rules=[bad])
+    assert "bad.rw:5:" in str(e.value) or "bad.rw:4:" in str(e.value)
+
+
+def test_an_unknown_op_in_a_user_rule_is_refused_with_a_suggestion(tmp_path):
+    bad = tmp_path / "typo.rw"
+    bad.write_text('ruleset convert.mine : converter\n\nrule r\n    aten.relu.defualt(x)\n'
+                   '    => trt.activation(x, type=ActivationType.RELU)\n    untested "example"\n')
+    with pytest.raises(RuleLoadError) as e:
+        trt_passes.explain(mlp(), inputs=[X], rules=[bad])
+    text = str(e.value)
+    assert "typo.rw:4:" in text and "aten.relu.default" in text
+
+
+def test_a_users_rule_file_adds_a_converter(tmp_path):
+    mine = tmp_path / "mine.rw"
+    mine.write_text('ruleset convert.mine : converter\n\nrule i0_as_cosh_placeholder\n'
+                    '    "deliberately wrong semantics: only to show a user rule converts an op"\n'
+                    '    aten.i0.default(x: Tensor<f32>)\n'
+                    '    => trt.unary(x, op=UnaryOperation.COSH)\n    untested "demonstration only"\n')
+    report = trt_passes.explain(unsupported(), inputs=[X], min_block_size=1, rules=[mine])
+    assert report.fallbacks == []
+    assert report.rule_fires["i0_as_cosh_placeholder"] == 1

@@ -1,0 +1,89 @@
+"""The trt-passes command: what a user sees, and no tracebacks for user errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from trt_passes.cli import main
+
+MODELS = str(Path(__file__).with_name("models_for_tests.py"))
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_compile_prints_passes_partition_rules_engine_and_parity(capsys):
+    code, out, err = run(capsys, "compile", f"{MODELS}:mlp", "--input", "4x8", "--check", "--min-block-size", "1",
+                         "--runtime", "reference")
+    assert code == 0, err
+    for section in ("Passes:", "TensorRT segments: 1", "engine:", "Rules fired:", "Parity: max relative error"):
+        assert section in out
+
+
+def test_explain_a_model_names_each_fallback_and_its_reason_in_text_and_json(capsys):
+    code, out, _ = run(capsys, "explain", f"{MODELS}:unsupported", "--input", "4x8", "--min-block-size", "1")
+    assert code == 0 and "aten.i0.default" in out and "no converter rule" in out
+    code, out, _ = run(capsys, "explain", f"{MODELS}:unsupported", "--input", "4x8", "--json")
+    report = json.loads(out)
+    assert {f["op"] for f in report["fallbacks"]} >= {"aten.i0.default"}
+
+
+def test_list_rules_shows_each_rule_with_its_file_and_line(capsys):
+    code, out, _ = run(capsys, "list", "rules")
+    assert code == 0 and "ruleset convert.core (converter" in out
+    assert ".rw:" in out
+
+
+def test_list_passes_shows_requirements_and_the_default_pipeline(capsys):
+    code, out, _ = run(capsys, "list", "passes")
+    assert code == 0 and "partition: requires folded, lowered; provides partitioned" in out
+    assert "pipeline default" in out
+
+
+def test_explain_a_pass_or_a_rule(capsys):
+    code, out, _ = run(capsys, "explain", "partition")
+    assert code == 0 and "min_block_size" in out
+    rule = run(capsys, "list", "rules")[1].split("\n")[1].split()[0]
+    code, out, _ = run(capsys, "explain", rule)
+    assert code == 0 and f"rule {rule}" in out and ".rw:" in out
+
+
+def test_check_reports_a_bad_rule_file_with_position_and_exit_status_1(capsys, tmp_path):
+    bad = tmp_path / "bad.rw"
+    bad.write_text("ruleset convert.mine : converter\nrule r\n    aten.relu.default(x) => )\n")
+    code, _, err = run(capsys, "check", str(bad))
+    assert code == 1 and f"{bad.name}:3:" in err and "Traceback" not in err
+
+
+def test_check_accepts_a_good_file(capsys, tmp_path):
+    good = tmp_path / "good.rw"
+    good.write_text('ruleset lower.mine : lowering\nrule drop_clone\n    aten.clone.default(x)\n    => x\n'
+                    '    untested "identity"\n')
+    code, out, _ = run(capsys, "check", str(good))
+    assert code == 0 and out.startswith("ok:")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["compile", "torchvision:resnet1000", "--input", "1x3x8x8"], "torchvision has no model 'resnet1000'"),
+    (["compile", "nomodule", "--input", "1x3"], "bad MODEL"),
+    (["compile", f"{MODELS}:mlp", "--input", "4by8"], "bad input shape"),
+    (["compile", f"{MODELS}:mlp"], "give at least one --input"),
+    (["explain", "no_such_rule_or_pass"], "is no pass or rule"),
+])
+def test_user_errors_are_one_line_without_traceback(capsys, argv, message):
+    code, _, err = run(capsys, *argv)
+    assert code == 1 and message in err and "Traceback" not in err
+
+
+def test_the_console_script_is_installed():
+    exe = Path(sys.executable).with_name("trt-passes")
+    out = subprocess.run([str(exe), "list", "passes"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "emit: requires converted" in out.stdout
