@@ -42,6 +42,8 @@ Outputs = tuple[torch.Tensor, ...]
 
 _HALF = (torch.float16, torch.bfloat16)
 
+MAX_TOPK_K = 3840  # ITopKLayer's documented limit
+
 
 def _acc(x: torch.Tensor) -> torch.Tensor:
     """Widen half types for accumulation (TensorRT accumulates f16/bf16 in f32)."""
@@ -59,6 +61,11 @@ def _axes(op: str, axes: Sequence[int], rank: int) -> list[int]:
     if len(out) != len(axes):
         raise ValueError(f"{op}: repeated axes {list(axes)}")
     return out
+
+
+def _floating(op: str, t: torch.Tensor) -> None:
+    if not t.is_floating_point():
+        raise TypeError(f"{op} takes floating-point input in TensorRT, got {t.dtype}")
 
 
 def _same_dtype(op: str, *tensors: torch.Tensor) -> None:
@@ -96,6 +103,8 @@ _ACTIVATIONS: dict[ActivationType, Callable[[torch.Tensor, float, float], torch.
 
 def activation(input: torch.Tensor, type: Any, alpha: float = 0.0, beta: float = 0.0) -> Outputs:
     kind = as_member(ActivationType, type)
+    if kind is not ActivationType.RELU:  # TensorRT's Activation takes integers for RELU only
+        _floating(f"trt.activation {kind.name}", input)
     out = _ACTIVATIONS[kind](input, float(alpha), float(beta))
     return (out.to(input.dtype),)
 
@@ -288,6 +297,7 @@ def pooling(input: torch.Tensor, type: Any, window: Sequence[int], stride: Seque
     in the window when ``exclude_padding``, else also counts the explicit padding; the extra rows ceil mode
     appends beyond the padding are never counted (as in PyTorch, and so a window never divides by zero)."""
     kind = as_member(PoolingType, type)
+    _floating("trt.pooling", input)
     n = len(window)
     if n not in _MAX_POOL or input.dim() < n + 1 or len(stride) != n or len(padding) != n:
         raise ValueError(f"trt.pooling: window={list(window)}, stride={list(stride)}, padding={list(padding)} "
@@ -298,10 +308,15 @@ def pooling(input: torch.Tensor, type: Any, window: Sequence[int], stride: Seque
     # Rows after the padding that ceil mode reaches, per dim (F.pad wants the last dim first).
     extra = [max(0, (o - 1) * st + w - (s + 2 * p))
              for o, st, w, s, p in zip(out_sizes, stride, window, spatial, padding)]
+    if kind is PoolingType.AVERAGE and exclude_padding and any(p + e >= w or p >= w for p, e, w in
+                                                              zip(padding, extra, window)):
+        # A window holding padding only would divide by zero; TensorRT rejects such exclusive-count pooling.
+        raise ValueError(f"trt.pooling: with exclude_padding every window must hold an input element; padding "
+                         f"{list(padding)} (+ {extra} from ceil mode) reaches a whole window {list(window)}")
     pads: list[int] = []
     for p, e in reversed(list(zip(padding, extra))):
         pads += [p, p + e]
-    x = _acc(input).reshape(1, -1, *spatial)
+    x = _acc(input).reshape([1, -1, *spatial])
     if kind is PoolingType.MAX:
         padded = F.pad(x, pads, value=-math.inf)
         out = _MAX_POOL[n](padded, list(window), list(stride))
@@ -317,7 +332,7 @@ def pooling(input: torch.Tensor, type: Any, window: Sequence[int], stride: Seque
                          [q for e in reversed(extra) for q in (0, e)], value=0.0)
         counts = _AVG_POOL[n](mask, list(window), list(stride)) * math.prod(window)
         out = sums / counts
-    return (out.reshape(*lead, *out.shape[-n:]).to(input.dtype),)
+    return (out.reshape([*lead, *out.shape[-n:]]).to(input.dtype),)
 
 
 # ---- reductions, softmax, normalization, topk -----------------------------------------------------------------------
@@ -344,6 +359,7 @@ def reduce(input: torch.Tensor, op: Any, axes: Sequence[int], keep_dims: bool) -
 
 
 def softmax(input: torch.Tensor, axis: int) -> Outputs:
+    _floating("trt.softmax", input)
     return (torch.softmax(_acc(input), dim=_axis("trt.softmax", axis, input.dim())).to(input.dtype),)
 
 
@@ -352,6 +368,7 @@ def normalization(input: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor, 
     """``(x - mean) / sqrt(var + epsilon) * scale + bias`` with mean and (biased) variance over ``axes``;
     ``scale`` and ``bias`` broadcast against the input (numpy rules) and may not grow it."""
     _same_dtype("trt.normalization", input, scale, bias)
+    _floating("trt.normalization", input)
     dims = _axes("trt.normalization", axes, input.dim())
     for name, t in (("scale", scale), ("bias", bias)):
         if torch.broadcast_shapes(t.shape, input.shape) != input.shape:
@@ -370,6 +387,8 @@ def topk(input: torch.Tensor, op: Any, k: int, axes: Sequence[int]) -> Outputs:
     dims = _axes("trt.topk", axes, input.dim())
     if len(dims) != 1:
         raise ValueError(f"trt.topk reduces exactly one axis, got {list(axes)}")
+    if k > MAX_TOPK_K:
+        raise ValueError(f"trt.topk: k={k} exceeds TensorRT's limit of {MAX_TOPK_K}")
     if not 0 < k <= input.shape[dims[0]]:
         raise ValueError(f"trt.topk: k={k} is not in 1..{input.shape[dims[0]]}")
     values, indices = torch.topk(input, k, dim=dims[0], largest=kind is TopKOperation.MAX, sorted=True)
@@ -449,15 +468,15 @@ def gather(data: torch.Tensor, indices: torch.Tensor, axis: int, mode: Any = Gat
         strides = torch.tensor([math.prod(data.shape[i + 1:q]) for i in range(q)], dtype=torch.int64,
                                device=idx.device)
         linear = (idx * strides).sum(-1)
-        flat = data.reshape(-1, *data.shape[q:])
-        return (flat.index_select(0, linear.reshape(-1)).reshape(*indices.shape[:-1], *data.shape[q:]),)
+        flat = data.reshape([-1, *data.shape[q:]])
+        return (flat.index_select(0, linear.reshape(-1)).reshape([*indices.shape[:-1], *data.shape[q:]]),)
     ax = _axis("trt.gather", axis, data.dim())
     if not idx.is_meta and bool(((idx < 0) | (idx >= data.shape[ax])).any()):
         raise IndexError(f"trt.gather: an index is outside 0..{data.shape[ax] - 1} (negative ones are not wrapped)")
     if kind is GatherMode.ELEMENT:
         return (torch.gather(data, ax, idx),)
     out = data.index_select(ax, idx.reshape(-1))
-    return (out.reshape(*data.shape[:ax], *indices.shape, *data.shape[ax + 1:]),)
+    return (out.reshape([*data.shape[:ax], *indices.shape, *data.shape[ax + 1:]]),)
 
 
 OPS: dict[str, Callable[..., Outputs]] = {

@@ -19,7 +19,7 @@ log = logging.getLogger(LOGGER_NAME)
 _NOISE = ("CUDA driver version is insufficient", "catchCudaError")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tensorrt_logger(trt: Any) -> Any:
     """One logger per TensorRT module for the whole process (TensorRT wants a single ILogger)."""
     levels = {

@@ -1,0 +1,253 @@
+"""Emission: a segment body in the TensorRT dialect -> a strongly typed TensorRT network -> a serialised engine.
+
+The body holds only ``input``, ``constant``, ``output`` and ``trt.*`` nodes. Every layer is named
+``"{rule}:{source}#{node id}"`` from the node's provenance, and after each node's layer is added every output ITensor's
+shape and dtype is held against the IR's :class:`TensorType`: TensorRT's own shape inference is the check that a
+rule's (or the reference runtime's) idea of the op agrees with TensorRT's, and a mismatch is reported against the rule
+that made the node, before any engine is built.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from trt_passes.backend.emit_layers import EMITTERS, EmissionError, LayerContext, Operand, ir_dtype, trt_dtype
+from trt_passes.backend.tensorrt_import import find_tensorrt
+from trt_passes.backend.trt_logger import tensorrt_logger
+from trt_passes.ir.graph import Graph, Node, Slot, Value
+from trt_passes.ir.types import TensorType
+
+__all__ = [
+    "BuildSettings", "EmissionError", "EmissionTypeError", "EngineArtifact", "check_emission", "emit_engine",
+    "layer_name",
+]
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """Builder-config knobs; None leaves TensorRT's default."""
+
+    workspace_size: int | None = None
+    optimization_level: int | None = None
+
+
+@dataclass(frozen=True)
+class EngineArtifact:
+    engine: bytes
+    layer_names: list[str]
+    num_layers: int
+    build_seconds: float
+    tensorrt_module: str
+    tensorrt_version: str
+    input_names: list[str]
+    output_names: list[str]
+
+
+class EmissionTypeError(EmissionError):
+    """TensorRT inferred a different shape or dtype for a node's output than the IR records."""
+
+    def __init__(self, node: Node, index: int, ir_type: TensorType, trt_type: str) -> None:
+        p = node.provenance
+        where = f"rule {p.rule} at {p.location or '?'}" if p.rule else "no rule (hand-built node)"
+        super().__init__(
+            f"%{node.id} {node.op} ({where}; from {p.source or '?'}): output {index} is {ir_type} in the IR "
+            f"but TensorRT infers {trt_type}")
+        self.node_id = node.id
+        self.op = node.op
+        self.rule = p.rule
+        self.location = p.location
+        self.ir_type = ir_type
+        self.trt_type = trt_type
+
+
+def layer_name(node: Node) -> str:
+    """``"{rule}:{source}#{node id}"``; a node without a rule uses its op, without a source ``?``."""
+    p = node.provenance
+    return f"{p.rule or node.op}:{p.source or '?'}#{node.id}"
+
+
+def _describe(node: Node) -> str:
+    return f"%{node.id} {node.op} {node.provenance.describe()}".rstrip()
+
+
+def _trt_type(trt: Any, tensor: Any) -> str:
+    return f"{ir_dtype(trt, tensor.dtype)}[{', '.join(str(d) for d in tensor.shape)}]"
+
+
+def _check_types(trt: Any, node: Node, tensors: list[Any]) -> None:
+    if len(tensors) != len(node.outputs):
+        raise EmissionError(f"{_describe(node)}: TensorRT made {len(tensors)} outputs, the IR has {len(node.outputs)}")
+    for i, (tensor, ir_type) in enumerate(zip(tensors, node.outputs)):
+        shape = tuple(tensor.shape)  # raises "Could not get tensor shape." when TensorRT rejected the layer
+        if shape != tuple(ir_type.shape) or ir_dtype(trt, tensor.dtype) != ir_type.dtype:
+            raise EmissionTypeError(node, i, ir_type, _trt_type(trt, tensor))
+
+
+def _input_names(body: Graph) -> dict[int, str]:
+    names: dict[int, str] = {}
+    for nid in body.graph_inputs():
+        node = body.node(nid)
+        name = re.sub(r"[^A-Za-z0-9_.]", "_", node.name) or f"input{node.attrs['index']}"
+        while name in names.values():
+            name += "_"
+        names[nid] = name
+    return names
+
+
+class _Emitter:
+    def __init__(self, trt: Any, network: Any, logger: Any) -> None:
+        self.trt = trt
+        self.ctx = LayerContext(trt, network)
+        self.logger = logger
+        self.operands: dict[Value, Operand] = {}
+
+    def fail(self, node: Node, message: str, cause: BaseException | None = None) -> EmissionError:
+        errors = self.logger.take_errors()
+        detail = f" (TensorRT: {' | '.join(errors)})" if errors else ""
+        err = EmissionError(f"{_describe(node)}: {message}{detail}")
+        err.__cause__ = cause
+        return err
+
+    def add_input(self, node: Node, name: str) -> None:
+        t = node.type
+        if not t.is_static:
+            raise EmissionError(f"input {name} has symbolic dims {t}; emission builds static shapes only")
+        try:
+            dtype = trt_dtype(self.trt, t.dtype)
+        except EmissionError as e:
+            raise EmissionError(f"input {name}: {e}") from e
+        tensor = self.ctx.network.add_input(name, dtype, tuple(int(d) for d in t.shape))
+        self.operands[Value(node.id)] = Operand(t, None, lambda: tensor, tensor)
+
+    def add_constant(self, node: Node) -> None:
+        value = node.value
+        if value is None:
+            raise EmissionError(f"{_describe(node)} has no value")
+        name = layer_name(node)
+        self.operands[Value(node.id)] = Operand(node.type, value, lambda: self.ctx.constant(value, name))
+
+    def add_layer(self, body: Graph, node: Node) -> None:
+        emitter = EMITTERS.get(node.op)
+        if emitter is None:
+            raise EmissionError(f"{_describe(node)}: a segment body may hold only input, constant, output and trt.* "
+                                f"nodes; {node.op} was left unconverted")
+        inputs = body.inputs(node.id)
+
+        def operand(a: Any) -> Any:
+            if isinstance(a, Slot):
+                return self.operands[inputs[a.index]]
+            if isinstance(a, (list, tuple)) and any(isinstance(x, Slot) for x in a):
+                return [operand(x) for x in a]
+            return a
+
+        args = {k: operand(v) for k, v in node.attrs.items()}
+        self.logger.take_errors()
+        try:
+            tensors = emitter(self.ctx, args, layer_name(node))
+            _check_types(self.trt, node, tensors)
+        except EmissionTypeError:
+            raise
+        except EmissionError as e:
+            raise self.fail(node, str(e), e) from e
+        except (RuntimeError, TypeError, ValueError, AttributeError) as e:  # TensorRT's API raises these
+            raise self.fail(node, f"TensorRT rejected the layer: {e}", e) from e
+        for i, tensor in enumerate(tensors):
+            self.operands[Value(node.id, i)] = Operand(node.outputs[i], None, lambda t=tensor: t, tensor)
+
+    def mark_outputs(self, values: list[Value], input_tensors: set[int]) -> list[str]:
+        names = []
+        marked: set[int] = set()
+        for i, v in enumerate(values):
+            tensor = self.operands[v].tensor
+            # A network input (or an already marked tensor) cannot be marked again: copy it first.
+            if id(tensor) in marked or id(tensor) in input_tensors:
+                tensor = self.ctx.named(self.ctx.network.add_identity(tensor), f"output:copy#{i}").get_output(0)
+            tensor.name = f"output{i}"
+            self.ctx.network.mark_output(tensor)
+            marked.add(id(tensor))
+            names.append(tensor.name)
+        return names
+
+
+def _network_flags(trt: Any) -> int:
+    flag = getattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED", None)
+    return 0 if flag is None else 1 << int(flag)
+
+
+@dataclass
+class _Network:
+    builder: Any
+    network: Any
+    emitter: _Emitter
+    input_names: list[str]
+    output_names: list[str]
+
+
+def _define_network(body: Graph) -> _Network:
+    found = find_tensorrt()
+    trt = found.module
+    logger = tensorrt_logger(trt)
+    builder = trt.Builder(logger)
+    network = builder.create_network(_network_flags(trt))
+    flag = getattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED", None)
+    if flag is not None and not network.get_flag(flag):
+        raise EmissionError(f"{found.name} {found.version} did not create a strongly typed network")
+    em = _Emitter(trt, network, logger)
+    input_names = _input_names(body)
+    for nid, name in input_names.items():
+        em.add_input(body.node(nid), name)
+    input_tensors = {id(em.operands[Value(nid)].tensor) for nid in input_names}
+    for node in body.nodes():
+        if node.op in ("input", "output"):
+            continue
+        if node.op == "constant":
+            em.add_constant(node)
+        else:
+            em.add_layer(body, node)
+    output_names = em.mark_outputs(body.outputs(), input_tensors)
+    return _Network(builder, network, em, list(input_names.values()), output_names)
+
+
+def check_emission(body: Graph) -> list[str]:
+    """Define ``body``'s network without building it: every layer is added and type-checked against the IR, in
+    milliseconds. Returns the layer names; raises as :func:`emit_engine` does."""
+    return network_layer_names(_define_network(body).network)
+
+
+def emit_engine(body: Graph, settings: BuildSettings | None = None) -> EngineArtifact:
+    """Build a serialised engine for ``body`` with the first TensorRT module that imports (see
+    :mod:`trt_passes.backend.tensorrt_import`). Raises :class:`EmissionError` naming the node for anything
+    TensorRT cannot express, :class:`EmissionTypeError` when TensorRT's types disagree with the IR's."""
+    settings = settings or BuildSettings()
+    found = find_tensorrt()
+    trt = found.module
+    logger = tensorrt_logger(trt)
+    net = _define_network(body)
+    builder, network = net.builder, net.network
+
+    config = builder.create_builder_config()
+    if settings.workspace_size is not None:
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(settings.workspace_size))
+    if settings.optimization_level is not None:
+        config.builder_optimization_level = int(settings.optimization_level)
+    logger.take_errors()
+    start = time.perf_counter()
+    serialized = builder.build_serialized_network(network, config)
+    seconds = time.perf_counter() - start
+    if serialized is None:
+        errors = logger.take_errors()
+        raise EmissionError(f"{found.name} {found.version} failed to build the engine"
+                            + (f": {' | '.join(errors)}" if errors else ""))
+    engine = bytes(memoryview(serialized))
+    num_layers = network.num_layers
+    artifact = EngineArtifact(engine, network_layer_names(network), num_layers, seconds, found.name, found.version,
+                              net.input_names, net.output_names)
+    del net  # the Weights' host buffers may go now that the engine is built
+    return artifact
+
+
+def network_layer_names(network: Any) -> list[str]:
+    return [network.get_layer(i).name for i in range(network.num_layers)]

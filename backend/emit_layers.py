@@ -1,0 +1,364 @@
+"""One INetworkDefinition layer (plus, where TensorRT needs it, small helper shuffles) per ``trt.*`` op.
+
+Each emitter gets the :class:`LayerContext` of the network being built, the node's arguments (tensor positions hold
+:class:`Operand` s, attributes their IR values) and the layer name, and returns the ITensors of the node's outputs in
+order. Helper layers are named ``"{layer name}/{purpose}"`` so a profile still points at the node.
+
+Helper layers that belong to an op's emission (the dialect's semantics are numpy-like where TensorRT is stricter):
+
+* ``trt.elementwise`` / ``trt.select``: TensorRT wants equal ranks, so a lower-rank input is left-padded with 1s by a
+  shuffle (numpy broadcasting does exactly that).
+* ``trt.matrix_multiply``: likewise for batch dims (a VECTOR operand counts one dim more).
+* ``trt.normalization``: scale and bias are left-padded to the input's rank.
+* ``trt.pooling``: TensorRT pools only inputs of rank >= 4 with 2 or 3 spatial dims; other inputs are reshaped to
+  ``[1, prod(leading dims), *spatial]`` (1-d pooling as 2-d with a height-1 window) and back.
+* ``trt.softmax`` / ``trt.topk``: TensorRT wants rank >= 2, so rank 0/1 inputs run as ``[1, n]``.
+* ``trt.convolution`` / ``trt.deconvolution``: 1-d runs as 2-d over ``[N, C, 1, L]`` with a height-1 kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from trt_passes.backend.enums import (
+    ActivationType,
+    ElementWiseOperation,
+    GatherMode,
+    MatrixOperation,
+    PoolingType,
+    ReduceOperation,
+    TopKOperation,
+    UnaryOperation,
+    as_member,
+    to_tensorrt,
+)
+from trt_passes.ir.types import TensorType
+
+IR_TO_TRT_DTYPE = {"f32": "float32", "f16": "float16", "bf16": "bfloat16", "i64": "int64", "i32": "int32",
+                   "i8": "int8", "u8": "uint8", "bool": "bool"}
+
+
+class EmissionError(RuntimeError):
+    """A segment body cannot be expressed as a TensorRT network; the message names the node and its rule."""
+
+
+def trt_dtype(trt: Any, dtype: str) -> Any:
+    if dtype not in IR_TO_TRT_DTYPE:
+        raise EmissionError(f"TensorRT has no {dtype} tensors (supported: {', '.join(IR_TO_TRT_DTYPE)})")
+    return getattr(trt, IR_TO_TRT_DTYPE[dtype])
+
+
+def ir_dtype(trt: Any, dt: Any) -> str:
+    for name, attr in IR_TO_TRT_DTYPE.items():
+        if getattr(trt, attr) == dt:
+            return name
+    return str(dt)
+
+
+@dataclass
+class Operand:
+    """A tensor argument: its IR type, its value when it is a compile-time constant, and a way to get its ITensor
+    (constants become ``add_constant`` layers only when a layer wants them as tensors, not as Weights)."""
+
+    type: TensorType
+    value: torch.Tensor | None
+    make: Callable[[], Any]
+    _tensor: Any = field(default=None, repr=False)
+
+    @property
+    def tensor(self) -> Any:
+        if self._tensor is None:
+            self._tensor = self.make()
+        return self._tensor
+
+
+class LayerContext:
+    """The network under construction and what must outlive it."""
+
+    def __init__(self, trt: Any, network: Any) -> None:
+        self.trt = trt
+        self.network = network
+        # Host buffers behind every Weights: TensorRT keeps raw pointers until the engine is built.
+        self.keep_alive: list[torch.Tensor] = []
+        self.layer_names: list[str] = []
+
+    def named(self, layer: Any, name: str) -> Any:
+        if layer is None:
+            raise EmissionError(f"TensorRT refused to create layer {name}")
+        layer.name = name
+        self.layer_names.append(name)
+        return layer
+
+    def weights(self, value: torch.Tensor) -> Any:
+        host = value.detach().to("cpu").contiguous()
+        dtype = {torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16", torch.int64: "i64",
+                 torch.int32: "i32", torch.int8: "i8", torch.uint8: "u8", torch.bool: "bool"}.get(host.dtype)
+        if dtype is None:
+            raise EmissionError(f"TensorRT has no weights of dtype {host.dtype}")
+        self.keep_alive.append(host)
+        return self.trt.Weights(trt_dtype(self.trt, dtype), host.data_ptr(), host.numel())
+
+    def constant(self, value: torch.Tensor, name: str) -> Any:
+        layer = self.named(self.network.add_constant(tuple(value.shape), self.weights(value)), name)
+        return layer.get_output(0)
+
+    def reshape(self, tensor: Any, dims: Sequence[int], name: str) -> Any:
+        layer = self.named(self.network.add_shuffle(tensor), name)
+        layer.reshape_dims = tuple(int(d) for d in dims)
+        return layer.get_output(0)
+
+    def left_pad(self, tensor: Any, shape: Sequence[int], rank: int, name: str) -> Any:
+        """``tensor`` (of ``shape``) with 1s prepended up to ``rank`` dims; unchanged if already that rank."""
+        if len(shape) >= rank:
+            return tensor
+        return self.reshape(tensor, [1] * (rank - len(shape)) + list(shape), name)
+
+
+Emitter = Callable[[LayerContext, dict[str, Any], str], list[Any]]
+
+
+def _mask(axes: Sequence[int], rank: int) -> int:
+    return sum(1 << (a % rank if rank else 0) for a in set(axes))
+
+
+def _shape(o: Operand) -> list[int]:
+    return [int(d) for d in o.type.shape]
+
+
+def activation(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    layer = c.named(c.network.add_activation(a["input"].tensor, to_tensorrt(c.trt, as_member(ActivationType,
+                                                                                              a["type"]))), name)
+    layer.alpha = float(a["alpha"])
+    layer.beta = float(a["beta"])
+    return [layer.get_output(0)]
+
+
+def unary(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    op = to_tensorrt(c.trt, as_member(UnaryOperation, a["op"]))
+    return [c.named(c.network.add_unary(a["input"].tensor, op), name).get_output(0)]
+
+
+def _broadcast_ranks(c: LayerContext, operands: dict[str, Operand], name: str) -> dict[str, Any]:
+    rank = max(o.type.rank for o in operands.values())
+    return {k: c.left_pad(o.tensor, _shape(o), rank, f"{name}/broadcast_{k}") for k, o in operands.items()}
+
+
+def elementwise(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    t = _broadcast_ranks(c, {"a": a["a"], "b": a["b"]}, name)
+    op = to_tensorrt(c.trt, as_member(ElementWiseOperation, a["op"]))
+    return [c.named(c.network.add_elementwise(t["a"], t["b"], op), name).get_output(0)]
+
+
+def select(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    t = _broadcast_ranks(c, {k: a[k] for k in ("condition", "then_input", "else_input")}, name)
+    layer = c.network.add_select(t["condition"], t["then_input"], t["else_input"])
+    return [c.named(layer, name).get_output(0)]
+
+
+def matrix_multiply(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    ops = {k: as_member(MatrixOperation, a[f"op_{k}"]) for k in ("a", "b")}
+    # TensorRT wants equal ranks once a VECTOR operand is counted as the matrix it stands for.
+    eff = {k: a[k].type.rank + (ops[k] is MatrixOperation.VECTOR) for k in ("a", "b")}
+    target = max(eff.values())
+    t = {k: c.left_pad(a[k].tensor, _shape(a[k]), a[k].type.rank + target - eff[k], f"{name}/broadcast_{k}")
+         for k in ("a", "b")}
+    layer = c.network.add_matrix_multiply(t["a"], to_tensorrt(c.trt, ops["a"]), t["b"], to_tensorrt(c.trt, ops["b"]))
+    return [c.named(layer, name).get_output(0)]
+
+
+def _const_operand(a: dict[str, Any], arg: str, name: str) -> torch.Tensor:
+    o = a[arg]
+    if o.value is None:
+        raise EmissionError(f"{name}: {arg} must be a constant (TensorRT takes it as Weights)")
+    return o.value
+
+
+def _as_2d(c: LayerContext, a: dict[str, Any], kernel: torch.Tensor, name: str) -> tuple[Any, torch.Tensor, dict]:
+    """TensorRT convolves 2 or 3 spatial dims: a 1-d (de)convolution runs as 2-d over ``[N, C, 1, L]`` with a
+    height-1 kernel. Returns the input tensor, kernel and per-dim attributes to use."""
+    lists = {k: list(a[k]) for k in ("stride", "padding", "dilation")}
+    if "output_padding" in a:
+        lists["output_padding"] = list(a["output_padding"]) or [0] * (kernel.dim() - 2)
+    if kernel.dim() != 3:
+        return a["input"].tensor, kernel, lists
+    n, ch, length = _shape(a["input"])
+    x = c.reshape(a["input"].tensor, [n, ch, 1, length], f"{name}/to_2d")
+    fill = {"stride": 1, "padding": 0, "dilation": 1, "output_padding": 0}
+    return x, kernel.unsqueeze(2), {k: [fill[k], *v] for k, v in lists.items()}
+
+
+def _back_to_1d(c: LayerContext, out: Any, spatial: int, name: str) -> Any:
+    if spatial != 1:
+        return out
+    n, k, _, length = list(out.shape)
+    return c.reshape(out, [n, k, length], f"{name}/from_2d")
+
+
+def convolution(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    kernel = _const_operand(a, "kernel", name)
+    bias = _const_operand(a, "bias", name) if a["bias"] is not None else None
+    x, k2, at = _as_2d(c, a, kernel, name)
+    layer = c.network.add_convolution_nd(x, int(kernel.shape[0]), tuple(k2.shape[2:]), c.weights(k2),
+                                         None if bias is None else c.weights(bias))
+    c.named(layer, name)
+    layer.stride_nd = tuple(at["stride"])
+    layer.padding_nd = tuple(at["padding"])
+    layer.dilation_nd = tuple(at["dilation"])
+    layer.num_groups = int(a["groups"])
+    return [_back_to_1d(c, layer.get_output(0), kernel.dim() - 2, name)]
+
+
+def deconvolution(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    kernel = _const_operand(a, "kernel", name)
+    bias = _const_operand(a, "bias", name) if a["bias"] is not None else None
+    groups = int(a["groups"])
+    x, k2, at = _as_2d(c, a, kernel, name)
+    # torch crops `padding` at both ends and gives back `output_padding` at the end: TensorRT's post-padding.
+    post = [p - q for p, q in zip(at["padding"], at["output_padding"])]
+    if any(p < 0 for p in post):
+        raise EmissionError(f"{name}: output_padding {list(a['output_padding'])} > padding {list(a['padding'])} "
+                            "needs negative post-padding, which TensorRT rejects")
+    layer = c.network.add_deconvolution_nd(x, int(kernel.shape[1]) * groups, tuple(k2.shape[2:]), c.weights(k2),
+                                           None if bias is None else c.weights(bias))
+    c.named(layer, name)
+    layer.stride_nd = tuple(at["stride"])
+    layer.pre_padding = tuple(at["padding"])
+    layer.post_padding = tuple(post)
+    layer.dilation_nd = tuple(at["dilation"])
+    layer.num_groups = groups
+    return [_back_to_1d(c, layer.get_output(0), kernel.dim() - 2, name)]
+
+
+def pooling(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    shape = _shape(a["input"])
+    window, stride, padding = list(a["window"]), list(a["stride"]), list(a["padding"])
+    n = len(window)
+    lead, spatial = shape[:-n], shape[-n:]
+    x = a["input"].tensor
+    if n == 1:  # TensorRT pools 2 or 3 spatial dims: pool [1, L] with a [1, w] window
+        spatial, window, stride, padding = [1, *spatial], [1, *window], [1, *stride], [0, *padding]
+    reshaped = n == 1 or len(lead) != 2
+    if reshaped:
+        x = c.reshape(x, [1, math.prod(lead), *spatial], f"{name}/to_nc")
+    layer = c.network.add_pooling_nd(x, to_tensorrt(c.trt, as_member(PoolingType, a["type"])), tuple(window))
+    c.named(layer, name)
+    layer.stride_nd = tuple(stride)
+    layer.padding_nd = tuple(padding)
+    layer.padding_mode = (c.trt.PaddingMode.EXPLICIT_ROUND_UP if a["ceil_mode"]
+                          else c.trt.PaddingMode.EXPLICIT_ROUND_DOWN)
+    layer.average_count_excludes_padding = bool(a["exclude_padding"])
+    out = layer.get_output(0)
+    if reshaped:
+        out_spatial = list(out.shape)[-n:]
+        out = c.reshape(out, [*lead, *out_spatial], f"{name}/from_nc")
+    return [out]
+
+
+def reduce(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    op = to_tensorrt(c.trt, as_member(ReduceOperation, a["op"]))
+    layer = c.network.add_reduce(a["input"].tensor, op, _mask(a["axes"], a["input"].type.rank), bool(a["keep_dims"]))
+    return [c.named(layer, name).get_output(0)]
+
+
+def _at_least_2d(c: LayerContext, o: Operand, axis: int, name: str) -> tuple[Any, int]:
+    """Softmax and TopK want rank >= 2: a rank-0/1 input runs as a ``[1, n]`` view. Returns the tensor and the
+    (non-negative) axis in it."""
+    shape, rank = _shape(o), o.type.rank
+    if rank >= 2:
+        return o.tensor, axis % rank
+    return c.reshape(o.tensor, [1, *shape] if rank else [1, 1], f"{name}/to_2d"), 1
+
+
+def _restore(c: LayerContext, out: Any, o: Operand, name: str) -> Any:
+    if o.type.rank >= 2:
+        return out
+    return c.reshape(out, [int(d) for d in out.shape][1:] if o.type.rank else [], name)
+
+
+def softmax(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    x, axis = _at_least_2d(c, a["input"], a["axis"], name)
+    layer = c.named(c.network.add_softmax(x), name)
+    layer.axes = 1 << axis
+    return [_restore(c, layer.get_output(0), a["input"], f"{name}/from_2d")]
+
+
+def shuffle(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    layer = c.named(c.network.add_shuffle(a["input"].tensor), name)
+    if a["first_transpose"] is not None:
+        layer.first_transpose = tuple(a["first_transpose"])
+    if a["reshape"] is not None:
+        layer.reshape_dims = tuple(a["reshape"])  # 0 copies, -1 infers: TensorRT's own rules (zero_is_placeholder)
+    if a["second_transpose"] is not None:
+        layer.second_transpose = tuple(a["second_transpose"])
+    return [layer.get_output(0)]
+
+
+def concatenation(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    inputs = list(a["inputs"])
+    layer = c.named(c.network.add_concatenation([o.tensor for o in inputs]), name)
+    rank = inputs[0].type.rank
+    layer.axis = a["axis"] % rank
+    return [layer.get_output(0)]
+
+
+def slice(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    layer = c.network.add_slice(a["input"].tensor, tuple(a["start"]), tuple(a["shape"]), tuple(a["stride"]))
+    return [c.named(layer, name).get_output(0)]
+
+
+def gather(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    data = a["data"]
+    layer = c.named(c.network.add_gather(data.tensor, a["indices"].tensor, a["axis"] % data.type.rank), name)
+    layer.mode = to_tensorrt(c.trt, as_member(GatherMode, a["mode"]))
+    return [layer.get_output(0)]
+
+
+def cast(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    return [c.named(c.network.add_cast(a["input"].tensor, trt_dtype(c.trt, a["to"])), name).get_output(0)]
+
+
+def normalization(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    rank = a["input"].type.rank
+    scale = c.left_pad(a["scale"].tensor, _shape(a["scale"]), rank, f"{name}/broadcast_scale")
+    bias = c.left_pad(a["bias"].tensor, _shape(a["bias"]), rank, f"{name}/broadcast_bias")
+    layer = c.named(c.network.add_normalization(a["input"].tensor, scale, bias, _mask(a["axes"], rank)), name)
+    layer.epsilon = float(a["epsilon"])
+    return [layer.get_output(0)]
+
+
+def identity(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    return [c.named(c.network.add_identity(a["input"].tensor), name).get_output(0)]
+
+
+def topk(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    op = to_tensorrt(c.trt, as_member(TopKOperation, a["op"]))
+    x, axis = _at_least_2d(c, a["input"], a["axes"][0] if a["axes"] else 0, name)
+    layer = c.named(c.network.add_topk(x, op, int(a["k"]), 1 << axis), name)
+    return [_restore(c, layer.get_output(i), a["input"], f"{name}/from_2d_{i}") for i in range(2)]
+
+
+EMITTERS: dict[str, Emitter] = {
+    "trt.activation": activation,
+    "trt.unary": unary,
+    "trt.elementwise": elementwise,
+    "trt.matrix_multiply": matrix_multiply,
+    "trt.convolution": convolution,
+    "trt.deconvolution": deconvolution,
+    "trt.pooling": pooling,
+    "trt.reduce": reduce,
+    "trt.softmax": softmax,
+    "trt.shuffle": shuffle,
+    "trt.concatenation": concatenation,
+    "trt.slice": slice,
+    "trt.gather": gather,
+    "trt.select": select,
+    "trt.cast": cast,
+    "trt.normalization": normalization,
+    "trt.identity": identity,
+    "trt.topk": topk,
+}

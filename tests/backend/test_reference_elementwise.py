@@ -1,0 +1,216 @@
+"""The reference runtime's pointwise ops (activation, unary, elementwise, select, cast, identity) against independent
+formulations: torch.nn.functional where it has the function, numpy otherwise, in float64. Every property also checks
+that meta-tensor inference predicts the real result's type (``run``)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import mutually_broadcastable_shapes
+
+from tests.backend.builders import run, shapes, tensors
+from trt_passes.backend.enums import ActivationType, ElementWiseOperation, UnaryOperation
+
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805
+
+
+def _activation_oracle(kind: ActivationType, x: torch.Tensor, a: float, b: float) -> torch.Tensor:
+    n = x.numpy()
+    table = {
+        ActivationType.RELU: lambda: F.relu(x),
+        ActivationType.SIGMOID: lambda: torch.from_numpy(1 / (1 + np.exp(-n))),
+        ActivationType.TANH: lambda: torch.from_numpy(np.tanh(n)),
+        ActivationType.LEAKY_RELU: lambda: F.leaky_relu(x, a),
+        ActivationType.ELU: lambda: F.elu(x, a),
+        ActivationType.SELU: lambda: b * F.elu(x, a),
+        ActivationType.SOFTSIGN: lambda: F.softsign(x),
+        # torch's softplus(x, beta) is log(1 + exp(beta x)) / beta
+        ActivationType.SOFTPLUS: lambda: a * b * F.softplus(x, beta=b, threshold=1e9),
+        ActivationType.CLIP: lambda: F.hardtanh(x, a, b),
+        ActivationType.HARD_SIGMOID: lambda: torch.from_numpy(np.clip(a * n + b, 0.0, 1.0)),
+        ActivationType.SCALED_TANH: lambda: torch.from_numpy(a * np.tanh(b * n)),
+        ActivationType.THRESHOLDED_RELU: lambda: F.threshold(x, a, 0.0),
+        ActivationType.GELU_ERF: lambda: F.gelu(x),
+        ActivationType.GELU_TANH: lambda: F.gelu(x, approximate="tanh"),
+    }
+    return table[kind]()
+
+
+@given(kind=st.sampled_from(ActivationType), data=st.data(), alpha=st.floats(0.1, 2.0), beta=st.floats(0.1, 2.0))
+def test_activation_matches_its_documented_formula(kind: ActivationType, data: st.DataObject, alpha: float,
+                                                   beta: float) -> None:
+    if kind is ActivationType.CLIP:
+        alpha, beta = -alpha, beta  # CLIP clamps to [alpha, beta]
+    x = data.draw(tensors(data.draw(shapes())))
+    (out,) = run("trt.activation", input=x, type=kind, alpha=alpha, beta=beta)
+    torch.testing.assert_close(out, _activation_oracle(kind, x, alpha, beta), rtol=1e-9, atol=1e-12)
+
+
+def test_selu_with_torchs_constants_is_torchs_selu() -> None:
+    x = torch.linspace(-3, 3, 13, dtype=torch.float64)
+    (out,) = run("trt.activation", input=x, type=ActivationType.SELU, alpha=SELU_ALPHA, beta=SELU_SCALE)
+    torch.testing.assert_close(out, F.selu(x))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_activation_keeps_the_input_dtype(dtype: torch.dtype) -> None:
+    (out,) = run("trt.activation", input=torch.randn(3, 4, dtype=dtype), type="GELU_TANH")
+    assert out.dtype == dtype
+
+
+def test_enum_attributes_may_be_given_by_name() -> None:
+    x = torch.tensor([-1.0, 2.0], dtype=torch.float64)
+    assert torch.equal(run("trt.activation", input=x, type="ActivationType.RELU")[0], F.relu(x))
+
+
+# Unary ops with the input range where each is defined, and numpy's version of it.
+_UNARY = {
+    UnaryOperation.EXP: (np.exp, -3, 3),
+    UnaryOperation.LOG: (np.log, 0.1, 5),
+    UnaryOperation.SQRT: (np.sqrt, 0.0, 5),
+    UnaryOperation.RECIP: (np.reciprocal, 0.5, 4),
+    UnaryOperation.ABS: (np.abs, -3, 3),
+    UnaryOperation.NEG: (np.negative, -3, 3),
+    UnaryOperation.SIN: (np.sin, -3, 3),
+    UnaryOperation.COS: (np.cos, -3, 3),
+    UnaryOperation.TAN: (np.tan, -1.2, 1.2),
+    UnaryOperation.SINH: (np.sinh, -3, 3),
+    UnaryOperation.COSH: (np.cosh, -3, 3),
+    UnaryOperation.ASIN: (np.arcsin, -0.99, 0.99),
+    UnaryOperation.ACOS: (np.arccos, -0.99, 0.99),
+    UnaryOperation.ATAN: (np.arctan, -3, 3),
+    UnaryOperation.ASINH: (np.arcsinh, -3, 3),
+    UnaryOperation.ACOSH: (np.arccosh, 1.0, 4),
+    UnaryOperation.ATANH: (np.arctanh, -0.99, 0.99),
+    UnaryOperation.CEIL: (np.ceil, -3, 3),
+    UnaryOperation.FLOOR: (np.floor, -3, 3),
+    UnaryOperation.ERF: (np.vectorize(math.erf), -3, 3),
+    UnaryOperation.SIGN: (np.sign, -3, 3),
+    UnaryOperation.ROUND: (np.round, -3, 3),  # numpy rounds half to even, as TensorRT
+}
+
+
+@given(kind=st.sampled_from(sorted(_UNARY, key=lambda k: k.name)), data=st.data())
+def test_unary_matches_numpy(kind: UnaryOperation, data: st.DataObject) -> None:
+    fn, lo, hi = _UNARY[kind]
+    x = data.draw(tensors(data.draw(shapes()), lo=lo, hi=hi))
+    (out,) = run("trt.unary", input=x, op=kind)
+    torch.testing.assert_close(out, torch.from_numpy(np.asarray(fn(x.numpy()), dtype=np.float64)))
+
+
+def test_round_is_half_to_even() -> None:
+    x = torch.tensor([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5], dtype=torch.float64)
+    assert run("trt.unary", input=x, op="ROUND")[0].tolist() == [-2.0, -2.0, -0.0, 0.0, 2.0, 2.0]
+
+
+def test_not_and_isinf_give_bool() -> None:
+    b = torch.tensor([True, False])
+    assert run("trt.unary", input=b, op="NOT")[0].tolist() == [False, True]
+    x = torch.tensor([1.0, math.inf, -math.inf], dtype=torch.float32)
+    assert run("trt.unary", input=x, op="ISINF")[0].tolist() == [False, True, True]
+    with pytest.raises(TypeError, match="NOT takes bool"):
+        run("trt.unary", input=x, op="NOT")
+
+
+_FLOAT_OPS = {
+    ElementWiseOperation.SUM: np.add,
+    ElementWiseOperation.PROD: np.multiply,
+    ElementWiseOperation.MAX: np.maximum,
+    ElementWiseOperation.MIN: np.minimum,
+    ElementWiseOperation.SUB: np.subtract,
+    ElementWiseOperation.DIV: np.divide,
+    ElementWiseOperation.POW: np.power,
+    ElementWiseOperation.FLOOR_DIV: np.floor_divide,
+    ElementWiseOperation.EQUAL: np.equal,
+    ElementWiseOperation.GREATER: np.greater,
+    ElementWiseOperation.LESS: np.less,
+}
+
+
+@given(kind=st.sampled_from(sorted(_FLOAT_OPS, key=lambda k: k.name)),
+       shapes_=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=4), data=st.data())
+def test_elementwise_broadcasts_like_numpy_over_unequal_ranks(kind: ElementWiseOperation, shapes_: object,
+                                                              data: st.DataObject) -> None:
+    sa, sb = shapes_.input_shapes  # type: ignore[attr-defined]
+    positive = kind in (ElementWiseOperation.POW, ElementWiseOperation.DIV, ElementWiseOperation.FLOOR_DIV)
+    a = data.draw(tensors(sa, lo=0.5 if positive else -3.0))
+    b = data.draw(tensors(sb, lo=0.5 if positive else -3.0))
+    if kind is ElementWiseOperation.EQUAL:
+        b = torch.where(torch.rand(b.shape) < 0.5, b, torch.ones_like(b))  # make some elements equal
+        a = torch.where(torch.rand(a.shape) < 0.5, a, torch.ones_like(a))
+    (out,) = run("trt.elementwise", a=a, b=b, op=kind)
+    expected = torch.from_numpy(np.asarray(_FLOAT_OPS[kind](a.numpy(), b.numpy())))
+    assert out.shape == shapes_.result_shape  # type: ignore[attr-defined]
+    torch.testing.assert_close(out, expected)
+
+
+@given(kind=st.sampled_from([ElementWiseOperation.DIV, ElementWiseOperation.FLOOR_DIV, ElementWiseOperation.SUM,
+                             ElementWiseOperation.MAX]), data=st.data())
+def test_integer_division_truncates_and_floor_division_floors(kind: ElementWiseOperation, data: st.DataObject) -> None:
+    shape = data.draw(shapes(max_dims=2))
+    a = data.draw(tensors(shape, torch.int64, -20, 20))
+    b = data.draw(tensors(shape, torch.int64, 1, 6)) * data.draw(st.sampled_from([1, -1]))
+    (out,) = run("trt.elementwise", a=a, b=b, op=kind)
+    py = {ElementWiseOperation.DIV: lambda x, y: int(x / y), ElementWiseOperation.FLOOR_DIV: lambda x, y: x // y,
+          ElementWiseOperation.SUM: lambda x, y: x + y, ElementWiseOperation.MAX: max}[kind]
+    assert out.dtype == torch.int64
+    assert out.flatten().tolist() == [py(x, y) for x, y in zip(a.flatten().tolist(), b.flatten().tolist())]
+
+
+@given(kind=st.sampled_from([ElementWiseOperation.AND, ElementWiseOperation.OR, ElementWiseOperation.XOR]),
+       data=st.data())
+def test_logical_operations_on_bool(kind: ElementWiseOperation, data: st.DataObject) -> None:
+    a = data.draw(tensors((3, 4), torch.bool))
+    b = data.draw(tensors((4,), torch.bool))
+    fn = {ElementWiseOperation.AND: np.logical_and, ElementWiseOperation.OR: np.logical_or,
+          ElementWiseOperation.XOR: np.logical_xor}[kind]
+    (out,) = run("trt.elementwise", a=a, b=b, op=kind)
+    assert torch.equal(out, torch.from_numpy(fn(a.numpy(), b.numpy())))
+
+
+def test_elementwise_wants_one_dtype_as_a_strongly_typed_network_does() -> None:
+    with pytest.raises(TypeError, match="one dtype"):
+        run("trt.elementwise", a=torch.ones(2), b=torch.ones(2, dtype=torch.float16), op="SUM")
+
+
+@given(shapes_=mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=4, max_side=4), data=st.data())
+def test_select_is_numpy_where(shapes_: object, data: st.DataObject) -> None:
+    sc, st_, se = shapes_.input_shapes  # type: ignore[attr-defined]
+    c = data.draw(tensors(sc, torch.bool))
+    t, e = data.draw(tensors(st_)), data.draw(tensors(se))
+    (out,) = run("trt.select", condition=c, then_input=t, else_input=e)
+    assert torch.equal(out, torch.from_numpy(np.where(c.numpy(), t.numpy(), e.numpy())))
+
+
+@given(to=st.sampled_from(["f32", "f16", "i32", "i64", "bool", "u8"]), data=st.data())
+def test_cast_is_numpy_astype(to: str, data: st.DataObject) -> None:
+    x = data.draw(tensors(data.draw(shapes()), lo=0.0 if to == "u8" else -100.0, hi=100.0))
+    (out,) = run("trt.cast", input=x, to=to)
+    np_type = {"f32": np.float32, "f16": np.float16, "i32": np.int32, "i64": np.int64, "bool": np.bool_,
+               "u8": np.uint8}[to]
+    assert np.array_equal(out.numpy(), x.numpy().astype(np_type))
+
+
+def test_identity_copies() -> None:
+    x = torch.randn(2, 3)
+    (out,) = run("trt.identity", input=x)
+    assert torch.equal(out, x) and out.data_ptr() != x.data_ptr()
+
+
+@pytest.mark.parametrize(("op", "args"), [
+    ("trt.activation", {"type": "SIGMOID"}), ("trt.softmax", {"axis": 0}),
+])
+def test_ops_tensorrt_runs_only_on_floats_refuse_integers(op: str, args: dict) -> None:
+    with pytest.raises(TypeError, match="floating-point"):
+        run(op, input=torch.arange(3, dtype=torch.int32), **args)
+
+
+def test_relu_takes_integers() -> None:
+    x = torch.tensor([-2, 3], dtype=torch.int64)
+    assert run("trt.activation", input=x, type="RELU")[0].tolist() == [0, 3]
