@@ -7,7 +7,7 @@ families so that each consumer (checker, matcher, rewriter, domain sampler) can 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class DimEllipsis:
     span: Span = field(compare=False)
 
 
-DimAnn = Union[DimWild, DimInt, DimName, DimEllipsis]
+DimAnn = DimWild | DimInt | DimName | DimEllipsis
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class ScalarAnn:
     span: Span = field(compare=False)
 
 
-TypeAnn = Union[TensorAnn, ScalarAnn]
+TypeAnn = TensorAnn | ScalarAnn
 
 
 # ---- expressions (guards, right sides, literals) ----------------------------------------------------------------
@@ -177,7 +177,7 @@ class ConstExpr:
     span: Span = field(compare=False)
 
 
-Expr = Union[Literal, DtypeLit, EnumLit, Name, ListExpr, BinOp, UnaryOp, Index, Call, OpExpr, ConstExpr]
+Expr = Literal | DtypeLit | EnumLit | Name | ListExpr | BinOp | UnaryOp | Index | Call | OpExpr | ConstExpr
 
 
 # ---- patterns ---------------------------------------------------------------------------------------------------
@@ -220,7 +220,7 @@ class POp:
     op_span: Span = field(compare=False, default=None)  # type: ignore[assignment]
 
 
-Pattern = Union[PWildcard, PCapture, PLiteral, PList, POp]
+Pattern = PWildcard | PCapture | PLiteral | PList | POp
 
 
 # ---- rules ------------------------------------------------------------------------------------------------------
@@ -248,7 +248,7 @@ class DRange:
     span: Span = field(compare=False)
 
 
-DomainDim = Union[DimInt, DimName, DRange]
+DomainDim = DimInt | DimName | DRange
 
 
 @dataclass(frozen=True)
@@ -273,7 +273,7 @@ class DomainValues:
     span: Span = field(compare=False)
 
 
-DomainEntry = Union[DomainTensor, DomainValues]
+DomainEntry = DomainTensor | DomainValues
 
 
 @dataclass(frozen=True)

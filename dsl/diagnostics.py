@@ -46,6 +46,7 @@ CODES: dict[str, str] = {
     "RW401": "domain names a capture the pattern does not bind",
     "RW402": "domain misses a tensor capture of the pattern",
     "RW403": "bad domain range or dims (lo > hi, unknown dim name, unknown dtype)",
+    "RW404": "rule has neither a test domain nor `untested`",
 }
 
 

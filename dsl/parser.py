@@ -7,6 +7,7 @@ spelled in words, plus example-driven hints for common slips (a missing ``=>``, 
 from __future__ import annotations
 
 import functools
+import re
 from importlib import resources
 from typing import Any
 
@@ -29,19 +30,70 @@ def _lark() -> Lark:
 
 
 def parse(text: str, file: str = "<string>") -> A.FileAst:
-    """Parse one file's text; raises :class:`RuleLoadError` with the first syntax error (LALR cannot resume)."""
-    try:
-        tree = _lark().parse(text)
-    except UnexpectedInput as e:
-        raise RuleLoadError([_syntax_diagnostic(e, text, file)], {file: text}) from None
+    """Parse one file's text; raises :class:`RuleLoadError` with every syntax error found."""
+    tree, diagnostics = parse_with_diagnostics(text, file)
+    if diagnostics:
+        raise RuleLoadError(diagnostics, {file: text})
+    return tree
+
+
+def parse_with_diagnostics(text: str, file: str = "<string>") -> tuple[A.FileAst, list[Diagnostic]]:
+    """Parse what can be parsed and report the rest.
+
+    LALR cannot resume after an error, so recovery is textual: the broken rule (from its ``rule`` keyword to the
+    next line starting with ``rule`` or ``ruleset``) is blanked out, keeping line and column numbers, and the text is
+    parsed again. Each broken rule yields its first syntax error; the intact rules are still returned to be checked.
+    """
+    diagnostics: list[Diagnostic] = []
+    current = text
+    tree = None
+    for _ in range(_MAX_SYNTAX_ERRORS):
+        try:
+            tree = _lark().parse(current)
+            break
+        except UnexpectedInput as e:
+            d = _syntax_diagnostic(e, current, file)
+            if diagnostics and diagnostics[-1].span == d.span:  # blanking did not get past it: give up here
+                return A.FileAst(file, ()), diagnostics
+            diagnostics.append(d)
+            start, end = _broken_region(current, _error_offset(e, current))
+            current = current[:start] + re.sub(r"[^\n]", " ", current[start:end]) + current[end:]
+    if tree is None:
+        return A.FileAst(file, ()), diagnostics
     builder = _Builder(file)
     try:
         items = builder.transform(tree)
     except VisitError as e:  # a builder bug, not a user error: keep the cause visible
         raise e.orig_exc from e
-    if builder.diagnostics:
-        raise RuleLoadError(builder.diagnostics, {file: text})
-    return A.FileAst(file, tuple(items))
+    return A.FileAst(file, tuple(items)), diagnostics + builder.diagnostics
+
+
+_MAX_SYNTAX_ERRORS = 20
+_RULE_START = re.compile(r"^[ \t]*rule(set)?\b", re.M)
+
+
+def _error_offset(e: UnexpectedInput, text: str) -> int:
+    if isinstance(e, UnexpectedToken) and e.token.type != "$END" and e.token.start_pos is not None:
+        return int(e.token.start_pos)
+    if isinstance(e, UnexpectedCharacters):
+        return int(e.pos_in_stream)
+    return len(text)
+
+
+def _broken_region(text: str, offset: int) -> tuple[int, int]:
+    """From the start of the rule containing ``offset`` (the last ``rule``/``ruleset`` line starting before it) to
+    the next such line after it, or the end of the text. When the offending token is itself the next rule's
+    ``rule`` keyword, the region is the incomplete rule before it."""
+    start = 0
+    for m in _RULE_START.finditer(text, 0, offset):
+        start = m.start()
+    line_start = text.rfind("\n", 0, offset) + 1
+    if line_start <= start:  # the error is on the rule's first line: the next rule starts on a later line
+        newline = text.find("\n", offset)
+        line_start = newline + 1 if newline >= 0 else len(text)
+    nxt = _RULE_START.search(text, line_start)
+    end = nxt.start() if nxt is not None and nxt.start() > start else len(text)
+    return start, end
 
 
 # ---- syntax errors ------------------------------------------------------------------------------------------------
@@ -69,7 +121,15 @@ def _word(terminal: str) -> str:
     return terminal
 
 
+_EXPRESSION_START = {"INT", "FLOAT", "STRING", "TRUE", "FALSE", "NONE", "NAME", "DOTTED", "CONST", "LPAR", "LSQB",
+                     "MINUS", "NOT"}
+
+
 def _expected_words(expected: set[str]) -> str:
+    if {"NAME", "INT", "LPAR", "NOT"} <= expected:  # an expression may start here: say so, not its 13 first tokens
+        rest = expected - _EXPRESSION_START
+        words = ["an expression", *sorted({_word(t) for t in rest})]
+        return ", ".join(words[:9] + (["..."] if len(words) > 9 else []))
     words = sorted({_word(t) for t in expected})
     if len(words) > 8:
         words = [*words[:8], "..."]
@@ -86,6 +146,9 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
     line, col = max(1, getattr(e, "line", 1) or 1), max(1, getattr(e, "column", 1) or 1)
     if isinstance(e, UnexpectedCharacters):
         ch = text[e.pos_in_stream] if 0 <= e.pos_in_stream < len(text) else "?"
+        if ch == '"':
+            return Diagnostic("RW002", "unterminated string", A.Span(file, line, col, line, col + 1),
+                              ('strings end on the same line: "like this"',))
         return Diagnostic("RW002", f"unexpected character {ch!r}", A.Span(file, line, col, line, col + 1),
                           ("rules use names, dotted op names, numbers, strings and ( ) [ ] { } , : = @ | operators",))
     if isinstance(e, UnexpectedEOF):
@@ -99,6 +162,10 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
         line, col = _end_position(text)
     width = max(1, len(str(tok.value))) if tok.type != "$END" else 1
     span = A.Span(file, line, col, line, col + width)
+    if str(tok.value) == ">" and 0 < tok.start_pos and text[tok.start_pos - 1] == "=":
+        # the contextual lexer split `=>` after a name because `=` (a keyword argument) was acceptable there
+        return Diagnostic("RW001", "unexpected `=>`: a `(` or `[` before it is not closed",
+                          A.Span(file, line, col - 1, line, col + 1), ("example: aten.relu.default(x) => x",))
     if tok.type == "EQUAL" and "COMP_OP" in expected:
         return Diagnostic("RW001", "unexpected `=`; to compare use `==`", span,
                           ("example: where rank(x) == 4",))
@@ -338,7 +405,7 @@ class _Builder(Transformer):
         return A.OpExpr(str(c[0]), tuple(c[1:]), self._span(meta), self._t(c[0]))
 
     def e_const(self, meta: Any, c: list) -> A.Expr:
-        args = tuple(c[1:])
+        args = tuple(a for a in c if isinstance(a, A.Arg))  # c[0] is the `const` keyword token
         span = self._span(meta)
         if len(args) != 2 or any(a.keyword for a in args):
             self.diagnostics.append(Diagnostic(

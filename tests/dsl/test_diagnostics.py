@@ -1,0 +1,156 @@
+"""Every diagnostic code, from a small failing `.rw` text: the code, and the line and column it points at.
+
+Rule texts start with ``ruleset r : lowering`` (line 1) unless the case is about the header; ``U`` is a trailing
+``untested`` clause so that only the error under test is reported.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.dsl.conftest import OPS, load_errors
+from trt_passes.dsl import CODES, Diagnostic, RuleLoadError, load_rules, load_sources
+from trt_passes.dsl.ast import Span
+
+U = 'untested "t"'
+L = "ruleset r : lowering\n"
+C = "ruleset r : converter\n"
+
+CASES = [
+    # code, text, line, col
+    ("RW001", L + "rule a aten.relu.default(x) => )", 2, 32),
+    ("RW001", L + "rule a aten.relu.default(x) where x = 1 => x " + U, 2, 37),
+    ("RW002", L + "rule a aten.relu.default(x) => x $", 2, 34),
+    ("RW003", L + "rule a aten.relu.default(x) aten.neg.default(x) " + U, 2, 29),
+    ("RW004", "rule a aten.relu.default(x) => x " + U, 1, 6),
+    ("RW005", "ruleset r : lowerings\nrule a aten.relu.default(x) => x " + U, 1, 13),
+    ("RW101", L + "rule a aten.rleu.default(x) => x " + U, 2, 8),
+    ("RW101", L + "rule a aten.relu.default(x) => foo.bar(x) " + U, 2, 32),
+    ("RW102", L + "rule a aten.relu(x) => x " + U, 2, 8),
+    ("RW103", C + "rule a aten.relu.default(x) => trt.activation(x, type=ActivationType.RELUU) " + U, 2, 55),
+    ("RW103", C + "rule a aten.relu.default(x) => trt.activation(x, type=Activation.RELU) " + U, 2, 55),
+    ("RW104", L + "rule a aten.relu.default(x) where rnak(x) == 2 => x " + U, 2, 35),
+    ("RW105", L + "rule a aten.relu.default(x) => y " + U, 2, 32),
+    ("RW105", L + "rule a aten.relu.default(x) where rank(y) == 2 => x " + U, 2, 40),
+    ("RW106", L + "rule a aten.relu.default(x) => x " + U + "\nrule a aten.neg.default(x) => x " + U, 3, 6),
+    ("RW107", L + "rule a aten.add.Tensor(x, y, alpha=x) => x " + U, 2, 36),
+    ("RW107", L + "rule a aten.relu.default(x) => let x = aten.neg.default(x); x " + U, 2, 32),
+    ("RW201", L + "rule a aten.relu.default(x, y) => x " + U, 2, 29),
+    ("RW202", L + "rule a aten.relu.default(x, inplace=true) => x " + U, 2, 29),
+    ("RW203", L + "rule a aten.add.Tensor(x) => x " + U, 2, 8),
+    ("RW203", L + "rule a aten.relu.default(x) => aten.add.Tensor(x) " + U, 2, 32),
+    ("RW204", L + "rule a aten.relu.default(x, self=y) => x " + U, 2, 29),
+    ("RW205", L + "rule a aten.relu.default(x) where rank(x, x) == 2 => x " + U, 2, 35),
+    ("RW205", L + "rule a aten.relu.default(x) => const(1.0) " + U, 2, 32),
+    ("RW206", L + "rule a aten.relu.default(x: Tensor<f33>) => x " + U, 2, 29),
+    ("RW206", L + "rule a aten.relu.default(x: int) => x " + U, 2, 29),
+    ("RW206", L + "rule a aten.relu.default(x: Tensor[f32]) => x " + U, 2, 36),
+    ("RW206", L + "rule a aten.leaky_relu.default(x, s: Tensor) => x " + U, 2, 38),
+    ("RW207", L + "rule a aten.leaky_relu.default(x, aten.neg.default(y)) => x " + U, 2, 35),
+    ("RW207", L + "rule a aten.add.Tensor(x, 1) => x " + U, 2, 27),
+    ("RW208", L + "rule a aten.relu.default(x) where aten.neg.default(x) == x => x " + U, 2, 35),
+    ("RW208", L + "rule a aten.relu.default(x) => rank(x) " + U, 2, 32),
+    ("RW301", L + "rule a aten.relu.default(x) => trt.identity(x) " + U, 2, 32),
+    ("RW302", L + "rule a trt.identity(x) => x " + U, 2, 8),
+    ("RW303", C + "rule a aten.relu.default(x) => aten.neg.default(x) " + U, 2, 32),
+    ("RW401", L + "rule a aten.relu.default(x) => x\n  domain { x: f32 [2] y: 1 }", 3, 23),
+    ("RW402", L + "rule a aten.add.Tensor(x, y) => x\n  domain { x: f32 [2] }", 3, 3),
+    ("RW403", L + "rule a aten.relu.default(x) => x\n  domain { x: f32 [N] }", 3, 20),
+    ("RW403", L + "rule a aten.relu.default(x) => x\n  domain { x: f32 [3..1] }", 3, 20),
+    ("RW403", L + "rule a aten.relu.default(x) => x\n  domain { x: f31 [2] }", 3, 12),
+    ("RW404", L + "rule a aten.relu.default(x) => x", 2, 6),
+]
+
+
+@pytest.mark.parametrize("code, text, line, col", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_each_error_code_points_at_the_offending_text(code, text, line, col):
+    err = load_errors(text)
+    found = [(d.code, d.span.line, d.span.col) for d in err.diagnostics]
+    assert (code, line, col) in found, f"{found}\n{err}"
+
+
+def test_every_code_has_a_case_here():
+    tested = {c[0] for c in CASES} | {"RW006", "RW007"}
+    assert tested == set(CODES)
+
+
+def test_unreadable_file_is_rw006(tmp_path: Path):
+    with pytest.raises(RuleLoadError) as info:
+        load_rules([tmp_path / "missing.rw"], OPS)
+    assert info.value.codes == ["RW006"]
+
+
+def test_one_ruleset_with_two_kinds_is_rw007():
+    with pytest.raises(RuleLoadError) as info:
+        load_sources({"a.rw": "ruleset r : lowering\n", "b.rw": "ruleset r : converter\n"}, OPS)
+    (d,) = info.value.diagnostics
+    assert (d.code, d.span.file, d.span.line, d.span.col) == ("RW007", "b.rw", 1, 13)
+
+
+def test_all_errors_of_a_load_are_reported_together_across_files():
+    sources = {
+        "a.rw": L + "rule a aten.rleu.default(x) => y " + U,
+        "b.rw": L + "rule b aten.relu.default(x) => x $",
+        "c.rw": L + "rule a aten.relu.default(x) => x " + U,
+    }
+    with pytest.raises(RuleLoadError) as info:
+        load_sources(sources, OPS)
+    assert info.value.codes == ["RW101", "RW105", "RW002", "RW106"]
+
+
+def test_unknown_op_suggests_close_names_and_missing_overload_lists_overloads():
+    err = load_errors(L + "rule a aten.rleu.default(x) => x " + U)
+    assert any("aten.relu.default" in n for n in err.diagnostics[0].notes)
+    err = load_errors(L + "rule a aten.add(x, y) => x " + U)
+    assert "aten.add.Tensor" in err.diagnostics[0].notes[0]
+
+
+def test_syntax_errors_say_what_was_expected_in_words():
+    err = load_errors(L + "rule a aten.relu.default(x, => x")
+    assert "expected" in err.diagnostics[0].message and "a name" in err.diagnostics[0].message
+    unclosed = load_errors(L + "rule a aten.relu.default(x => x").diagnostics[0]
+    assert "`=>`" in unclosed.message and "not closed" in unclosed.message and unclosed.span.col == 28
+    missing_arrow = load_errors(L + "rule a aten.relu.default(x) x " + U).diagnostics[0]
+    assert missing_arrow.code == "RW003" and "`=>`" in missing_arrow.message
+
+
+def test_rendering_shows_location_code_source_line_underline_and_notes():
+    d = Diagnostic("RW105", "`y` is unbound", Span("t.rw", 2, 5, 2, 8), ("did you mean `x`?",))
+    text = d.render("line one\nabc def ghi\n")
+    assert text.splitlines() == [
+        "t.rw:2:5: error[RW105]: `y` is unbound",
+        "  | abc def ghi",
+        "  |     ^~~",
+        "  = note: did you mean `x`?",
+    ]
+
+
+def test_the_load_error_message_renders_with_the_loaded_source():
+    err = load_errors(L + "rule a aten.relu.default(x) => y " + U)
+    assert "rule a aten.relu.default(x) => y" in str(err)
+    assert re.search(r"\^\n", str(err) + "\n")
+
+
+def test_language_reference_has_an_example_for_every_code():
+    spec = (Path(__file__).parents[2] / "spec" / "LANGUAGE.md").read_text()
+    missing = [c for c in CODES if c not in spec]
+    assert not missing
+
+
+def test_syntax_errors_in_several_rules_are_all_reported_and_intact_rules_still_checked():
+    text = (L + "rule a aten.relu.default(x) => )\n"
+            "rule b aten.relu.default(x) => aten.nope.default(x) " + U + "\n"
+            "rule c\n  aten.neg.default(x\n  => x " + U + "\n"
+            "rule d aten.neg.default(x) => x " + U + "\n")
+    err = load_errors(text)
+    assert [(d.code, d.span.line) for d in err.diagnostics] == [("RW001", 2), ("RW101", 3), ("RW001", 6)]
+
+
+def test_an_unfinished_rule_is_reported_once_and_the_next_rule_survives():
+    text = L + "rule a aten.relu.default(x) =>\nrule b aten.neg.default(x) => y " + U + "\n"
+    err = load_errors(text)
+    assert [(d.code, d.span.line) for d in err.diagnostics] == [("RW001", 3), ("RW105", 3)]
+    assert "previous rule is incomplete" in err.diagnostics[0].notes[0]
