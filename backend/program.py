@@ -20,7 +20,7 @@ from typing import Any
 import torch
 import torch.fx
 
-from trt_passes.ir.aten import aten_dialect, resolve_overload
+from trt_passes.ir.aten import aten_dialect, executable_overload
 from trt_passes.ir.graph import Graph, GraphError, Node, Slot, Value
 from trt_passes.ir.ops import ArgSpec
 from trt_passes.ir.types import torch_dtype
@@ -122,7 +122,7 @@ class _Builder:
         self._record(node, self.fx.call_module(target, args), multi=True)
 
     def _aten(self, node: Node) -> None:
-        overload = resolve_overload(node.op)
+        overload = executable_overload(node.op)
         schema = aten_dialect().schema(node.op)
         if overload is None or schema is None:
             raise GraphError(f"%{node.id}: unknown ATen op {node.op}")

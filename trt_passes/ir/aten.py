@@ -64,6 +64,18 @@ def resolve_overload(op_name: str) -> Any | None:
     return getattr(packet, overload)
 
 
+# The IR has no memory layout: once rules drop clones and contiguous copies, a `view` may read a permuted tensor,
+# which eager `view` refuses. Executing it as `reshape` gives the same values (a copy only where needed).
+_LAYOUT_FREE = {"aten.view.default": "reshape", "aten._unsafe_view.default": "reshape"}
+
+
+def executable_overload(op_name: str) -> Any | None:
+    """The callable that runs IR op ``op_name``: its ATen overload, except views, which run as reshape."""
+    if op_name in _LAYOUT_FREE:
+        return getattr(torch.ops.aten, _LAYOUT_FREE[op_name]).default
+    return resolve_overload(op_name)
+
+
 def op_name_of(target: Any) -> str:
     """``torch.ops.aten.add.Tensor`` -> ``"aten.add.Tensor"``."""
     return f"{target.namespace}.{target._schema.name.split('::')[-1]}.{target._overloadname}"
@@ -91,7 +103,7 @@ class AtenDialect:
         return {}
 
     def evaluate(self, op: str, args: dict[str, Any]) -> tuple[torch.Tensor, ...]:
-        overload = resolve_overload(op)
+        overload = executable_overload(op)
         schema = self.schema(op)
         if overload is None or schema is None:
             raise KeyError(f"unknown ATen op {op}")
