@@ -8,6 +8,8 @@ not become a huge constant).
 
 from __future__ import annotations
 
+import torch
+
 from trt_passes.ir import Graph, Node, Provenance, TensorType, Value
 from trt_passes.ir.interpreter import node_args
 from trt_passes.passes.context import PassContext
@@ -58,4 +60,6 @@ def fold_constants(ctx: PassContext) -> int:
 
 
 def run(ctx: PassContext, params: dict[str, str]) -> str:
-    return f"{fold_constants(ctx)} nodes folded"
+    # Weights arrive as parameters that require grad; folding is inference, so record no autograd graph.
+    with torch.no_grad():
+        return f"{fold_constants(ctx)} nodes folded"

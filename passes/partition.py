@@ -2,8 +2,8 @@
 
 A node is *supported* when some converter rule matches it and the user did not force it to PyTorch
 (``torch_executed_ops``). Supported nodes are grouped greedily in topological order: a node joins the segment of a
-producer unless some path leaves that segment and comes back into it through this node (that would make the segment
-depend on itself once contracted). Segments smaller than ``min_block_size`` go back to PyTorch. Each remaining
+producer unless that segment already reaches another of its producers (the segment would then depend on itself
+once contracted). Segments smaller than ``min_block_size`` go back to PyTorch. Each remaining
 segment becomes one ``segment`` node whose body is a graph of its own (constants are shared by reference).
 Every node left to PyTorch gets a reason; ``explain`` shows them.
 """
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+import networkx as nx
 
 from trt_passes.ir import STRUCTURAL_OPS, Graph, Provenance, Value
 from trt_passes.passes.context import PassContext
@@ -46,31 +48,37 @@ def classify(ctx: PassContext, rulesets: Sequence[Any]) -> dict[int, Fallback | 
 
 
 def group_supported(g: Graph, supported: set[int]) -> dict[int, int]:
-    """Assign each supported node a segment id so that contracting segments keeps the graph acyclic."""
+    """Assign each supported node a segment id so that contracting segments keeps the graph acyclic.
+
+    The contracted graph (segments and unsupported nodes) is kept as we go. A node may join a producer's segment S
+    unless S already reaches one of the node's other producers: the join would add an edge back into S. Checking
+    only the paths into the node is not enough, since a contracted segment can be entered at one member and left at
+    another.
+    """
     segment: dict[int, int] = {}
-    depends: dict[int, set[int]] = {}  # segments a node depends on
-    reenters: dict[int, set[int]] = {}  # segments with a path to the node that first leaves the segment
+    label: dict[int, tuple[str, int]] = {}
+    contracted = nx.DiGraph()
     next_id = 0
     for nid in g.topo_order():
         producers = sorted({v.node for v in g.inputs(nid)})
-        dep: set[int] = set()
-        bad: set[int] = set()
-        for p in producers:
-            dep |= depends[p]
-            bad |= reenters[p]
-            own = segment.get(p)
-            bad |= {s for s in depends[p] if s != own}
-            if own is not None:
-                dep.add(own)
+        producer_labels = {label[p] for p in producers}
+        target: tuple[str, int] | None = None
         if nid in supported:
-            joinable = sorted({segment[p] for p in producers if p in segment} - bad)
-            if joinable:
-                segment[nid] = joinable[0]
-            else:
-                segment[nid] = next_id
+            for s in sorted({segment[p] for p in producers if p in segment}):
+                candidate = ("segment", s)
+                others = [o for o in producer_labels - {candidate} if contracted.in_degree(o) > 0]
+                if not any(nx.has_path(contracted, candidate, o) for o in others):
+                    target = candidate
+                    break
+            if target is None:
+                target = ("segment", next_id)
                 next_id += 1
-        depends[nid] = dep
-        reenters[nid] = bad
+            segment[nid] = target[1]
+        else:
+            target = ("node", nid)
+        label[nid] = target
+        contracted.add_node(target)
+        contracted.add_edges_from((pl, target) for pl in producer_labels if pl != target)
     return segment
 
 
@@ -130,7 +138,7 @@ def run(ctx: PassContext, params: dict[str, str]) -> str:
             node = g.node(nid)
             fallbacks.append(Fallback(nid, node.op, node.provenance.source,
                                       f"its TensorRT segment has {len(members)} ops, fewer than "
-                                      f"min_block_size={min_size}"))
+                                      f"min_block_size={min_size}", segment_size=len(members)))
     fallbacks.sort(key=lambda f: f.node)
     if ctx.settings.require_full_compilation and (fallbacks or len(kept) > 1):
         lines = [f"  {f.op} ({f.source}): {f.reason}" for f in fallbacks]

@@ -40,7 +40,20 @@ def run_graph(
     *,
     after_node: Callable[[Node, tuple[torch.Tensor, ...]], None] | None = None,
 ) -> list[torch.Tensor]:
-    """Evaluate ``g`` on ``inputs`` (one tensor per graph input, in order) and return its outputs."""
+    """Evaluate ``g`` on ``inputs`` (one tensor per graph input, in order) and return its outputs.
+
+    Runs without autograd: graphs here are inference programs, and weights arrive as parameters.
+    """
+    with torch.no_grad():
+        return _run(g, inputs, ops, after_node)
+
+
+def _run(
+    g: Graph,
+    inputs: Sequence[torch.Tensor],
+    ops: OpRegistry,
+    after_node: Callable[[Node, tuple[torch.Tensor, ...]], None] | None,
+) -> list[torch.Tensor]:
     env: dict[Value, torch.Tensor] = {}
     graph_inputs = g.graph_inputs()
     if len(inputs) != len(graph_inputs):
@@ -54,7 +67,7 @@ def run_graph(
             assert node.value is not None
             outs: tuple[torch.Tensor, ...] = (node.value,)
         elif node.op == "segment":
-            outs = tuple(run_graph(node.attrs["body"], [env[v] for v in g.inputs(node.id)], ops))
+            outs = tuple(_run(node.attrs["body"], [env[v] for v in g.inputs(node.id)], ops, None))
         else:
             try:
                 outs = ops.evaluate(node.op, node_args(g, node, env))
