@@ -9,10 +9,14 @@ that made the node, before any engine is built.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import logging
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from trt_passes.backend.emit_layers import EMITTERS, EmissionError, LayerContext, Operand, ir_dtype, trt_dtype
 from trt_passes.backend.tensorrt_import import find_tensorrt
@@ -21,9 +25,68 @@ from trt_passes.ir.graph import Graph, Node, Slot, Value
 from trt_passes.ir.types import TensorType
 
 __all__ = [
-    "BuildSettings", "EmissionError", "EmissionTypeError", "EngineArtifact", "check_emission", "emit_engine",
-    "layer_name",
+    "BuildProgress", "BuildSettings", "EmissionError", "EmissionTypeError", "EngineArtifact", "check_emission",
+    "emit_engine", "layer_name", "watch_builds",
 ]
+
+log = logging.getLogger("trt_passes.backend")
+
+
+class BuildProgress(Protocol):
+    """Receives TensorRT's builder progress (``IProgressMonitor``): phases nest; steps count up to ``steps``."""
+
+    def phase_start(self, phase: str, parent: str | None, steps: int) -> None: ...
+
+    def step_complete(self, phase: str, step: int) -> None: ...
+
+    def phase_finish(self, phase: str) -> None: ...
+
+
+_build_progress: contextvars.ContextVar[BuildProgress | None] = contextvars.ContextVar("trt_passes_build_progress",
+                                                                                      default=None)
+
+
+@contextlib.contextmanager
+def watch_builds(sink: BuildProgress | None) -> Iterator[None]:
+    """Report the progress of every engine :func:`emit_engine` builds in this context to ``sink``."""
+    token = _build_progress.set(sink)
+    try:
+        yield
+    finally:
+        _build_progress.reset(token)
+
+
+def _progress_monitor(trt: Any, sink: BuildProgress) -> Any:
+    """A TensorRT ``IProgressMonitor`` forwarding to ``sink``; None when this TensorRT has no progress monitor.
+    A failing sink never fails the build (TensorRT calls the monitor from its own threads)."""
+    base = getattr(trt, "IProgressMonitor", None)
+    if base is None:
+        return None
+
+    class Monitor(base):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:
+            base.__init__(self)
+
+        def phase_start(self, phase_name: str, parent_phase: str | None, num_steps: int) -> None:
+            try:
+                sink.phase_start(phase_name, parent_phase, int(num_steps))
+            except Exception:  # progress display only
+                log.debug("build progress sink failed", exc_info=True)
+
+        def step_complete(self, phase_name: str, step: int) -> bool:
+            try:
+                sink.step_complete(phase_name, int(step))
+            except Exception:
+                log.debug("build progress sink failed", exc_info=True)
+            return True
+
+        def phase_finish(self, phase_name: str) -> None:
+            try:
+                sink.phase_finish(phase_name)
+            except Exception:
+                log.debug("build progress sink failed", exc_info=True)
+
+    return Monitor()
 
 
 @dataclass(frozen=True)
@@ -233,10 +296,15 @@ def emit_engine(body: Graph, settings: BuildSettings | None = None) -> EngineArt
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(settings.workspace_size))
     if settings.optimization_level is not None:
         config.builder_optimization_level = int(settings.optimization_level)
+    sink = _build_progress.get()
+    monitor = _progress_monitor(trt, sink) if sink is not None else None
+    if monitor is not None and hasattr(config, "progress_monitor"):
+        config.progress_monitor = monitor  # kept referenced by `monitor` until the build returns
     logger.take_errors()
     start = time.perf_counter()
     serialized = builder.build_serialized_network(network, config)
     seconds = time.perf_counter() - start
+    del monitor
     if serialized is None:
         errors = logger.take_errors()
         raise EmissionError(f"{found.name} {found.version} failed to build the engine"

@@ -1,7 +1,21 @@
 """Frontends: model -> IR, and compiled program -> the object handed back to the user.
 
 A frontend has ``import_model(model, inputs) -> Graph`` and ``wrap(program_gm, graph) -> object``; ``compile(...,
-ir=NAME)`` picks one from :data:`FRONTENDS` through :func:`get_frontend`.
+ir=NAME)`` picks one from :data:`FRONTENDS` through :func:`get_frontend`:
+
+========================  =============================================  =========================================
+``ir``                    model in                                       compiled model out
+========================  =============================================  =========================================
+``dynamo`` / ``default``  ``nn.Module`` or ``ExportedProgram``           ``PyTreeProgram`` (an ``nn.Module``)
+``fx``                    ``torch.fx.GraphModule`` or ``nn.Module``      ``torch.fx.GraphModule``
+``torchscript`` / ``ts``  ``torch.jit.ScriptModule`` or ``nn.Module``    ``torch.jit.ScriptModule`` calling
+                                                                         ``torch.ops.trt_passes.execute_engine``
+``torch_compile``         anything ``torch.compile`` takes               ``torch.compile(model, backend=...)``
+========================  =============================================  =========================================
+
+Every frontend reaches core ATen the same way (``torch.export`` + the default core-ATen decompositions) and imports
+it with the dynamo frontend's importer. ``torch_compile`` compiles lazily: it also has ``compile(model, backend)``,
+and the driver hands it a TorchDynamo backend instead of importing the model up front.
 """
 
 from __future__ import annotations
@@ -27,10 +41,32 @@ def _dynamo() -> Frontend:
     return DynamoFrontend()
 
 
+def _fx() -> Frontend:
+    from trt_passes.frontends.fx import FxFrontend
+
+    return FxFrontend()
+
+
+def _torchscript() -> Frontend:
+    from trt_passes.frontends.torchscript import TorchScriptFrontend
+
+    return TorchScriptFrontend()
+
+
+def _torch_compile() -> Frontend:
+    from trt_passes.frontends.torch_compile import TorchCompileFrontend
+
+    return TorchCompileFrontend()
+
+
 # ir name -> factory (lazy, so importing the package does not import torch.export machinery).
 FRONTENDS: dict[str, Any] = {
     "dynamo": _dynamo,
     "default": _dynamo,
+    "fx": _fx,
+    "torchscript": _torchscript,
+    "ts": _torchscript,
+    "torch_compile": _torch_compile,
 }
 
 

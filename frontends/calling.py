@@ -12,6 +12,7 @@ torch this project supports (2.11+). The GraphModule stays reachable, unchanged,
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import torch
@@ -40,6 +41,12 @@ class PyTreeProgram(torch.nn.Module):
                    for pos, k in enumerate(self._output_leaves)]
         return pytree.tree_unflatten(results, self.out_spec)
 
+    def structure(self) -> dict[str, Any]:
+        """The calling convention, as :func:`program_structure` returns it (to wrap another flat program)."""
+        return {"in_spec": self.in_spec, "out_spec": self.out_spec, "input_names": self.input_names,
+                "input_leaves": self._input_leaves, "output_leaves": self._output_leaves,
+                "output_constants": self._output_constants, "input_constants": self._input_constants}
+
     def _flatten(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
         leaves, spec = pytree.tree_flatten((args, kwargs))
         if spec != self.in_spec:
@@ -67,3 +74,53 @@ def _kwarg_order(in_spec: pytree.TreeSpec) -> list[str] | None:
     if not (isinstance(template, tuple) and len(template) == 2 and isinstance(template[1], dict)):
         return None
     return list(template[1])
+
+
+def structured_outputs(gm: torch.fx.GraphModule, meta: dict[str, Any]) -> bool:
+    """Make ``gm`` (a flat program) return the model's output structure, in place, when FX can say it directly
+    (tensors, tuples, lists, dicts with str keys, plain constants); returns False (and leaves ``gm`` flat) otherwise."""
+    out = next(n for n in gm.graph.nodes if n.op == "output")
+    flat = list(out.args[0])
+    constants = dict(meta.get("output_constants", {}))
+    leaves = [flat[k] if k is not None else constants[pos] for pos, k in enumerate(meta["output_leaves"])]
+    candidate = pytree.tree_unflatten(leaves, meta["out_spec"])
+    if not _plain(candidate):
+        return False
+    out.args = (candidate,)
+    gm.recompile()
+    return True
+
+
+def _plain(x: Any) -> bool:
+    if isinstance(x, torch.fx.Node) or x is None or type(x) in (int, float, bool, str):
+        return True
+    if type(x) in (tuple, list):
+        return all(_plain(v) for v in x)
+    if type(x) is dict:
+        return all(isinstance(k, str) and _plain(v) for k, v in x.items())
+    return False
+
+
+STRUCTURE_KEYS = ("in_spec", "out_spec", "input_names", "input_leaves", "output_leaves", "output_constants",
+                  "input_constants")
+
+# result object -> (flat program, calling structure) for results that are not themselves flat FX programs (the fx
+# frontend's structured GraphModule, the torchscript frontend's ScriptModule); trt_passes.save reads it.
+_programs: weakref.WeakKeyDictionary[Any, tuple[torch.fx.GraphModule, dict[str, Any] | None]] = (
+    weakref.WeakKeyDictionary())
+
+
+def program_structure(meta: dict[str, Any]) -> dict[str, Any]:
+    """The calling-convention entries of an IR graph's meta (what :class:`PyTreeProgram` needs)."""
+    return {k: meta[k] for k in STRUCTURE_KEYS if k in meta}
+
+
+def register_program(result: Any, program: torch.fx.GraphModule, structure: dict[str, Any] | None) -> None:
+    _programs[result] = (program, structure)
+
+
+def registered_program(result: Any) -> tuple[torch.fx.GraphModule, dict[str, Any] | None] | None:
+    try:
+        return _programs.get(result)
+    except TypeError:  # not weak-referenceable: never registered
+        return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,16 @@ class PassContext:
     rules: Any  # trt_passes.dsl.RuleLibrary
     settings: CompileSettings
     report: CompileReport
+    trace: Callable[[Graph, str, Any], None] | None = None
+    """Called after every rule application with (the graph rewritten, its scope: "" or a segment's name, the
+    :class:`trt_passes.dsl.RewriteEvent`); observation only (``bisect``, ``TRT_PASSES_TRACE``)."""
+
+    def tracer(self, graph: Graph, scope: str = "") -> Callable[[Any], None] | None:
+        """The ``trace=`` callback for ``rewrite(graph, ...)``: None when nobody observes rule applications."""
+        trace = self.trace
+        if trace is None:
+            return None
+        return lambda event: trace(graph, scope, event)
 
     def rulesets(self, pattern: str, kind: str) -> list[Any]:
         """Rule sets whose name matches the glob ``pattern`` and whose kind is ``kind``, by name."""

@@ -20,7 +20,8 @@ def run(ctx: PassContext, params: dict[str, str]) -> str:
             continue
         body = node.attrs["body"]
         for rs in rulesets:
-            stats = rewrite(body, rs, ctx.ops, budget=ctx.settings.rewrite_budget)
+            stats = rewrite(body, rs, ctx.ops, budget=ctx.settings.rewrite_budget,
+                            trace=ctx.tracer(body, node.attrs["name"]))
             ctx.report.rule_fires.update(stats.fires)
             converted += sum(stats.fires.values())
         left = [n for n in body.all_nodes() if n.op not in STRUCTURAL_OPS and not n.op.startswith("trt.")]

@@ -7,22 +7,51 @@ from trt_passes.passes.context import PassContext
 
 def run(ctx: PassContext, params: dict[str, str]) -> str:
     if not ctx.settings.build_engines:
-        return "skipped (build_engines=False)"
-    from trt_passes.backend.emit import BuildSettings, emit_engine
+        return check_networks(ctx)
+    from trt_passes.backend.emit import BuildSettings
+    from trt_passes.backend.engine_cache import build_cached
 
     settings = BuildSettings(workspace_size=ctx.settings.workspace_size,
                              optimization_level=ctx.settings.optimization_level)
-    built = 0
+    built = cached = 0
     records = {p.name: p for p in ctx.report.partitions}
     for node in list(ctx.graph.all_nodes()):
         if node.op != "segment":
             continue
-        artifact = emit_engine(node.attrs["body"], settings)
+        artifact, hit = build_cached(node.attrs["body"], settings, ctx.settings.cache_dir)
         ctx.graph.replace_node(node.id, attrs={**node.attrs, "engine": artifact})
         record = records.get(node.attrs["name"])
         if record is not None:
             record.layers = artifact.num_layers
             record.engine_bytes = len(artifact.engine)
             record.build_seconds = artifact.build_seconds
-        built += 1
-    return f"{built} engines built"
+            record.cached = hit
+        cached += hit
+        built += not hit
+    return f"{built} engines built" + (f", {cached} from the cache" if ctx.settings.cache_dir is not None else "")
+
+
+def check_networks(ctx: PassContext) -> str:
+    """Without building engines (``explain``): define and type-check each segment's network, recording its layer
+    count, or the emission error, on the segment's report entry."""
+    from trt_passes.backend.emit import EmissionError, check_emission
+    from trt_passes.backend.tensorrt_import import TensorRTNotAvailableError
+
+    records = {p.name: p for p in ctx.report.partitions}
+    checked = 0
+    for node in list(ctx.graph.all_nodes()):
+        if node.op != "segment":
+            continue
+        record = records.get(node.attrs["name"])
+        try:
+            layers = check_emission(node.attrs["body"])
+        except TensorRTNotAvailableError:
+            return "engines not built; no TensorRT module to check the networks with"
+        except EmissionError as e:
+            if record is not None:
+                record.emission_error = str(e)
+            continue
+        if record is not None:
+            record.layers = len(layers)
+        checked += 1
+    return f"{checked} networks defined and type-checked; no engines built"

@@ -11,7 +11,7 @@ def run(ctx: PassContext, params: dict[str, str]) -> str:
     fired = 0
     names = []
     for rs in ctx.rulesets(params.get("rulesets", "lower.*"), "lowering"):
-        stats = rewrite(ctx.graph, rs, ctx.ops, budget=ctx.settings.rewrite_budget)
+        stats = rewrite(ctx.graph, rs, ctx.ops, budget=ctx.settings.rewrite_budget, trace=ctx.tracer(ctx.graph))
         ctx.report.rule_fires.update(stats.fires)
         fired += sum(stats.fires.values())
         names.append(rs.name)

@@ -1,10 +1,32 @@
-"""What a compilation did, as plain data: passes run, partitions made, ops left to PyTorch, rules fired."""
+"""What a compilation did, as plain data: passes run, partitions made, ops left to PyTorch, rules fired.
+
+``str(report)`` is the text ``explain`` prints; :meth:`CompileReport.to_dict` is its JSON (``--json``), with these
+stable keys (schema ``trt-passes/report/1``; keys are only ever added):
+
+* ``schema``: ``"trt-passes/report/1"``.
+* ``summary``: ``ops_total`` (ops the partitioner saw), ``ops_converted`` (ops in TensorRT segments),
+  ``converted_share`` (0..1), ``segments``, ``fallbacks``, ``total_seconds`` (all passes),
+  ``suggested_min_block_size`` (int or null: the value that keeps every segment merged back into PyTorch).
+* ``passes``: ``[{name, seconds, nodes_before, nodes_after, detail}]`` in the order they ran.
+* ``partitions``: ``[{name, ops: [op...], op_counts: {op: n}, inputs: [T], outputs: [T], layers, engine_bytes,
+  build_seconds, emission_error, cached}]`` where ``T`` is ``{type: "f32[1, 3]", dtype: "f32", shape: [1, 3]}``;
+  ``layers`` is the TensorRT network's layer count (also from ``explain``, which defines networks without building
+  engines); ``engine_bytes``/``build_seconds`` are null unless engines were built; ``emission_error`` is null or
+  TensorRT's objection to the segment.
+* ``fallbacks``: ``[{node, op, source, reason, candidates: [[rule, first failed condition]], segment_size}]``
+  (``segment_size``: for ops merged back because their segment was small, that segment's op count, else null).
+* ``rule_fires``: ``{rule: count}``; ``rules_fired``: ``[{rule, count}]`` most frequent first.
+* ``notes``: ``[str]``.
+"""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
+
+SCHEMA = "trt-passes/report/1"
 
 
 @dataclass
@@ -25,6 +47,9 @@ class Partition:
     layers: int | None = None
     engine_bytes: int | None = None
     build_seconds: float | None = None
+    emission_error: str | None = None
+    cached: bool = False
+    """The engine came from the engine cache (``cache_dir``) instead of being built."""
 
 
 @dataclass
@@ -34,6 +59,8 @@ class Fallback:
     source: str | None
     reason: str
     candidates: list[tuple[str, str]] = field(default_factory=list)
+    segment_size: int | None = None
+    """For an op merged back because its segment was smaller than ``min_block_size``: that segment's op count."""
 
 
 @dataclass
@@ -48,13 +75,75 @@ class CompileReport:
     def total_seconds(self) -> float:
         return sum(p.seconds for p in self.passes)
 
+    @property
+    def ops_converted(self) -> int:
+        return sum(len(p.ops) for p in self.partitions)
+
+    @property
+    def ops_total(self) -> int:
+        """Ops the partitioner placed: in TensorRT segments or left to PyTorch."""
+        return self.ops_converted + len(self.fallbacks)
+
+    @property
+    def converted_share(self) -> float:
+        return self.ops_converted / self.ops_total if self.ops_total else 0.0
+
+    @property
+    def suggested_min_block_size(self) -> int | None:
+        """The ``min_block_size`` that would keep every segment that was merged back into PyTorch, or None."""
+        sizes = [f.segment_size for f in self.fallbacks if f.segment_size is not None]
+        return min(sizes) if sizes else None
+
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["rule_fires"] = dict(self.rule_fires)
-        return d
+        """The JSON form; keys are documented in this module's docstring."""
+        return {
+            "schema": SCHEMA,
+            "summary": {
+                "ops_total": self.ops_total,
+                "ops_converted": self.ops_converted,
+                "converted_share": round(self.converted_share, 6),
+                "segments": len(self.partitions),
+                "fallbacks": len(self.fallbacks),
+                "total_seconds": self.total_seconds,
+                "suggested_min_block_size": self.suggested_min_block_size,
+            },
+            "passes": [{"name": p.name, "seconds": p.seconds, "nodes_before": p.nodes_before,
+                        "nodes_after": p.nodes_after, "detail": p.detail} for p in self.passes],
+            "partitions": [{"name": p.name, "ops": list(p.ops), "op_counts": dict(Counter(p.ops).most_common()),
+                            "inputs": [type_dict(t) for t in p.inputs], "outputs": [type_dict(t) for t in p.outputs],
+                            "layers": p.layers, "engine_bytes": p.engine_bytes, "build_seconds": p.build_seconds,
+                            "emission_error": p.emission_error, "cached": p.cached} for p in self.partitions],
+            "fallbacks": [{"node": f.node, "op": f.op, "source": f.source, "reason": f.reason,
+                           "candidates": [[rule, why] for rule, why in f.candidates],
+                           "segment_size": f.segment_size} for f in self.fallbacks],
+            "rule_fires": dict(self.rule_fires),
+            "rules_fired": [{"rule": r, "count": n} for r, n in _by_count(self.rule_fires)],
+            "notes": list(self.notes),
+        }
 
     def __str__(self) -> str:
         return format_report(self)
+
+
+_TYPE = re.compile(r"^(?P<dtype>\w+)\[(?P<dims>[^\]]*)\]$")
+
+
+def type_dict(text: str) -> dict[str, Any]:
+    """``"f32[1, 3]"`` (a :class:`TensorType` printed) as ``{"type", "dtype", "shape"}``; symbolic dims stay
+    strings."""
+    m = _TYPE.match(text.strip())
+    if m is None:
+        return {"type": text, "dtype": None, "shape": None}
+    dims = [d.strip() for d in m["dims"].split(",") if d.strip()]
+    return {"type": text, "dtype": m["dtype"], "shape": [int(d) if d.lstrip("-").isdigit() else d for d in dims]}
+
+
+def _by_count(c: Counter[str]) -> list[tuple[str, int]]:
+    return sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _short(op: str) -> str:
+    return op.split(".")[1] if op.startswith("aten.") else op
 
 
 def format_report(r: CompileReport) -> str:
@@ -65,24 +154,41 @@ def format_report(r: CompileReport) -> str:
         lines.append(f"  {p.name:<{width}}  {p.seconds * 1000:8.1f} ms  nodes {p.nodes_before:>5} -> {p.nodes_after:<5}"
                      f"{extra}")
     lines.append(f"  {'total':<{width}}  {r.total_seconds * 1000:8.1f} ms")
+    if r.ops_total:
+        lines.append(f"Converted: {r.ops_converted} of {r.ops_total} ops ({100 * r.converted_share:.1f}%) run in "
+                     f"TensorRT")
     lines.append(f"TensorRT segments: {len(r.partitions)}")
     for part in r.partitions:
         ops = Counter(part.ops)
-        summary = ", ".join(f"{op.split('.')[1] if op.startswith('aten.') else op} x{n}" for op, n in ops.most_common())
-        lines.append(f"  {part.name}: {len(part.ops)} ops, {len(part.inputs)} inputs, {len(part.outputs)} outputs")
+        summary = ", ".join(f"{_short(op)} x{n}" for op, n in ops.most_common())
+        layers = f", {part.layers} layers" if part.layers is not None else ""
+        lines.append(f"  {part.name}: {len(part.ops)} ops{layers}, {len(part.inputs)} inputs, "
+                     f"{len(part.outputs)} outputs")
+        lines.append(f"    inputs:  {', '.join(part.inputs) or '-'}")
+        lines.append(f"    outputs: {', '.join(part.outputs) or '-'}")
         lines.append(f"    ops: {summary}")
-        if part.layers is not None:
+        if part.engine_bytes is not None and part.cached:
+            lines.append(f"    engine: {part.layers} layers, {part.engine_bytes:,} bytes, from the engine cache "
+                         f"(not rebuilt; the original build took {part.build_seconds:.2f} s)")
+        elif part.engine_bytes is not None:
             lines.append(f"    engine: {part.layers} layers, {part.engine_bytes:,} bytes, built in "
                          f"{part.build_seconds:.2f} s")
+        if part.emission_error:
+            lines.append(f"    TensorRT refuses it: {part.emission_error}")
     lines.append(f"Ops left to PyTorch: {len(r.fallbacks)}")
     for f in r.fallbacks:
         src = f" ({f.source})" if f.source else ""
         lines.append(f"  %{f.node} {f.op}{src}: {f.reason}")
         for rule, why in f.candidates:
             lines.append(f"      rule {rule}: {why}")
+    suggestion = r.suggested_min_block_size
+    if suggestion is not None:
+        merged = sum(1 for f in r.fallbacks if f.segment_size is not None)
+        lines.append(f"Suggestion: min_block_size={suggestion} would also run in TensorRT the {merged} ops whose "
+                     f"segments were too small")
     if r.rule_fires:
         lines.append("Rules fired:")
-        for rule, n in sorted(r.rule_fires.items(), key=lambda kv: (-kv[1], kv[0])):
+        for rule, n in _by_count(r.rule_fires):
             lines.append(f"  {n:>5}  {rule}")
     for note in r.notes:
         lines.append(f"Note: {note}")

@@ -7,8 +7,9 @@ import time
 
 from trt_passes.ir import verify
 from trt_passes.passes.context import PassContext, count_ops
-from trt_passes.passes.pipeline import Pipeline, validate_pipeline
-from trt_passes.passes.registry import builtin_passes
+from trt_passes.passes.observe import PipelineObserver, active_observers
+from trt_passes.passes.pipeline import Pipeline, PipelineStep, validate_pipeline
+from trt_passes.passes.registry import PassSpec, builtin_passes
 from trt_passes.passes.report import PassRecord
 
 log = logging.getLogger("trt_passes.passes")
@@ -18,19 +19,34 @@ class PassError(RuntimeError):
     """A pass failed; names the pass and the pipeline line that ran it."""
 
 
-def run_pipeline(pipeline: Pipeline, ctx: PassContext, *, check: bool = True) -> None:
-    """Run every step of ``pipeline`` on ``ctx.graph``; each step's record goes to ``ctx.report.passes``."""
+def run_step(pipeline: Pipeline, step: PipelineStep, ctx: PassContext, spec: PassSpec, *,
+             check: bool = True) -> PassRecord:
+    """Run one step of ``pipeline``; its record is appended to ``ctx.report.passes`` and returned."""
+    before = count_ops(ctx.graph)
+    start = time.perf_counter()
+    detail = spec.run(ctx, step.params)
+    seconds = time.perf_counter() - start
+    if check:
+        verify(ctx.graph)
+    after = count_ops(ctx.graph)
+    record = PassRecord(spec.name, seconds, before, after, detail)
+    ctx.report.passes.append(record)
+    log.debug("%s (%s): %.1f ms, %d -> %d ops %s", spec.name, pipeline.where(step), seconds * 1e3, before,
+              after, detail)
+    return record
+
+
+def run_pipeline(pipeline: Pipeline, ctx: PassContext, *, check: bool = True,
+                 observers: tuple[PipelineObserver, ...] = ()) -> None:
+    """Run every step of ``pipeline`` on ``ctx.graph``; each step's record goes to ``ctx.report.passes``.
+
+    ``observers`` (and the ambient ones, see :mod:`trt_passes.passes.observe`) see each pass start and end."""
     table = builtin_passes()
     validate_pipeline(pipeline, table)
-    for step in pipeline.steps:
-        spec = table[step.pass_name]
-        before = count_ops(ctx.graph)
-        start = time.perf_counter()
-        detail = spec.run(ctx, step.params)
-        seconds = time.perf_counter() - start
-        if check:
-            verify(ctx.graph)
-        after = count_ops(ctx.graph)
-        ctx.report.passes.append(PassRecord(spec.name, seconds, before, after, detail))
-        log.debug("%s (%s): %.1f ms, %d -> %d ops %s", spec.name, pipeline.where(step), seconds * 1e3, before,
-                  after, detail)
+    watch = active_observers(observers)
+    total = len(pipeline.steps)
+    with watch.attached(ctx, pipeline.name, total):
+        for i, step in enumerate(pipeline.steps):
+            watch.pass_start(i, total, step.pass_name)
+            record = run_step(pipeline, step, ctx, table[step.pass_name], check=check)
+            watch.pass_end(i, total, record)

@@ -39,6 +39,9 @@ class CompileSettings:
     """Build TensorRT engines (``explain`` turns this off: it only needs the decisions)."""
     rewrite_budget: int = 100_000
     """Most rule applications one rule set may make on one graph before the rewriter gives up."""
+    cache_dir: Path | None = None
+    """Directory of the engine cache: a segment built before (same body, weights, build settings and TensorRT) is
+    read from it instead of rebuilt. None: no cache."""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -55,6 +58,8 @@ class CompileSettings:
         object.__setattr__(self, "torch_executed_ops", tuple(self.torch_executed_ops))
         rules = (self.rules,) if isinstance(self.rules, (str, Path)) else self.rules
         object.__setattr__(self, "rules", tuple(Path(r) for r in rules))
+        if self.cache_dir is not None:
+            object.__setattr__(self, "cache_dir", Path(self.cache_dir))
 
     @classmethod
     def option_names(cls) -> list[str]:

@@ -16,17 +16,38 @@ def compile(model: Any, ir: str = "default", inputs: Sequence[Any] | None = None
     ``inputs`` are example tensors or :class:`trt_passes.Input` specs. Options (all keyword):
     ``min_block_size=5``, ``torch_executed_ops=()``, ``require_full_compilation=False``, ``runtime="auto"``
     (``"tensorrt"`` | ``"reference"``), ``rules=()`` (extra ``.rw`` files or folders), ``workspace_size=None``,
-    ``optimization_level=None``, ``pipeline="default"``. An unknown option is an error.
+    ``optimization_level=None``, ``pipeline="default"``, ``cache_dir=None`` (engine cache directory); also accepted as
+    ``options={...}``. An unknown option is an error.
+
+    ``ir``: ``"dynamo"`` (default; returns an ``nn.Module``), ``"fx"`` (returns a ``torch.fx.GraphModule``),
+    ``"torchscript"``/``"ts"`` (returns a ``torch.jit.ScriptModule``), ``"torch_compile"`` (returns
+    ``torch.compile(model, backend=...)``; compiles on the first call and on new shapes). Save with
+    :func:`trt_passes.save`.
 
     >>> import torch, trt_passes
     >>> m = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU()).eval()
     >>> compiled = trt_passes.compile(m, inputs=[torch.randn(2, 4)], min_block_size=1, runtime="reference")
     >>> print(compiled.compile_report)   # passes, segments, fallbacks, rules fired
     """
-    return compile_model(model, ir, inputs, CompileSettings.from_options(options))
+    return compile_model(model, ir, inputs, CompileSettings.from_options(_merge_options(options)))
+
+
+def _merge_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Accept ``options={...}`` (torch.compile's spelling) as well as keyword options; a name given both ways is an
+    error."""
+    merged = {k: v for k, v in options.items() if k != "options"}
+    extra = options.get("options")
+    if extra is None:
+        return merged
+    if not isinstance(extra, dict):
+        raise TypeError(f"options= takes a dict of compile options, not {type(extra).__name__}")
+    both = sorted(set(extra) & set(merged))
+    if both:
+        raise TypeError(f"compile options given both as keywords and in options=: {', '.join(both)}")
+    return {**merged, **extra}
 
 
 def explain(model: Any, ir: str = "default", inputs: Sequence[Any] | None = None, **options: Any) -> CompileReport:
     """Run the pipeline without building engines and return what it decided (``print`` it, or read
     ``.passes``, ``.partitions``, ``.fallbacks``, ``.rule_fires``)."""
-    return explain_model(model, ir, inputs, CompileSettings.from_options(options))
+    return explain_model(model, ir, inputs, CompileSettings.from_options(_merge_options(options)))

@@ -1,17 +1,20 @@
-"""The ``trt-passes`` command: compile, explain, list, check.
+"""The ``trt-passes`` command: compile, explain, bisect, list, check.
 
 Errors the user can fix (a bad model spec, a bad ``.rw`` file, an unsatisfiable option) are printed as one clear
-message with exit status 1, never as a Python traceback; set ``TRT_PASSES_DEBUG=1`` to see the traceback.
+message with exit status 1, never as a Python traceback; set ``TRT_PASSES_DEBUG=1`` (or ``-v``) to see the traceback,
+debug logs and every rule application; ``TRT_PASSES_TRACE=path.jsonl`` writes the rule applications as JSON lines.
+A progress line is drawn on stderr while passes run and engines build, when stderr is a terminal (``--quiet``: never).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
-import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -30,6 +33,9 @@ def _add_compile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workspace-size", type=int, default=None)
     p.add_argument("--optimization-level", type=int, default=None)
     p.add_argument("--pipeline", default="default")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress display on stderr")
+    p.add_argument("--trace", metavar="FILE.jsonl", help="write every rule application as a JSON line "
+                   "(as TRT_PASSES_TRACE=FILE.jsonl does)")
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
@@ -61,7 +67,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
     model, inputs = _model_and_inputs(args)
     start = time.perf_counter()
-    compiled = trt_passes.compile(model, inputs=inputs, **_options(args))
+    with _progress(args):
+        compiled = trt_passes.compile(model, inputs=inputs, **_options(args))
     seconds = time.perf_counter() - start
     print(compiled.compile_report)
     print(f"Compiled in {seconds:.2f} s (torch.export and TensorRT's builder included)")
@@ -91,18 +98,50 @@ def cmd_explain(args: argparse.Namespace) -> int:
                     return EXIT_OK
         print(f"error: {args.target!r} is no pass or rule; to explain a model give --input SHAPE", file=sys.stderr)
         return EXIT_ERROR
-    import trt_passes
+    from trt_passes.explain_graph import explain_with_graph
 
     args.model = args.target
     model, inputs = _model_and_inputs(args)
-    report = trt_passes.explain(model, inputs=inputs, **_options(args))
+    with _progress(args):
+        report, graph = explain_with_graph(model, inputs, **_options(args))
     if args.json:
         import json
 
         print(json.dumps(report.to_dict(), indent=2, default=str))
     else:
         print(report)
+    if args.graph:
+        from trt_passes.draw import write_graph
+
+        path = write_graph(args.graph, graph, report, expand=args.expand)
+        print(f"Graph drawn to {path}", file=sys.stderr)
     return EXIT_OK
+
+
+def cmd_bisect(args: argparse.Namespace) -> int:
+    import trt_passes
+
+    model, inputs = _model_and_inputs(args)
+    with _progress(args):
+        result = trt_passes.bisect(model, inputs, tolerance=args.tolerance, **_options(args))
+    if args.json:
+        import json
+
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        print(result)
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _progress(args: argparse.Namespace) -> Iterator[None]:
+    """The progress line (on a terminal, unless --quiet) and the --trace file, for the command's pipelines."""
+    from trt_passes.passes.observe import TraceFile, observing
+    from trt_passes.progress import progress_display, showing_progress
+
+    trace = (TraceFile(Path(args.trace)),) if getattr(args, "trace", None) else ()
+    with observing(*trace), showing_progress(progress_display(quiet=getattr(args, "quiet", False))):
+        yield
 
 
 def describe_rule(rule: Any) -> str:
@@ -139,8 +178,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from trt_passes.compiler import default_ops, load_library
     from trt_passes.dsl import RuleLoadError
 
@@ -151,6 +188,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     n = sum(len(rs.rules) for rs in lib.rulesets.values())
     print(f"ok: {n} rules in {len(lib.rulesets)} rule sets")
+    return EXIT_OK
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    import json
+
+    from trt_passes.coverage import coverage_report
+
+    report = coverage_report(tuple(Path(r) for r in args.rules))
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report)
     return EXIT_OK
 
 
@@ -166,10 +213,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("explain", help="explain a rule, a pass, or a model's compilation (with --input)")
     _add_compile_options(p)
     p.set_defaults(func=cmd_explain)
-    p.add_argument("--json", action="store_true", help="machine-readable report")
+    p.add_argument("--json", action="store_true", help="machine-readable report (keys: trt_passes.passes.report)")
+    p.add_argument("--graph", metavar="FILE.svg|FILE.html", help="draw the partitioned graph")
+    p.add_argument("--expand", action="store_true", help="with --graph: draw each segment's nodes, not one box")
     # `explain` takes a rule, pass or model: rename the positional for its help text.
     p._positionals._group_actions[0].dest = "target"
     p._positionals._group_actions[0].help = "a rule name, a pass name, or a MODEL (with --input)"
+    p = sub.add_parser("bisect", help="find the pass and rule application after which outputs drift from eager")
+    _add_compile_options(p)
+    p.add_argument("--tolerance", type=float, default=1e-4, help="largest max-relative-error accepted")
+    p.add_argument("--json", action="store_true", help="machine-readable result")
+    p.set_defaults(func=cmd_bisect)
     p = sub.add_parser("list", help="list the passes (with the default pipeline) or the rules")
     p.add_argument("what", choices=("rules", "passes"))
     p.add_argument("--rules", action="append", default=[], metavar="PATH")
@@ -177,14 +231,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check .rw files together with the shipped rules")
     p.add_argument("files", nargs="+")
     p.set_defaults(func=cmd_check)
+    p = sub.add_parser("coverage", help="status of each core ATen op: converted, lowered, decomposed, or PyTorch")
+    p.add_argument("--rules", action="append", default=[], metavar="PATH")
+    p.add_argument("--json", action="store_true", help="machine-readable coverage")
+    p.set_defaults(func=cmd_coverage)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from trt_passes.passes.observe import RuleLogger, debug_enabled, observing
+
     args = build_parser().parse_args(argv)
-    debug = args.verbose or os.environ.get("TRT_PASSES_DEBUG") == "1"
+    debug = args.verbose or debug_enabled()
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(name)s: %(message)s")
     try:
+        if args.verbose and not debug_enabled():  # -v: also the rule applications, as TRT_PASSES_DEBUG=1 does
+            with observing(RuleLogger()):
+                return int(args.func(args))
         return int(args.func(args))
     except Exception as e:  # the CLI's contract: one readable line, not a traceback (unless debugging)
         if debug:

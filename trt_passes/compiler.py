@@ -50,6 +50,7 @@ def run_passes(graph: Graph, settings: CompileSettings) -> PassContext:
 
 def build_runtime_program(graph: Graph, settings: CompileSettings) -> Any:
     """The ``torch.fx.GraphModule`` running ``graph``: segments run engines or the reference runtime."""
+    from trt_passes.backend.engine_op import current_target
     from trt_passes.backend.program import build_program
     from trt_passes.backend.segment_module import SegmentModule
 
@@ -58,7 +59,11 @@ def build_runtime_program(graph: Graph, settings: CompileSettings) -> Any:
         if node.op == "segment":
             artifact = node.attrs.get("engine")
             engine = artifact.engine if artifact is not None else None
-            segments[node.id] = SegmentModule(node.attrs["name"], node.attrs["body"], engine, settings.runtime)
+            module = SegmentModule(node.attrs["name"], node.attrs["body"], engine, settings.runtime)
+            if artifact is not None:  # what saving records about the engine (see backend/engine_op.py)
+                module.engine_info = {"tensorrt_module": artifact.tensorrt_module,
+                                      "tensorrt_version": artifact.tensorrt_version, "target": current_target()}
+            segments[node.id] = module
     return build_program(graph, segments)
 
 
@@ -67,6 +72,17 @@ def compile_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: C
     from trt_passes.inputs import example_inputs
 
     frontend = get_frontend(ir)
+    if frontend.name == "torch_compile":  # compiles lazily, one program per graph TorchDynamo captures
+        from trt_passes.frontends.torch_compile import weight_ids
+
+        register_dynamo_backend()
+        reports: list[CompileReport] = []
+        compiled = frontend.compile(model, make_dynamo_backend(settings, weight_ids(model), reports))
+        try:
+            compiled.compile_reports = reports  # one per captured graph (and per recompilation), filled on calls
+        except AttributeError:
+            pass
+        return compiled
     graph = frontend.import_model(model, example_inputs(inputs))
     ctx = run_passes(graph, settings)
     program = build_runtime_program(ctx.graph, settings)
@@ -84,3 +100,56 @@ def explain_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: C
 
     graph = get_frontend(ir).import_model(model, example_inputs(inputs))
     return run_passes(graph, replace(settings, build_engines=False)).report
+
+
+# ---- torch.compile ---------------------------------------------------------------------------------------------------
+DYNAMO_BACKEND_NAME = "trt_passes"
+
+
+def make_dynamo_backend(settings: CompileSettings, known_weights: set[int] | None = None,
+                        reports: list[CompileReport] | None = None) -> Any:
+    """A TorchDynamo backend compiling each captured graph with ``settings``; ``known_weights`` are the ids of the
+    model's parameters and buffers (they become constants); each compilation's report is appended to ``reports``."""
+    from trt_passes.frontends.torch_compile import CompiledGraph, import_captured
+
+    known = set(known_weights or ())
+
+    def trt_passes_backend(gm: Any, example_inputs: Sequence[Any], **kwargs: Any) -> Any:
+        if kwargs.get("options"):
+            raise TypeError("pass compile options to trt_passes.compile(...), not to torch.compile's options=")
+        graph, user = import_captured(gm, list(example_inputs), known)
+        ctx = run_passes(graph, settings)
+        program = build_runtime_program(ctx.graph, settings)
+        from trt_passes.frontends.calling import PyTreeProgram
+
+        if reports is not None:
+            reports.append(ctx.report)
+        return CompiledGraph(PyTreeProgram(program, ctx.graph.meta), user, ctx.report)
+
+    return trt_passes_backend
+
+
+def dynamo_backend(gm: Any, example_inputs: Sequence[Any], *, options: dict[str, Any] | None = None,
+                   mode: str | None = None) -> Any:
+    """The ``"trt_passes"`` TorchDynamo backend: ``torch.compile(model, backend="trt_passes", options={...})``.
+    ``options`` are :func:`trt_passes.compile`'s options (an unknown one is an error); ``mode`` is ignored."""
+    settings = CompileSettings.from_options(dict(options or {}))
+    return make_dynamo_backend(settings)(gm, example_inputs)
+
+
+def register_dynamo_backend() -> bool:
+    """Register :func:`dynamo_backend` as ``"trt_passes"`` with TorchDynamo unless it is known there already.
+
+    Importing ``torch._dynamo`` costs seconds, so ``import trt_passes`` calls this only when it is already imported;
+    otherwise the ``torch_dynamo_backends`` entry point (pyproject.toml) makes the name resolve on first use. While
+    TorchDynamo is loading that entry point the name is in its table but has no function yet: registering then would
+    collide with TorchDynamo's own registration, so the check is on the name, not the function."""
+    import torch._dynamo
+
+    from trt_passes.frontends.torch_compile import backend_registry
+
+    names, functions = backend_registry()
+    if DYNAMO_BACKEND_NAME in names or DYNAMO_BACKEND_NAME in functions:
+        return False
+    torch._dynamo.register_backend(dynamo_backend, name=DYNAMO_BACKEND_NAME)
+    return True

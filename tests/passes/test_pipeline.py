@@ -23,14 +23,14 @@ def test_a_pass_before_its_provider_is_an_error_naming_the_pass_the_line_and_the
 def test_a_requirement_invalidated_by_a_later_pass_must_be_provided_again():
     # lower invalidates 'folded'; partition needs it, so folding must run again after lowering.
     text = "pipeline p\nfold_constants\nlower\npartition\n"
-    with pytest.raises(PipelineError, match="'partition' requires 'folded'.*add one of: fold_constants"):
+    with pytest.raises(PipelineError, match=r"'partition' requires 'folded'.*add one of: fold_constants"):
         validate_pipeline(parse_pipeline(text, "p.pipeline"))
 
 
 def test_unknown_passes_and_parameters_are_errors_listing_what_exists():
-    with pytest.raises(PipelineError, match="unknown pass 'fold'.*fold_constants"):
+    with pytest.raises(PipelineError, match=r"unknown pass 'fold'.*fold_constants"):
         validate_pipeline(parse_pipeline("pipeline p\nfold\n", "p.pipeline"))
-    with pytest.raises(PipelineError, match="takes no parameter 'ruleset'.*rulesets"):
+    with pytest.raises(PipelineError, match=r"takes no parameter 'ruleset'.*rulesets"):
         validate_pipeline(parse_pipeline("pipeline p\nlower ruleset=x\n", "p.pipeline"))
 
 
@@ -42,7 +42,7 @@ def test_pipeline_files_need_a_name_and_key_value_parameters():
 
 
 def test_an_unknown_pipeline_name_lists_the_shipped_ones():
-    with pytest.raises(PipelineError, match="shipped pipelines: .*default"):
+    with pytest.raises(PipelineError, match=r"shipped pipelines: .*default"):
         load_pipeline("fastest")
 
 

@@ -6,7 +6,7 @@ from trt_passes.passes.settings import CompileSettings
 
 
 def test_unknown_option_suggests_the_nearest_valid_name():
-    with pytest.raises(TypeError, match="unknown compile option 'min_blok_size'.*'min_block_size'"):
+    with pytest.raises(TypeError, match=r"unknown compile option 'min_blok_size'.*'min_block_size'"):
         CompileSettings.from_options({"min_blok_size": 3})
 
 

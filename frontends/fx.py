@@ -1,0 +1,69 @@
+"""``ir="fx"``: a ``torch.fx.GraphModule`` (or an ``nn.Module`` traced with ``torch.fx.symbolic_trace``) in, a
+``torch.fx.GraphModule`` out.
+
+The FX graph is brought to core ATen exactly as the dynamo frontend brings a model: ``torch.export`` of the
+GraphModule, then the default core-ATen decompositions (``ExportedProgram.run_decompositions``), then the same
+importer. A module ``symbolic_trace`` cannot trace (data-dependent Python control flow, e.g. ``transformers``
+models) is captured as an FX graph with ``torch.export`` instead, with a warning saying so.
+
+The result is the compiled program itself: a GraphModule taking the model's tensor inputs positionally and returning
+the model's outputs (tensors, tuples, lists and dicts as the model does; other output classes as a flat tuple).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import torch
+import torch.fx
+
+from trt_passes.frontends.calling import program_structure, register_program, structured_outputs
+from trt_passes.frontends.dynamo import _split_inputs, import_model
+from trt_passes.ir.graph import Graph
+
+
+def to_graph_module(model: Any, inputs: Any) -> torch.fx.GraphModule | torch.export.ExportedProgram:
+    """``model`` as an FX graph: the GraphModule given, ``symbolic_trace(model)``, or (when tracing fails) the
+    ``ExportedProgram`` export captures (whose ``graph_module`` is the FX graph)."""
+    if isinstance(model, torch.fx.GraphModule):
+        return model
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"ir='fx' takes a torch.fx.GraphModule or an nn.Module, not {type(model).__name__}")
+    try:
+        return torch.fx.symbolic_trace(model)
+    except Exception as e:  # symbolic tracing fails in many ways (TraceError, TypeError on Proxy, ...)
+        warnings.warn(f"ir='fx': torch.fx.symbolic_trace could not trace {type(model).__name__} "
+                      f"({type(e).__name__}: {e}); capturing its FX graph with torch.export instead",
+                      UserWarning, stacklevel=4)
+    args, kwargs = _split_inputs(inputs)
+    was_training = model.training
+    model.eval()
+    try:
+        return torch.export.export(model, args, kwargs)
+    finally:
+        model.train(was_training)
+
+
+class FxFrontend:
+    name = "fx"
+
+    def import_model(self, model: Any, inputs: Any) -> Graph:
+        gm = to_graph_module(model, inputs)
+        graph = import_model(gm, inputs)
+        graph.meta["frontend"] = "fx"
+        return graph
+
+    def wrap(self, program_gm: torch.fx.GraphModule, graph: Graph) -> torch.fx.GraphModule:
+        # The result shares program_gm's submodules and buffers; program_gm stays flat for save().
+        result = torch.fx.GraphModule(program_gm, _copy_graph(program_gm.graph), class_name="TrtPassesFxProgram")
+        structured_outputs(result, graph.meta)
+        register_program(result, program_gm, program_structure(graph.meta))
+        return result
+
+
+def _copy_graph(g: torch.fx.Graph) -> torch.fx.Graph:
+    new = torch.fx.Graph()
+    out = new.graph_copy(g, {})
+    new.output(out)
+    return new

@@ -1,0 +1,111 @@
+"""explain: the pipeline as it ran, the segments TensorRT gets, the ops left to PyTorch and why, in text and JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import trt_passes
+from tests.models_for_tests import unsupported
+from trt_passes.cli import main
+from trt_passes.passes.report import SCHEMA
+
+MODELS = str(Path(__file__).with_name("models_for_tests.py"))
+X = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
+PIPELINE = ["fold_constants", "lower", "fold_constants", "eliminate_dead_code", "partition", "convert", "emit"]
+
+# A converter for i0 that only takes f16: on the f32 model it is a candidate that fails its type condition.
+I0_F16 = """ruleset convert.mine : converter
+
+rule i0_f16_only
+    aten.i0.default(x: Tensor<f16>)
+    => trt.unary(x, op=UnaryOperation.COSH)
+    untested "only here to be a candidate that does not match"
+"""
+
+
+@pytest.fixture(scope="module")
+def i0_rule(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("rules") / "i0.rw"
+    path.write_text(I0_F16)
+    return path
+
+
+@pytest.fixture(scope="module")
+def report(i0_rule: Path) -> trt_passes.CompileReport:
+    return trt_passes.explain(unsupported(), inputs=[X], min_block_size=1, rules=[i0_rule])
+
+
+def test_every_pass_is_listed_in_order_with_its_time_and_node_counts(report):
+    assert [p.name for p in report.passes] == PIPELINE
+    assert all(p.seconds >= 0 and p.nodes_before > 0 and p.nodes_after > 0 for p in report.passes)
+    text = str(report)
+    for p in report.passes:
+        assert f"{p.name} " in text and f"nodes {p.nodes_before:>5} -> {p.nodes_after}" in text
+
+
+def test_each_segment_has_typed_inputs_and_outputs_and_a_layer_count_without_an_engine(report):
+    assert [p.name for p in report.partitions] == ["trt_0", "trt_1"]
+    for part in report.partitions:
+        assert part.inputs == ["f32[4, 8]"] and part.outputs == ["f32[4, 8]"]
+        assert part.layers is not None and part.layers >= len(part.ops)
+        assert part.engine_bytes is None  # explain defines networks, it does not build engines
+    text = str(report)
+    assert "trt_1: 4 ops, " in text and "inputs:  f32[4, 8]" in text and "outputs: f32[4, 8]" in text
+    assert f"{report.partitions[1].layers} layers" in text
+
+
+def test_the_unsupported_op_is_left_to_pytorch_with_each_candidate_rule_and_its_failed_condition(report):
+    (fallback,) = report.fallbacks
+    assert fallback.op == "aten.i0.default" and fallback.reason == "no converter rule matched"
+    (rule, why), = fallback.candidates
+    assert rule == "i0_f16_only" and "f16" in why
+    text = str(report)
+    assert "aten.i0.default (i0): no converter rule matched" in text
+    assert f"rule i0_f16_only: {why}" in text
+
+
+def test_the_share_of_converted_ops_and_the_rules_fired_are_reported(report):
+    assert report.ops_total == 7 and report.ops_converted == 6
+    assert "Converted: 6 of 7 ops (85.7%) run in TensorRT" in str(report)
+    assert report.rule_fires["addmm_as_mm_add"] == 2
+    assert "      2  addmm_as_mm_add" in str(report)
+
+
+def test_small_segments_merged_back_give_a_suggested_min_block_size():
+    report = trt_passes.explain(unsupported(), inputs=[X], min_block_size=3)
+    merged = [f for f in report.fallbacks if f.segment_size is not None]
+    assert [f.segment_size for f in merged] == [2, 2]  # the segment before i0 has mm and add
+    assert report.suggested_min_block_size == 2
+    assert "Suggestion: min_block_size=2" in str(report)
+    assert report.to_dict()["summary"]["suggested_min_block_size"] == 2
+
+
+def test_json_has_the_documented_stable_keys(report):
+    d = json.loads(json.dumps(report.to_dict()))
+    assert d["schema"] == SCHEMA
+    assert set(d) >= {"schema", "summary", "passes", "partitions", "fallbacks", "rule_fires", "rules_fired", "notes"}
+    assert d["summary"] == {"ops_total": 7, "ops_converted": 6, "converted_share": pytest.approx(6 / 7),
+                            "segments": 2, "fallbacks": 1, "total_seconds": pytest.approx(report.total_seconds),
+                            "suggested_min_block_size": None}
+    assert [p["name"] for p in d["passes"]] == PIPELINE
+    assert set(d["passes"][0]) == {"name", "seconds", "nodes_before", "nodes_after", "detail"}
+    seg = d["partitions"][1]
+    assert seg["inputs"] == [{"type": "f32[4, 8]", "dtype": "f32", "shape": [4, 8]}]
+    assert seg["op_counts"]["aten.relu.default"] == 1 and isinstance(seg["layers"], int)
+    assert d["fallbacks"][0]["candidates"][0][0] == "i0_f16_only"
+    assert {"rule": "addmm_as_mm_add", "count": 2} in d["rules_fired"]
+
+
+def test_the_cli_prints_text_by_default_and_json_with_json(capsys, i0_rule):
+    argv = ["explain", f"{MODELS}:unsupported", "--input", "4x8", "--min-block-size", "1", "--rules", str(i0_rule),
+            "--quiet"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "Passes:" in out and "Converted: 6 of 7 ops" in out and "rule i0_f16_only:" in out
+    assert main([*argv, "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["summary"]["ops_converted"] == 6 and d["fallbacks"][0]["op"] == "aten.i0.default"
