@@ -87,3 +87,13 @@ def test_the_console_script_is_installed():
     exe = Path(sys.executable).with_name("trt-passes")
     out = subprocess.run([str(exe), "list", "passes"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and "emit: requires converted" in out.stdout
+
+
+def test_compile_with_a_cache_dir_builds_once_then_reuses_the_engine(capsys, tmp_path):
+    argv = ["compile", f"{MODELS}:mlp", "--input", "4x8", "--min-block-size", "1", "--runtime", "reference",
+            "--cache-dir", str(tmp_path)]
+    code, first, err = run(capsys, *argv)
+    assert code == 0, err
+    code, second, err = run(capsys, *argv)
+    assert code == 0, err
+    assert "from the engine cache" in second and "from the engine cache" not in first

@@ -33,6 +33,8 @@ def _add_compile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workspace-size", type=int, default=None)
     p.add_argument("--optimization-level", type=int, default=None)
     p.add_argument("--pipeline", default="default")
+    p.add_argument("--cache-dir", default=None, metavar="DIR", help="reuse engines built before (keyed on network, "
+                   "weights, settings and TensorRT version)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display on stderr")
     p.add_argument("--trace", metavar="FILE.jsonl", help="write every rule application as a JSON line "
                    "(as TRT_PASSES_TRACE=FILE.jsonl does)")
@@ -48,6 +50,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "workspace_size": args.workspace_size,
         "optimization_level": args.optimization_level,
         "pipeline": args.pipeline,
+        "cache_dir": args.cache_dir,
     }
 
 
