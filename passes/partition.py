@@ -79,7 +79,40 @@ def group_supported(g: Graph, supported: set[int]) -> dict[int, int]:
         label[nid] = target
         contracted.add_node(target)
         contracted.add_edges_from((pl, target) for pl in producer_labels if pl != target)
-    return segment
+    merged = merge_adjacent_segments(contracted)
+    return {nid: merged.get(s, s) for nid, s in segment.items()}
+
+
+def merge_adjacent_segments(contracted: nx.DiGraph) -> dict[int, int]:
+    """Merge segments joined by a direct edge when no other path joins them (so contracting stays acyclic).
+
+    Greedy grouping starts a new segment at a node whose producers are all inputs or constants, so a segment can
+    feed another with nothing in PyTorch between them (position ids feeding an encoder); one engine is better.
+    Returns a map from merged-away segment ids to the id that absorbed them.
+    """
+    renamed: dict[int, int] = {}
+    changed = True
+    while changed:
+        changed = False
+        for a, b in sorted(contracted.edges()):
+            if a[0] != "segment" or b[0] != "segment":
+                continue
+            contracted.remove_edge(a, b)
+            other_path = nx.has_path(contracted, a, b)
+            contracted.add_edge(a, b)
+            if other_path:
+                continue
+            nx.contracted_nodes(contracted, a, b, self_loops=False, copy=False)
+            renamed[b[1]] = a[1]
+            changed = True
+            break
+    # Follow chains (c merged into b, b into a) to the final id.
+    for old in list(renamed):
+        new = renamed[old]
+        while new in renamed:
+            new = renamed[new]
+        renamed[old] = new
+    return renamed
 
 
 def extract_segment(g: Graph, members: list[int], name: str) -> int:

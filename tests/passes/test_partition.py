@@ -82,3 +82,33 @@ def test_a_segment_shares_constants_by_reference_and_takes_only_real_inputs():
     assert g.inputs(seg) == [Value(x)]
     constants = [n for n in body.all_nodes() if n.op == "constant"]
     assert len(constants) == 1 and constants[0].value is w
+
+
+def _sin(g: Graph, v: Value) -> Value:
+    return Value(g.add("aten.sin.default", [v], {"self": Slot(0)}, [T]))
+
+
+def _add(g: Graph, a: Value, b: Value) -> Value:
+    return Value(g.add("aten.add.Tensor", [a, b], {"self": Slot(0), "other": Slot(1), "alpha": 1}, [T]))
+
+
+def test_segments_that_feed_each_other_directly_become_one():
+    # b starts its own segment (its only producer is an input), then feeds a's segment directly.
+    g = Graph()
+    x = Value(g.add_input("x", T, 0))
+    a, b = _sin(g, x), _sin(g, x)
+    c = _add(g, a, b)
+    g.set_outputs([c])
+    seg = group_supported(g, {a.node, b.node, c.node})
+    assert len(set(seg.values())) == 1
+
+
+def test_segments_joined_through_a_pytorch_op_stay_apart():
+    g = Graph()
+    x = Value(g.add_input("x", T, 0))
+    a = _sin(g, x)
+    u = _sin(g, a)  # unsupported: a -> u -> b and a -> b, so merging a's and b's segments would be a cycle
+    b = _add(g, a, u)
+    g.set_outputs([b])
+    seg = group_supported(g, {a.node, b.node})
+    assert seg[a.node] != seg[b.node]
