@@ -60,6 +60,8 @@ class TensorAnn:
     dtypes: tuple[str, ...] | None
     dims: tuple[DimAnn, ...] | None
     span: Span = field(compare=False)
+    dtype_var: str | None = None  # `Tensor<T>` / `Tensor<T: f32|f16>`: every use of T has one dtype
+    rank_range: tuple[int, int] | None = None  # `Tensor{2..4}`: the rank is between 2 and 4 (no dims written)
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,14 @@ class OpExpr:
 
 
 @dataclass(frozen=True)
+class TupleExpr:
+    """``(a, b)``: the right side of a multi-output rule, one value per output of the root."""
+
+    items: tuple[Expr, ...]
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
 class ConstExpr:
     """``const(value_expr, dtype_expr)``: a new constant node."""
 
@@ -177,7 +187,7 @@ class ConstExpr:
     span: Span = field(compare=False)
 
 
-Expr = Literal | DtypeLit | EnumLit | Name | ListExpr | BinOp | UnaryOp | Index | Call | OpExpr | ConstExpr
+Expr = Literal | DtypeLit | EnumLit | Name | ListExpr | BinOp | UnaryOp | Index | Call | OpExpr | ConstExpr | TupleExpr
 
 
 # ---- patterns ---------------------------------------------------------------------------------------------------
@@ -218,9 +228,19 @@ class POp:
     binder: str | None
     span: Span = field(compare=False)
     op_span: Span = field(compare=False, default=None)  # type: ignore[assignment]
+    #: ``(values, indices) = OP(...)``: names of the root's outputs (None for `_`: that output must be unused)
+    outputs: tuple[str | None, ...] | None = None
 
 
-Pattern = PWildcard | PCapture | PLiteral | PList | POp
+@dataclass(frozen=True)
+class PAlt:
+    """``p | q``: the first alternative that matches (each must bind the same captures)."""
+
+    items: tuple[Pattern, ...]
+    span: Span = field(compare=False)
+
+
+Pattern = PWildcard | PCapture | PLiteral | PList | POp | PAlt
 
 
 # ---- rules ------------------------------------------------------------------------------------------------------
@@ -300,6 +320,51 @@ class RuleDecl:
     untested_reason: str | None
     span: Span = field(compare=False)
     name_span: Span = field(compare=False)
+    recursive: str | None = None  # `recursive "measure"`: why a rule on an op cycle terminates
+    over: str | None = None  # `rule NAME over FAMILY`: a template instantiated per row of the family
+    exclusive: bool = False  # matched nodes other than the root may not be read outside the match
+    requires: tuple[Requirement, ...] = ()  # where the rule applies (TensorRT version, static shapes)
+
+
+@dataclass(frozen=True)
+class FamilyRow:
+    label: str
+    cells: tuple[Literal | DtypeLit | EnumLit, ...]  # a dotted cell is an EnumLit until used as an op
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class FamilyDecl:
+    """``family NAME(p, q) { label: (v, w) ... }``: rules ``over`` it are instantiated once per row."""
+
+    name: str
+    params: tuple[str, ...]
+    rows: tuple[FamilyRow, ...]
+    span: Span = field(compare=False)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """``requires trt >= 10.1, static_shapes``: one item (``op``/``version`` None for a flag)."""
+
+    name: str
+    op: str | None
+    version: str | None
+    span: Span = field(compare=False)
+
+    def __str__(self) -> str:
+        return self.name if self.op is None else f"{self.name} {self.op} {self.version}"
+
+
+@dataclass(frozen=True)
+class ExternDecl:
+    """``extern NAME(types) -> type = "module:function"``."""
+
+    name: str
+    params: tuple[str, ...]
+    returns: str
+    target: str
+    span: Span = field(compare=False)
 
 
 @dataclass(frozen=True)
@@ -315,4 +380,4 @@ class FileAst:
     """A parsed file: its items in source order (ruleset declarations and rules)."""
 
     file: str
-    items: tuple[RulesetDecl | RuleDecl, ...]
+    items: tuple[RulesetDecl | RuleDecl | FamilyDecl | ExternDecl, ...]

@@ -71,6 +71,10 @@ def _one_use(ctx: EvalContext, x: Any) -> bool:
     return ctx.use_count(x) == 1
 
 
+def _uses(ctx: EvalContext, x: Any) -> int:
+    return ctx.use_count(x)
+
+
 def _len(ctx: EvalContext, x: Any) -> int:
     if not isinstance(x, (list, tuple, str)):
         raise GuardError(f"len() of {x!r}, which is not a list")
@@ -142,6 +146,7 @@ BUILTINS: dict[str, Builtin] = {b.name: b for b in [
     Builtin("is_const", _is_const, 1, 1, "is_const(x): x is produced by a `constant` node"),
     Builtin("is_static", _is_static, 1, 1, "is_static(x): every dim of x is an int"),
     Builtin("one_use", _one_use, 1, 1, "one_use(x): exactly one input slot in the graph reads x"),
+    Builtin("uses", _uses, 1, 1, "uses(x): how many input slots in the graph read x (`uses(x) <= 2`)"),
     Builtin("len", _len, 1, 1, "len(l): the length of list l"),
     Builtin("value", _value, 1, 1, "value(x): a constant's tensor as a number (0-d) or nested list; constants only"),
     Builtin("normalize_dim", _normalize_dim, 2, 2, "normalize_dim(d, r): dim d of a rank-r tensor as 0..r-1"),

@@ -8,6 +8,7 @@ and the right-side checks need.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 from trt_passes.dsl import ast as A
@@ -18,6 +19,8 @@ from trt_passes.dsl.signature import bind_args
 from trt_passes.ir.ops import ArgSpec, OpRegistry, OpSchema
 
 SCALAR_TYPES = frozenset({"int", "float", "bool", "int[]", "float[]", "bool[]"})
+#: what `requires` may name: a version compared with `>= > <= < == !=`, or a flag
+REQUIREMENTS = {"trt": "version", "static_shapes": "flag", "dynamic_shapes": "flag"}
 
 
 @dataclass
@@ -36,8 +39,10 @@ class Capture:
 
 
 class RuleChecker:
-    def __init__(self, decl: A.RuleDecl, kind: str, ops: OpRegistry) -> None:
+    def __init__(self, decl: A.RuleDecl, kind: str, ops: OpRegistry,
+                 externs: dict[str, A.ExternDecl] | None = None) -> None:
         self.decl, self.kind, self.ops = decl, kind, ops
+        self.externs = externs or {}
         self.enums = ops.enums()
         self.captures: dict[str, Capture] = {}
         self.diagnostics: list[Diagnostic] = []
@@ -50,6 +55,18 @@ class RuleChecker:
         if not d.pattern.op.startswith("aten."):
             self.error("RW302", f"the root of {self.kind} rule `{d.name}` is `{d.pattern.op}`; rules rewrite ATen ops",
                        d.pattern.op_span, "lowering rules rewrite ATen to ATen, converter rules ATen to trt.*")
+        outs = d.pattern.outputs
+        if outs is not None:
+            schema = self.ops.schema(d.pattern.op) if self.ops.has(d.pattern.op) else None
+            if schema is not None and len(outs) > len(schema.returns):
+                self.error("RW209", f"the pattern names {len(outs)} outputs; {d.pattern.op} has "
+                           f"{len(schema.returns)}", d.pattern.span, f"signature: {schema.signature()}")
+            if all(name is None for name in outs):
+                self.error("RW209", "a multi-output pattern must name at least one output to replace",
+                           d.pattern.span)
+            for name in outs:
+                if name is not None:
+                    self.capture(name, Capture("node", "Tensor", None, d.pattern.span))
         self.op_pattern(d.pattern)
         names = set(self.captures)
         if d.guard is not None:
@@ -57,10 +74,22 @@ class RuleChecker:
         self.rhs(d.rhs)
         for dom in d.domains:
             self.domain(dom)
+        for req in d.requires:
+            self.requirement(req)
         if not d.domains and d.untested_reason is None:
             self.error("RW404", f"rule `{d.name}` has neither a `domain {{...}}` nor `untested \"reason\"`",
                        d.name_span, 'add a test domain, or say why it is untested: untested "covered by model tests"')
         return self.diagnostics
+
+    def requirement(self, req: A.Requirement) -> None:
+        if req.name not in REQUIREMENTS:
+            self.error("RW111", f"unknown requirement `{req.name}`", req.span,
+                       f"requirements: {', '.join(f'{k} ({v})' for k, v in REQUIREMENTS.items())}")
+        elif (req.op is None) != (REQUIREMENTS[req.name] == "flag"):
+            want = "a flag (no comparison)" if REQUIREMENTS[req.name] == "flag" else "a version: trt >= 10.1"
+            self.error("RW111", f"requirement `{req}` should be {want}", req.span)
+        elif req.version is not None and not re.fullmatch(r"\d+(\.\d+)*", req.version):
+            self.error("RW111", f"`{req.version}` is not a version (digits and dots)", req.span)
 
     # ---- ops -------------------------------------------------------------------------------------------------
     def schema(self, op: str, span: A.Span) -> OpSchema | None:
@@ -114,6 +143,18 @@ class RuleChecker:
         tensor = spec is not None and spec.is_tensor and not spec.is_tensor_list
         if isinstance(p, A.PWildcard):
             return
+        if isinstance(p, A.PAlt):
+            before = set(self.captures)
+            for alt in p.items:
+                self.sub_pattern(alt, spec, elem_of)
+            # a name bound before the alternatives is a use (an equality), not a new binding
+            bound_by = [_names(alt) - before for alt in p.items]
+            if any(b != bound_by[0] for b in bound_by[1:]):
+                first, other = bound_by[0], next(b for b in bound_by[1:] if b != bound_by[0])
+                diff = sorted(first ^ other)
+                self.error("RW108", f"alternatives bind different captures ({', '.join(diff)})", p.span,
+                           "every alternative of `p | q` must bind the same names, so later uses are defined")
+            return
         if isinstance(p, A.POp):
             if spec is not None and not tensor:
                 self.error("RW207", f"an op pattern cannot match {what}", p.span, "op patterns match tensor inputs")
@@ -134,7 +175,9 @@ class RuleChecker:
             lit = p.value
             if isinstance(lit, A.EnumLit):
                 self.enum(lit)
-            if tensor and not (isinstance(lit, A.Literal) and lit.value is None):
+            number = isinstance(lit, A.Literal) and isinstance(lit.value, (int, float)) \
+                and not isinstance(lit.value, bool)
+            if tensor and not (isinstance(lit, A.Literal) and lit.value is None) and not number:
                 self.error("RW207", f"a literal cannot match {what}; capture it and test it in a `where` guard",
                            p.span)
             return
@@ -160,6 +203,9 @@ class RuleChecker:
                 if isinstance(d, A.DimName) and d.name in DTYPES:
                     self.error("RW206", f"`{d.name}` in the dims of `{name}` is a dtype", d.span,
                                f"dtypes go in angle brackets: `{name}: Tensor<{d.name}>[...]`")
+            if ann.rank_range is not None and ann.rank_range[0] > ann.rank_range[1]:
+                self.error("RW206", f"empty rank range {{{ann.rank_range[0]}..{ann.rank_range[1]}}} for `{name}`",
+                           ann.span)
             if ann.dims is not None and sum(isinstance(d, A.DimEllipsis) for d in ann.dims) > 1:
                 self.error("RW206", f"the type of `{name}` has more than one `...`", ann.span)
             if spec is not None and not (spec.is_tensor and not spec.is_tensor_list):
@@ -228,6 +274,8 @@ class RuleChecker:
             self.call(e, names, in_rhs)
         elif isinstance(e, A.OpExpr):
             self.op_expr(e, names, in_rhs)
+        elif isinstance(e, A.TupleExpr):
+            self.error("RW209", "a tuple `(a, b)` is only the whole right side of a multi-output rule", e.span)
         elif isinstance(e, A.ConstExpr):
             if not in_rhs:
                 self.error("RW208", "const() creates a node; it is only allowed on the right side", e.span)
@@ -236,6 +284,15 @@ class RuleChecker:
 
     def call(self, e: A.Call, names: set[str], in_rhs: bool) -> None:
         b = BUILTINS.get(e.func)
+        ext = self.externs.get(e.func)
+        if b is None and ext is not None:
+            if len(e.args) != len(ext.params) or any(a.keyword for a in e.args):
+                self.error("RW205", f"extern `{e.func}` takes {len(ext.params)} positional argument"
+                           f"{'s' if len(ext.params) != 1 else ''}, got {len(e.args)}", e.span,
+                           f"declared at {ext.span}: {e.func}({', '.join(ext.params)}) -> {ext.returns}")
+            for a in e.args:
+                self.expr(a.value, names, in_rhs)
+            return
         if b is None:
             close = difflib.get_close_matches(e.func, sorted(BUILTINS), n=1)
             self.error("RW104", f"unknown builtin `{e.func}`", e.span,
@@ -281,6 +338,21 @@ class RuleChecker:
             names.add(let.name)
             if _tensorish(let.value, tensors):
                 tensors.add(let.name)
+        outs = self.decl.pattern.outputs
+        result = rhs.result
+        if isinstance(result, A.TupleExpr) or outs is not None:
+            n = len(result.items) if isinstance(result, A.TupleExpr) else 1
+            if outs is None or n != len(outs):
+                want = f"{len(outs)} values, one per output of the pattern" if outs is not None else \
+                    "one value (a tuple replaces several outputs of a `(a, b) = OP(...)` pattern)"
+                self.error("RW209", f"the right side gives {n} value{'s' if n != 1 else ''}; the rule wants {want}",
+                           result.span)
+                return
+            for item in result.items:  # type: ignore[union-attr]
+                self.expr(item, names, in_rhs=True)
+                if not _tensorish(item, tensors) and not isinstance(item, A.Index) and not self.diagnostics:
+                    self.error("RW208", f"`{_short(item)}` does not produce a tensor", item.span)
+            return
         self.expr(rhs.result, names, in_rhs=True)
         if not _tensorish(rhs.result, tensors) and not self.diagnostics:
             self.error("RW208", f"the right side `{_short(rhs.result)}` does not produce a tensor", rhs.result.span,
@@ -333,8 +405,24 @@ class RuleChecker:
             elif isinstance(d, A.DimName) and d.name not in dims:
                 self.error("RW403", f"dim `{d.name}` is used before it is defined", d.span,
                            f"define it once as `{d.name}=LO..HI`, earlier in the block")
-        if entry.value_range is not None and entry.value_range[0] > entry.value_range[1]:
+        names = [b for b in entry.value_range or () if isinstance(b, str)]
+        if names:
+            self.error("RW403", f"value range bound `{names[0]}` is not a number", entry.span,
+                       "a name there must be a parameter of the family the rule is over")
+        elif entry.value_range is not None and entry.value_range[0] > entry.value_range[1]:
             self.error("RW403", f"empty value range {entry.value_range[0]}..{entry.value_range[1]}", entry.span)
+
+
+def _names(p: A.Pattern) -> set[str]:
+    """Capture names a pattern binds."""
+    if isinstance(p, A.PCapture):
+        return {p.name}
+    if isinstance(p, A.POp):
+        out = {p.binder} if p.binder else set()
+        return out.union(*[_names(a.value) for a in p.args])
+    if isinstance(p, (A.PList, A.PAlt)):
+        return set().union(*[_names(i) for i in p.items])
+    return set()
 
 
 def _describe(cap: Capture) -> str:
@@ -344,6 +432,8 @@ def _describe(cap: Capture) -> str:
 def _tensorish(e: A.Expr, tensors: set[str]) -> bool:
     if isinstance(e, (A.OpExpr, A.ConstExpr)):
         return True
+    if isinstance(e, A.Index):  # `t[1]`: output 1 of a node the right side creates
+        return _tensorish(e.value, tensors)
     return isinstance(e, A.Name) and e.name in tensors
 
 

@@ -7,6 +7,7 @@ Codes (the reference with an example for each is spec/LANGUAGE.md):
 * ``RW2xx`` arity and types of arguments
 * ``RW3xx`` rule-set kinds (what a lowering or converter rule may match and emit)
 * ``RW4xx`` test domains
+* ``RW5xx`` whole-library analyses: unreachable, overlapping, shadowed and non-terminating rules, unused captures
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ CODES: dict[str, str] = {
     "RW105": "unbound name (capture not bound by the pattern, or let used before definition)",
     "RW106": "duplicate rule name",
     "RW107": "capture bound incompatibly twice, or a let shadowing a capture",
+    "RW108": "alternatives `p | q` bind different captures",
+    "RW109": "rule family problem: unknown or duplicate family, or a row with the wrong number of values",
+    "RW110": "bad extern declaration (type, import, or a signature that does not match)",
+    "RW111": "unknown or malformed requirement in `requires`",
     "RW201": "too many positional arguments",
     "RW202": "unknown keyword argument",
     "RW203": "required argument not given",
@@ -40,6 +45,7 @@ CODES: dict[str, str] = {
     "RW206": "bad type annotation (unknown dtype or scalar type, or a type that does not fit the argument)",
     "RW207": "pattern does not fit the argument (op pattern or tensor capture in a non-tensor slot)",
     "RW208": "right side does not produce a tensor, or an op constructor outside the right side",
+    "RW209": "multi-output rule: more names than outputs, or a right side with the wrong number of values",
     "RW301": "lowering rule emits a non-ATen op",
     "RW302": "rule root is not an ATen op",
     "RW303": "converter rule emits an ATen op",
@@ -47,6 +53,11 @@ CODES: dict[str, str] = {
     "RW402": "domain misses a tensor capture of the pattern",
     "RW403": "bad domain range or dims (lo > hi, unknown dim name, unknown dtype)",
     "RW404": "rule has neither a test domain nor `untested`",
+    "RW501": "rule can never match (its constraints contradict each other)",
+    "RW502": "two rules of equal priority match the same nodes and neither is more specific",
+    "RW503": "rule shadowed by a more general rule of higher priority (it never fires)",
+    "RW504": "lowering rules on an op cycle without a decreasing measure (may not terminate)",
+    "RW505": "capture never used (warning)",
 }
 
 
@@ -58,22 +69,32 @@ class Diagnostic:
     message: str
     span: Span
     notes: tuple[str, ...] = ()
+    severity: str = "error"  # or "warning": reported, but the load succeeds
+    #: other places the problem involves (the other rule of an overlap), each shown with its source line
+    related: tuple[tuple[str, Span], ...] = ()
 
     def render(self, source: str | None = None) -> str:
-        """``file:line:col: error[CODE]: message``, then the source line with a ``^~~~`` underline, then notes."""
-        lines = [f"{self.span.file}:{self.span.line}:{self.span.col}: error[{self.code}]: {self.message}"]
-        text = _source_line(self.span, source)
-        if text is not None:
-            width = self.span.end_col - self.span.col if self.span.end_line == self.span.line else len(text) + 1 - \
-                self.span.col
-            width = max(1, width)
-            lines.append(f"  | {text}")
-            lines.append("  | " + " " * (self.span.col - 1) + "^" + "~" * (width - 1))
+        """``file:line:col: error[CODE]: message``, then the source line with a ``^~~~`` underline, then notes and
+        the related places, each with its own source line."""
+        lines = [f"{self.span.file}:{self.span.line}:{self.span.col}: {self.severity}[{self.code}]: {self.message}"]
+        lines.extend(_excerpt(self.span, source))
         lines.extend(f"  = note: {n}" for n in self.notes)
+        for label, span in self.related:
+            lines.append(f"  = {label} at {span.file}:{span.line}:{span.col}")
+            lines.extend(_excerpt(span, source if span.file == self.span.file else None))
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.render()
+
+
+def _excerpt(span: Span, source: str | None) -> list[str]:
+    text = _source_line(span, source)
+    if text is None:
+        return []
+    width = span.end_col - span.col if span.end_line == span.line else len(text) + 1 - span.col
+    width = max(1, width)
+    return [f"  | {text}", "  | " + " " * (span.col - 1) + "^" + "~" * (width - 1)]
 
 
 def _source_line(span: Span, source: str | None) -> str | None:
@@ -104,9 +125,11 @@ class RuleLoadError(Exception):
         return [d.code for d in self.diagnostics]
 
     def render(self) -> str:
-        n = len(self.diagnostics)
+        n = sum(d.severity == "error" for d in self.diagnostics)
+        w = len(self.diagnostics) - n
         body = "\n\n".join(d.render(self.sources.get(d.span.file)) for d in self.diagnostics)
-        return f"{n} error{'s' if n != 1 else ''} in rules:\n{body}"
+        also = f" (and {w} warning{'s' if w != 1 else ''})" if w else ""
+        return f"{n} error{'s' if n != 1 else ''}{also} in rules:\n{body}"
 
     def __str__(self) -> str:
         return self.render()

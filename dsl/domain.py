@@ -21,6 +21,7 @@ import torch
 from trt_passes.dsl import ast as A
 from trt_passes.dsl.construct import add_op
 from trt_passes.dsl.evaluate import Evaluator
+from trt_passes.dsl.matcher import _is_tensor_literal
 from trt_passes.dsl.rules import Rule
 from trt_passes.dsl.signature import bind_args
 from trt_passes.ir.graph import Graph, Provenance, Value
@@ -82,7 +83,10 @@ class _Instantiator:
 
     def build(self) -> tuple[Graph, list[torch.Tensor]]:
         root = self.op(self.rule.pattern)
-        self.graph.set_outputs([root])
+        outs = self.rule.pattern.outputs
+        # a multi-output pattern's example exposes every output the rule replaces, so all are compared
+        self.graph.set_outputs([root] if outs is None else
+                               [Value(root.node, i) for i, name in enumerate(outs) if name is not None])
         return self.graph, self.inputs
 
     def fail(self, message: str) -> DomainError:
@@ -106,6 +110,8 @@ class _Instantiator:
 
     def sub(self, p: A.Pattern, spec: ArgSpec) -> Any:
         tensor = spec.is_tensor and not spec.is_tensor_list
+        if isinstance(p, A.PAlt):  # examples exercise the first alternative (the others are tried as variants)
+            return self.sub(p.items[0], spec)
         if isinstance(p, A.PWildcard):
             if tensor or spec.is_tensor_list:
                 raise self.fail(f"`_` for tensor argument '{spec.name}' cannot be instantiated; capture it and "
@@ -113,6 +119,10 @@ class _Instantiator:
             return spec.default if spec.has_default else _FILL
         if isinstance(p, A.POp):
             return self.op(p)
+        if isinstance(p, A.PLiteral) and _is_tensor_literal(p, spec):  # a 0-d constant, as frontends make them
+            v = p.value.value  # type: ignore[union-attr]
+            t = torch.tensor(v, dtype=torch.float32 if isinstance(v, float) else torch.int64)
+            return Value(self.graph.add_constant(t, repr(v), provenance=Provenance(source=repr(v))))
         if isinstance(p, A.PLiteral):
             return Evaluator(_NoTensors(), self.ops.enums()).eval(p.value, {})
         if isinstance(p, A.PList):

@@ -22,6 +22,8 @@ class NodeBuilder(Protocol):
 
     def const(self, value: Any, dtype: Any, span: A.Span) -> Any: ...
 
+    def output(self, node: Any, index: Any) -> Any: ...
+
 
 def normalize(v: Any) -> Any:
     """Tuples and lists compare equal in the language; nested too."""
@@ -75,9 +77,7 @@ class Evaluator:
 
     def truth(self, e: A.Expr, env: Mapping[str, Any]) -> bool:
         v = self.eval(e, env)
-        if not isinstance(v, bool):
-            raise GuardError(f"`{show_expr(e)}` is {v!r}, not true or false")
-        return v
+        return v if isinstance(v, bool) else truth_value(v, show_expr(e))
 
     def _Literal(self, e: A.Literal, env: Mapping[str, Any]) -> Any:
         return e.value
@@ -99,10 +99,7 @@ class Evaluator:
     def _UnaryOp(self, e: A.UnaryOp, env: Mapping[str, Any]) -> Any:
         if e.op == "not":
             return not self.truth(e.operand, env)
-        v = self.eval(e.operand, env)
-        if not _is_number(v):
-            raise GuardError(f"cannot negate {v!r}")
-        return -v
+        return negate(self.eval(e.operand, env))
 
     def _BinOp(self, e: A.BinOp, env: Mapping[str, Any]) -> Any:
         if e.op == "and":
@@ -114,14 +111,19 @@ class Evaluator:
 
     def _Index(self, e: A.Index, env: Mapping[str, Any]) -> Any:
         seq, i = self.eval(e.value, env), self.eval(e.index, env)
-        if not isinstance(seq, (list, tuple)) or not isinstance(i, int) or isinstance(i, bool):
-            raise GuardError(f"cannot index {seq!r} with {i!r}")
-        if not -len(seq) <= i < len(seq):
-            raise GuardError(f"index {i} out of range for a list of {len(seq)}")
-        return seq[i]
+        if self.builder is not None and not isinstance(seq, (list, tuple)):
+            return self.builder.output(seq, i)  # `t[1]` on a right side: output 1 of a node
+        return index_value(seq, i)
+
+    def _TupleExpr(self, e: A.TupleExpr, env: Mapping[str, Any]) -> Any:
+        return tuple(self.eval(i, env) for i in e.items)
 
     def _Call(self, e: A.Call, env: Mapping[str, Any]) -> Any:
         b = BUILTINS.get(e.func)
+        if b is None:
+            from trt_passes.dsl.externs import EXTERNS
+
+            b = EXTERNS.get(e.func)
         if b is None:
             raise GuardError(f"unknown builtin {e.func}")
         args = [self.eval(a.value, env) for a in e.args]
@@ -136,6 +138,27 @@ class Evaluator:
         if self.builder is None:
             raise GuardError("const() outside a right side")
         return self.builder.const(self.eval(e.value, env), self.eval(e.dtype, env), e.span)
+
+
+# The operations below are shared by the evaluator and the compiled guards, so both fail with the same messages.
+def truth_value(v: Any, text: str) -> bool:
+    if not isinstance(v, bool):
+        raise GuardError(f"`{text}` is {v!r}, not true or false")
+    return v
+
+
+def negate(v: Any) -> Any:
+    if not _is_number(v):
+        raise GuardError(f"cannot negate {v!r}")
+    return -v
+
+
+def index_value(seq: Any, i: Any) -> Any:
+    if not isinstance(seq, (list, tuple)) or not isinstance(i, int) or isinstance(i, bool):
+        raise GuardError(f"cannot index {seq!r} with {i!r}")
+    if not -len(seq) <= i < len(seq):
+        raise GuardError(f"index {i} out of range for a list of {len(seq)}")
+    return seq[i]
 
 
 def _is_number(v: Any) -> bool:
@@ -179,12 +202,18 @@ _PREC = {"or": 1, "and": 2, "not": 3, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4,
          "+": 5, "-": 5, "*": 6, "//": 6, "%": 6}
 
 
+def _quote(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
 def show_expr(e: Any, prec: int = 0) -> str:
     """Print an expression back as source text (normalised spacing)."""
     if isinstance(e, A.Literal):
         v = e.value
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and (v < 0 or str(v).startswith("-")) and prec > 7:
+            return f"({v!r})"  # `(-1)[0]`: without parentheses `-1[0]` reads as `-(1[0])`
         return "none" if v is None else ("true" if v is True else "false" if v is False else
-                                         (f'"{v}"' if isinstance(v, str) else repr(v)))
+                                         (_quote(v) if isinstance(v, str) else repr(v)))
     if isinstance(e, A.DtypeLit):
         return e.name
     if isinstance(e, A.EnumLit):
@@ -199,7 +228,8 @@ def show_expr(e: Any, prec: int = 0) -> str:
         return f"({text})" if prec > (3 if e.op == "not" else 7) else text
     if isinstance(e, A.BinOp):
         p = _PREC[e.op]
-        text = f"{show_expr(e.left, p)} {e.op} {show_expr(e.right, p + 1)}"
+        left = p + 1 if p == 4 else p  # comparisons do not chain: `(a == b) == c` keeps its parentheses
+        text = f"{show_expr(e.left, left)} {e.op} {show_expr(e.right, p + 1)}"
         return f"({text})" if prec > p else text
     if isinstance(e, A.Index):
         return f"{show_expr(e.value, 8)}[{show_expr(e.index)}]"
@@ -209,4 +239,6 @@ def show_expr(e: Any, prec: int = 0) -> str:
         return f"{name}({args})"
     if isinstance(e, A.ConstExpr):
         return f"const({show_expr(e.value)}, {show_expr(e.dtype)})"
+    if isinstance(e, A.TupleExpr):
+        return "(" + ", ".join(show_expr(i) for i in e.items) + ")"
     return str(e)

@@ -16,6 +16,7 @@ import torch
 
 from trt_passes.dsl import ast as A
 from trt_passes.dsl.builtins import GuardError
+from trt_passes.dsl.constants import literal_matches_constant
 from trt_passes.dsl.evaluate import Evaluator, registry_enums, resolve_enum, show_expr, values_equal
 from trt_passes.dsl.rules import Rule
 from trt_passes.dsl.signature import bind_args
@@ -89,20 +90,55 @@ class _State:
 
 def match_rule(graph: Graph, nid: int, rule: Rule, ops: OpRegistry) -> Match | Failure:
     """Match ``rule`` with its root at node ``nid``: the pattern, then the guard."""
-    st = _State(graph, ops)
     node = graph.node(nid)
     try:
         if node.op != rule.pattern.op:
             raise _NoMatch("root is {}, rule wants {}", node.op, rule.pattern.op)
-        for i in range(1, len(node.outputs)):
-            if graph.uses(Value(nid, i)):
-                raise _NoMatch("output {} of the root is used; the rule replaces output 0 only", i)
-        _match_op(st, rule.pattern, nid)
-        if rule.guard is not None:
-            _check_guard(st, rule.guard)
+        _check_outputs(graph, nid, node, rule.pattern.outputs)
     except _NoMatch as e:
         return Failure(rule, nid, e.template, e.args_)
-    return Match(rule, nid, st.bindings, tuple(st.matched))
+    first: Failure | None = None
+    for pattern in rule.variants(ops):  # as written first; a failure reports the as-written attempt
+        st = _State(graph, ops)
+        for i, name in enumerate(pattern.outputs or ()):  # `(values, indices) = OP(...)` names the root's outputs
+            if name is not None:
+                st.bindings[name] = Value(nid, i)
+        try:
+            _match_op(st, pattern, nid)
+            if rule.exclusive:
+                _check_contained(st)
+            if rule.guard is not None:
+                _check_guard(st, rule.guard)
+        except _NoMatch as e:
+            # the as-written failure, unless a later variant got as far as the guard (the more telling reason)
+            if first is None or (not first.template.startswith("guard") and e.template.startswith("guard")):
+                first = Failure(rule, nid, e.template, e.args_)
+            continue
+        return Match(rule, nid, st.bindings, tuple(st.matched))
+    assert first is not None
+    return first
+
+
+def _check_outputs(graph: Graph, nid: int, node: Any, outputs: tuple[str | None, ...] | None) -> None:
+    """Outputs the rule does not replace must be unused: output 0 and named outputs of a multi-output pattern are
+    replaced, everything else must be dead."""
+    for i in range(1, len(node.outputs)):
+        if outputs is not None and i < len(outputs) and outputs[i] is not None:
+            continue
+        if graph.uses(Value(nid, i)):
+            if outputs is None:
+                raise _NoMatch("output {} of the root is used; the rule replaces output 0 only", i)
+            raise _NoMatch("output {} of the root is used; the rule does not replace it", i)
+
+
+def _check_contained(st: _State) -> None:
+    """``exclusive`` rules: no matched node but the root is read by a node outside the match (the rewrite would
+    otherwise keep it alive, duplicating its work)."""
+    inside = set(st.matched)
+    for n in st.matched[1:]:
+        for user in st.graph.users(n):
+            if user not in inside:
+                raise _NoMatch("matched {} %{} is also read by %{}, outside the match", st.graph.node(n).op, n, user)
 
 
 def _check_guard(st: _State, guard: A.Expr) -> None:
@@ -167,6 +203,11 @@ def _match(st: _State, p: A.Pattern, actual: Any, spec: ArgSpec, where: str) -> 
         for i, (item, a) in enumerate(zip(p.items, actual)):
             _match(st, item, a, spec, f"{where}[{i}]")
         return
+    if isinstance(p, A.PLiteral) and _is_tensor_literal(p, spec):
+        want = p.value.value  # type: ignore[union-attr]
+        if not literal_matches_constant(st.graph, actual, want):
+            raise _NoMatch("{}: {}, rule wants a constant {}", where, _show(actual), _show(want))
+        return
     if isinstance(p, A.PLiteral):
         want = _literal_value(st, p.value)
         if not values_equal(actual, want) and not (actual is None and want is None):
@@ -176,6 +217,13 @@ def _match(st: _State, p: A.Pattern, actual: Any, spec: ArgSpec, where: str) -> 
     if p.type is not None:
         _check_type(st, p.type, actual, where)
     _bind(st, p.name, actual, where)
+
+
+def _is_tensor_literal(p: A.PLiteral, spec: ArgSpec) -> bool:
+    """A number in a tensor position matches a constant whose every element is that number (within tolerance)."""
+    v = p.value
+    return spec.is_tensor and not spec.is_tensor_list and isinstance(v, A.Literal) \
+        and isinstance(v.value, (int, float)) and not isinstance(v.value, bool)
 
 
 def _bind(st: _State, name: str, actual: Any, where: str) -> None:
@@ -209,6 +257,16 @@ def _check_type(st: _State, ann: A.TypeAnn, actual: Any, where: str) -> None:
     t = st.graph.type(actual)
     if ann.dtypes is not None and t.dtype not in ann.dtypes:
         raise _NoMatch("{}: dtype {}, rule wants {}", where, t.dtype, "|".join(ann.dtypes))
+    if ann.dtype_var is not None:
+        key = "<" + ann.dtype_var  # dtype variables share the dims table under a key no dim name can have
+        prev = st.dims.get(key)
+        if prev is None:
+            st.dims[key] = t.dtype
+        elif prev != t.dtype:
+            raise _NoMatch("{}: dtype {}, but {} is {} elsewhere", where, t.dtype, ann.dtype_var, prev)
+    if ann.rank_range is not None and not ann.rank_range[0] <= t.rank <= ann.rank_range[1]:
+        lo, hi = ann.rank_range
+        raise _NoMatch("{}: rank {}, rule wants {}", where, t.rank, str(lo) if lo == hi else f"{lo}..{hi}")
     if ann.dims is None:
         return
     dims = ann.dims

@@ -21,6 +21,8 @@ from trt_passes.ir.types import TORCH_DTYPES
 #: Dtype names are reserved words: in patterns and expressions they are dtype literals, never captures.
 DTYPES = frozenset(TORCH_DTYPES)
 RULESET_KINDS = ("lowering", "converter")
+#: Dtype variables are one capital letter, optionally with digits (`T`, `U2`): `Tensor<T>` ... `Tensor<T>` agree.
+DTYPE_VAR = re.compile(r"[A-Z][0-9]*")
 
 
 @functools.lru_cache(maxsize=1)
@@ -69,7 +71,7 @@ def parse_with_diagnostics(text: str, file: str = "<string>") -> tuple[A.FileAst
 
 
 _MAX_SYNTAX_ERRORS = 20
-_RULE_START = re.compile(r"^[ \t]*rule(set)?\b", re.M)
+_RULE_START = re.compile(r"^[ \t]*(rule(set)?|family|extern)\b", re.M)
 
 
 def _error_offset(e: UnexpectedInput, text: str) -> int:
@@ -169,7 +171,8 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
     if tok.type == "EQUAL" and "COMP_OP" in expected:
         return Diagnostic("RW001", "unexpected `=`; to compare use `==`", span,
                           ("example: where rank(x) == 4",))
-    if "__ANON_0" in expected and tok.type != "__ANON_0":
+    arrow = _terminal_named("=>")
+    if arrow in expected and tok.type != arrow:
         return Diagnostic("RW003", f"expected `=>` after the pattern, found {_token_text(tok)}", span,
                           ("a rule reads: rule NAME  OP(args)  [where GUARD]  => REPLACEMENT",
                            "example: aten.relu.default(x) => trt.activation(x, type=ActivationType.RELU)"))
@@ -177,6 +180,15 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
     if tok.type in ("RULE", "RULESET", "$END"):
         notes = ("the previous rule is incomplete",)
     return Diagnostic("RW001", f"unexpected {_token_text(tok)}; expected {_expected_words(expected)}", span, notes)
+
+
+@functools.cache
+def _terminal_named(literal: str) -> str:
+    """The terminal Lark made for an anonymous string token (its name changes as the grammar grows)."""
+    for t in _lark().terminals:
+        if t.pattern.type == "str" and t.pattern.value == literal:
+            return t.name
+    return literal
 
 
 def _end_position(text: str) -> tuple[int, int]:
@@ -227,6 +239,52 @@ class _Builder(Transformer):
     def priority(self, meta: Any, c: list) -> _Tagged:
         return _Tagged("priority", c[0])
 
+    def over(self, meta: Any, c: list) -> _Tagged:
+        return _Tagged("over", str(c[0]))
+
+    def family_decl(self, meta: Any, c: list) -> A.FamilyDecl:
+        names = [x for x in c if isinstance(x, Token)]
+        rows = tuple(x for x in c if isinstance(x, A.FamilyRow))
+        return A.FamilyDecl(str(names[0]), tuple(str(n) for n in names[1:]), rows, self._span(meta))
+
+    def family_row(self, meta: Any, c: list) -> A.FamilyRow:
+        return A.FamilyRow(str(c[0]), tuple(c[1:]), self._span(meta))
+
+    def cell_dotted(self, meta: Any, c: list) -> A.EnumLit:
+        return A.EnumLit(tuple(str(c[0]).split(".")), self._t(c[0]))
+
+    def cell_name(self, meta: Any, c: list) -> A.Expr:
+        name = str(c[0])
+        return A.DtypeLit(name, self._t(c[0])) if name in DTYPES else A.Name(name, self._t(c[0]))
+
+    def extern_decl(self, meta: Any, c: list) -> A.ExternDecl:
+        types = [x for x in c[1:-1]]
+        return A.ExternDecl(str(c[0]), tuple(types[:-1]), types[-1], _unquote(c[-1]), self._span(meta))
+
+    def ext_type(self, meta: Any, c: list) -> str:
+        return str(c[0])
+
+    def ext_list(self, meta: Any, c: list) -> str:
+        return f"{c[0]}[]"
+
+    def ext_tensor(self, meta: Any, c: list) -> str:
+        return "Tensor"
+
+    def requires(self, meta: Any, c: list) -> _Tagged:
+        return _Tagged("requires", tuple(c))
+
+    def requirement(self, meta: Any, c: list) -> A.Requirement:
+        if len(c) == 1:
+            return A.Requirement(str(c[0]), None, None, self._span(meta))
+        v = c[2]
+        return A.Requirement(str(c[0]), str(c[1]), _unquote(v) if v.type == "STRING" else str(v), self._span(meta))
+
+    def exclusive(self, meta: Any, c: list) -> _Tagged:
+        return _Tagged("exclusive", True)
+
+    def recursive(self, meta: Any, c: list) -> _Tagged:
+        return _Tagged("recursive", _unquote(c[0]))
+
     def doc(self, meta: Any, c: list) -> _Tagged:
         return _Tagged("doc", _unquote(c[0]))
 
@@ -240,14 +298,16 @@ class _Builder(Transformer):
         return _Tagged("untested", _unquote(c[0]))
 
     def rule(self, meta: Any, c: list) -> A.RuleDecl:
-        name = c[0]
-        parts = {x.tag: x.value for x in c[1:] if isinstance(x, _Tagged)}
+        parts = {x.tag: x.value for x in c if isinstance(x, _Tagged)}
+        name = c[0] if isinstance(c[0], Token) else None  # `rule over FAMILY`: instances are named by row label
         pattern = next(x for x in c[1:] if isinstance(x, A.POp))
         rhs = next(x for x in c[1:] if isinstance(x, A.Rhs))
         return A.RuleDecl(
-            name=str(name), priority=parts.get("priority", 0), doc=parts.get("doc", ""), pattern=pattern,
-            guard=parts.get("guard"), rhs=rhs, domains=parts.get("domains", ()), untested_reason=parts.get("untested"),
-            span=self._span(meta), name_span=self._t(name))
+            name=str(name) if name is not None else "", priority=parts.get("priority", 0),
+            doc=parts.get("doc", ""), pattern=pattern, guard=parts.get("guard"), rhs=rhs,
+            domains=parts.get("domains", ()), untested_reason=parts.get("untested"), span=self._span(meta),
+            name_span=self._t(name) if name is not None else self._span(meta), recursive=parts.get("recursive"),
+            over=parts.get("over"), exclusive=parts.get("exclusive", False), requires=parts.get("requires", ()))
 
     # -- patterns
     def bound_op(self, meta: Any, c: list) -> A.POp:
@@ -275,6 +335,33 @@ class _Builder(Transformer):
     def p_typed(self, meta: Any, c: list) -> A.PCapture:
         return A.PCapture(str(c[0]), c[1], self._span(meta))
 
+    def multi_root(self, meta: Any, c: list) -> A.POp:
+        names, op = tuple(c[:-1]), c[-1]
+        return A.POp(op.op, op.args, op.binder, op.span, op.op_span, names)
+
+    def out_name(self, meta: Any, c: list) -> str:
+        return str(c[0])
+
+    def out_wild(self, meta: Any, c: list) -> None:
+        return None
+
+    def e_tuple(self, meta: Any, c: list) -> A.TupleExpr:
+        return A.TupleExpr(tuple(c), self._span(meta))
+
+    def p_optional(self, meta: Any, c: list) -> A.Pattern:
+        """``OP(p, ...)?`` is ``OP(p, ...) | p``: the wrapper op may be there or not (its first argument is the
+        value either way)."""
+        op = c[0]
+        if not op.args or op.args[0].keyword is not None:
+            self.diagnostics.append(Diagnostic("RW108", "an optional op pattern `OP(p, ...)?` needs a first "
+                                               "positional argument (the value when the op is absent)",
+                                               self._span(meta)))
+            return op
+        return A.PAlt((op, op.args[0].value), self._span(meta))
+
+    def p_alt(self, meta: Any, c: list) -> A.PAlt:
+        return A.PAlt(tuple(c), self._span(meta))
+
     def p_list(self, meta: Any, c: list) -> A.PList:
         return A.PList(tuple(c), self._span(meta))
 
@@ -288,7 +375,13 @@ class _Builder(Transformer):
     def t_tensor(self, meta: Any, c: list) -> A.TensorAnn:
         dtypes = next((x[1] for x in c if isinstance(x, tuple) and x and x[0] == "dtypes"), None)
         dims = next((x[1] for x in c if isinstance(x, tuple) and x and x[0] == "dims"), None)
-        return A.TensorAnn(dtypes, dims, self._span(meta))
+        var = next((x[2] for x in c if isinstance(x, tuple) and x and x[0] == "dtypes"), None)
+        ranks = next((x[1] for x in c if isinstance(x, tuple) and x and x[0] == "rank"), None)
+        return A.TensorAnn(dtypes, dims, self._span(meta), var, ranks)
+
+    def rank_range(self, meta: Any, c: list) -> tuple:
+        lo = int(c[0])
+        return ("rank", (lo, int(c[1]) if len(c) > 1 else lo))
 
     def t_scalar(self, meta: Any, c: list) -> A.ScalarAnn:
         return A.ScalarAnn(str(c[0]), self._span(meta))
@@ -297,7 +390,13 @@ class _Builder(Transformer):
         return A.ScalarAnn(f"{c[0]}[]", self._span(meta))
 
     def dtype_set(self, meta: Any, c: list) -> tuple:
-        return ("dtypes", tuple(str(x) for x in c))
+        names = tuple(str(x) for x in c)
+        if len(names) == 1 and DTYPE_VAR.fullmatch(names[0]):  # `Tensor<T>`: a dtype variable, any dtype
+            return ("dtypes", None, names[0])
+        return ("dtypes", names, None)
+
+    def dtype_var_set(self, meta: Any, c: list) -> tuple:
+        return ("dtypes", tuple(str(x) for x in c[1:]), str(c[0]))
 
     def dims(self, meta: Any, c: list) -> tuple:
         return ("dims", tuple(c))
@@ -491,11 +590,15 @@ class _Builder(Transformer):
         return A.DimName(str(c[0]), self._span(meta))
 
     def drange(self, meta: Any, c: list) -> tuple:
-        return ("range", (c[0].value, c[1].value))
+        # a family parameter may stand for a bound (`in lo..hi` with lo, hi from the row): kept as its name
+        return ("range", tuple(x if isinstance(x, str) else x.value for x in c))
+
+    def range_param(self, meta: Any, c: list) -> str:
+        return str(c[0])
 
 
 def _unquote(tok: Token | str) -> str:
-    s = str(tok)[1:-1]
-    return s.replace('\\"', '"').replace("\\\\", "\\").replace("\\n", "\n")
+    # one pass, so an escaped backslash before `n` stays a backslash and an `n`
+    return re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), str(tok)[1:-1])
 
 

@@ -8,6 +8,7 @@ readers of the replaced value) are revisited, and a final sweep confirms the fix
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,10 @@ from typing import Any
 import torch
 
 from trt_passes.dsl import ast as A
+from trt_passes.dsl import profile as profile_state
 from trt_passes.dsl.builtins import GuardError
+from trt_passes.dsl.compiled import compiled_matcher, matcher_mode
+from trt_passes.dsl.crosscheck import checked_explain, checked_match_at
 from trt_passes.dsl.evaluate import Evaluator, registry_enums, show_expr
 from trt_passes.dsl.matcher import Failure, GraphContext, Match, match_rule
 from trt_passes.dsl.rules import Rule, RuleSet
@@ -112,11 +116,16 @@ class _Plan:
 
     # NodeBuilder
     def op(self, expr: A.OpExpr, values: Sequence[Any]) -> Pending:
-        schema = self.ops.schema(expr.op)
-        bound, problems = bind_args(schema, expr.args, expr.span, in_pattern=False)
+        # binding a constructor's arguments depends on the rule text only: done once per constructor
+        memo = self.rule.__dict__.setdefault("_bound_constructors", {})
+        found = memo.get(id(expr))
+        if found is None or found[0] is not expr:
+            schema = self.ops.schema(expr.op)
+            b, problems = bind_args(schema, expr.args, expr.span, in_pattern=False)
+            found = memo[id(expr)] = (expr, schema, b, problems, {id(a): i for i, a in enumerate(expr.args)})
+        _, schema, bound, problems, index_of = found
         if problems:
             raise RuleApplicationError(self.rule, problems[0].message)
-        index_of = {id(a): i for i, a in enumerate(expr.args)}
         attrs: dict[str, Any] = {}
         infer_args: dict[str, Any] = {}
         inputs: list[Value | Pending] = []
@@ -149,7 +158,7 @@ class _Plan:
                 v = self._member(spec.type, v)
                 attrs[spec.name] = infer_args[spec.name] = v
         try:
-            outputs = tuple(self.ops.infer(expr.op, infer_args))
+            outputs = infer_types(self.ops, expr.op, infer_args)
         except Exception as e:  # the dialect's own message says what is wrong with the arguments
             raise RuleApplicationError(self.rule, f"{show_expr(expr)}: cannot infer its type: "
                                                   f"{type(e).__name__}: {e}") from e
@@ -163,6 +172,18 @@ class _Plan:
             return enum[v.name]
         return v
 
+    def output(self, ref: Any, i: Any) -> Value | Pending:
+        """``t[i]`` on a right side: output ``i`` of a node (planned or in the graph)."""
+        if not isinstance(i, int) or isinstance(i, bool):
+            raise RuleApplicationError(self.rule, f"output index {i!r} is not an int")
+        n = len(self.nodes[ref.index].outputs) if isinstance(ref, Pending) else \
+            len(self.graph.node(ref.node).outputs) if isinstance(ref, Value) else None
+        if n is None:
+            raise RuleApplicationError(self.rule, f"cannot index {ref!r}")
+        if not 0 <= i < n:
+            raise RuleApplicationError(self.rule, f"output {i} of a node with {n} outputs")
+        return Pending(ref.index, i) if isinstance(ref, Pending) else Value(ref.node, i)
+
     def const(self, value: Any, dtype: Any, span: A.Span) -> Pending:
         if isinstance(value, (Value, Pending)):
             raise RuleApplicationError(self.rule, "const() wants a number or a nested list, got a tensor")
@@ -172,6 +193,35 @@ class _Plan:
             raise RuleApplicationError(self.rule, f"const({value!r}, {dtype!r}): {e}") from e
         self.nodes.append(_PlannedNode("constant", [], {}, (TensorType.of(t),), t))
         return Pending(len(self.nodes) - 1)
+
+
+_INFER_MEMO: weakref.WeakKeyDictionary[OpRegistry, dict[Any, tuple[TensorType, ...]]] = weakref.WeakKeyDictionary()
+_INFER_MEMO_SIZE = 65536
+
+
+def _freeze(v: Any) -> Any:
+    if isinstance(v, (list, tuple)):
+        return tuple(_freeze(x) for x in v)
+    hash(v)  # raises TypeError for values that cannot key the memo
+    return v
+
+
+def infer_types(ops: OpRegistry, op: str, args: dict[str, Any]) -> tuple[TensorType, ...]:
+    """``ops.infer`` memoised on (op, argument types and values): output types are a function of those alone, and
+    inferring through the catalogue (meta tensors) costs far more than a rewrite's own work. Rewriting a large graph
+    builds the same few kinds of node again and again."""
+    try:
+        key = (op, tuple((k, type(v).__name__, _freeze(v)) for k, v in args.items()))
+    except TypeError:
+        return tuple(ops.infer(op, args))
+    memo = _INFER_MEMO.setdefault(ops, {})
+    found = memo.get(key)
+    if found is None:
+        found = tuple(ops.infer(op, args))
+        if len(memo) >= _INFER_MEMO_SIZE:
+            memo.clear()
+        memo[key] = found
+    return found
 
 
 def _same_type(a: TensorType, b: TensorType) -> bool:
@@ -190,26 +240,34 @@ def apply_match(graph: Graph, m: Match, ops: OpRegistry) -> tuple[Value, tuple[i
         result = ev.eval(rule.rhs.result, env)
     except GuardError as e:
         raise RuleApplicationError(rule, f"right side: {e}") from e
-    if not isinstance(result, (Value, Pending)):
-        raise RuleApplicationError(rule, f"the right side gives {result!r}, not a tensor")
+    results = result if isinstance(result, tuple) else (result,)
+    # `(a, _) = OP(...)`: output i is replaced by item i when named (`_` outputs are dead, their item is unused)
+    names = rule.pattern.outputs or ("",)
     root = graph.node(m.root)
-    new_type, want = plan.tensor_type(result), root.outputs[0]
-    if not _same_type(new_type, want):
-        raise RuleApplicationError(rule, f"the replacement has type {new_type}, but the matched {root.op} "
-                                         f"(%{m.root}) has type {want}")
-    if result == Value(m.root, 0):
-        raise RuleApplicationError(rule, "the right side is the matched root itself; the rule would fire forever")
-    created = _commit(graph, plan, result, m)
-    new = _resolve(result, created)
-    graph.replace_uses(Value(m.root, 0), new)
+    replace = [(i, r) for i, (r, name) in enumerate(zip(results, names)) if name is not None]
+    for i, r in replace:
+        if not isinstance(r, (Value, Pending)):
+            raise RuleApplicationError(rule, f"the right side gives {r!r}, not a tensor")
+        new_type, want = plan.tensor_type(r), root.outputs[i]
+        if not _same_type(new_type, want):
+            what = f"the replacement of output {i}" if len(names) > 1 else "the replacement"
+            raise RuleApplicationError(rule, f"{what} has type {new_type}, but the matched {root.op} "
+                                             f"(%{m.root}) has type {want}")
+        if r == Value(m.root, i):
+            raise RuleApplicationError(rule, "the right side is the matched root itself; the rule would fire "
+                                             "forever")
+    created = _commit(graph, plan, [r for _, r in replace], m)
+    news = [(i, _resolve(r, created)) for i, r in replace]
+    for i, new in news:
+        graph.replace_uses(Value(m.root, i), new)
     _remove_dead(graph, m.matched_nodes)
-    return new, tuple(created[i] for i in sorted(created))
+    return news[0][1], tuple(created[i] for i in sorted(created))
 
 
-def _commit(graph: Graph, plan: _Plan, result: Value | Pending, m: Match) -> dict[int, int]:
-    # only planned nodes the result depends on are added (a `let` nobody reads creates nothing)
+def _commit(graph: Graph, plan: _Plan, results: list[Value | Pending], m: Match) -> dict[int, int]:
+    # only planned nodes the results depend on are added (a `let` nobody reads creates nothing)
     needed: set[int] = set()
-    stack = [result]
+    stack = list(results)
     while stack:
         r = stack.pop()
         if isinstance(r, Pending) and r.index not in needed:
@@ -244,6 +302,14 @@ def _remove_dead(graph: Graph, matched: Sequence[int]) -> None:
 # ---- driving --------------------------------------------------------------------------------------------------
 def match_at(graph: Graph, nid: int, ruleset: RuleSet, ops: OpRegistry) -> Match | None:
     """The first rule of ``ruleset`` (priority order) matching at node ``nid``, or None."""
+    if profile_state.ACTIVE is not None:
+        profile_state.ACTIVE.rulesets.setdefault(ruleset.name, ruleset)
+        return compiled_matcher(ruleset, ops, profile=True).match(graph, nid)
+    mode = matcher_mode()
+    if mode == "check":
+        return checked_match_at(graph, nid, ruleset, ops)
+    if mode == "compiled":
+        return compiled_matcher(ruleset, ops).match(graph, nid)
     for rule in ruleset.by_root().get(graph.node(nid).op, ()):
         m = match_rule(graph, nid, rule, ops)
         if isinstance(m, Match):
@@ -261,6 +327,11 @@ def explain_no_match(graph: Graph, nid: int, ruleset: RuleSet, ops: OpRegistry) 
     rules = ruleset.by_root().get(op, [])
     if not rules:
         return [("*", f"no rule of {ruleset.name} has root {op}")]
+    mode = matcher_mode()
+    if mode != "interp":
+        found = checked_explain(graph, nid, ruleset, ops) if mode == "check" else \
+            compiled_matcher(ruleset, ops).explain(graph, nid)
+        return [(m.rule.name, m.reason if isinstance(m, Failure) else "matches") for m in found]
     out = []
     for rule in rules:
         m = match_rule(graph, nid, rule, ops)
@@ -319,7 +390,8 @@ def rewrite(graph: Graph, ruleset: RuleSet, ops: OpRegistry, *, budget: int | No
             touched += [v.node for c in created for v in graph.inputs(c)]
             push(touched, front=True)
         # confirm the fixpoint: anything the worklist's neighbourhood heuristic missed is picked up here
-        missed = [n for n in ordered() if graph.node(n).op in by_root and match_at(graph, n, ruleset, ops)]
+        # (scanned in id order, which is cheap; the rare misses are then queued in visiting order, as before)
+        missed = {n.id for n in graph.all_nodes() if n.op in by_root and match_at(graph, n.id, ruleset, ops)}
         if not missed:
             return stats
-        push(missed)
+        push([n for n in ordered() if n in missed])

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import Any
 
 from trt_passes.dsl import ast as A
+from trt_passes.dsl.diagnostics import Diagnostic
+from trt_passes.ir.ops import OpRegistry
 
 
 @dataclass(frozen=True)
@@ -24,10 +27,48 @@ class Rule:
     rhs: A.Rhs = field(compare=False)
     domains: tuple[A.Domain, ...] = field(compare=False)
     untested_reason: str | None = field(compare=False, default=None)
+    recursive: str | None = field(compare=False, default=None)
+    exclusive: bool = field(compare=False, default=False)
+    requires: tuple[A.Requirement, ...] = field(compare=False, default=())
+
+    def applies_to(self, trt_version: str | None = None, static_shapes: bool | None = None) -> bool:
+        """Whether the rule's ``requires`` hold for a target (an unknown property satisfies any requirement)."""
+        for req in self.requires:
+            if req.name == "static_shapes" and static_shapes is False:
+                return False
+            if req.name == "dynamic_shapes" and static_shapes is True:
+                return False
+            if req.name == "trt" and trt_version is not None and req.version is not None:
+                have, want = _version(trt_version), _version(req.version)
+                n = max(len(have), len(want))
+                have, want = have + (0,) * (n - len(have)), want + (0,) * (n - len(want))
+                ok = {">=": have >= want, ">": have > want, "<=": have <= want, "<": have < want,
+                      "==": have == want, "!=": have != want}[req.op or "=="]
+                if not ok:
+                    return False
+        return True
 
     @property
     def root_op(self) -> str:
         return self.pattern.op
+
+    def __getstate__(self) -> dict[str, Any]:
+        # memos (variants per registry, compiled matchers) belong to this process: never pickled into the cache
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+    def variants(self, ops: OpRegistry) -> list[A.POp]:
+        """The plain patterns this rule's pattern stands for (commutative swaps, alternatives), as written first."""
+        memo = self.__dict__.setdefault("_variants", {})  # frozen dataclass: memoised beside the fields
+        found = memo.get(id(ops))
+        if found is None:
+            from trt_passes.dsl.variants import variants
+
+            found = memo[id(ops)] = variants(self.pattern, ops)
+        return found
+
+
+def _version(v: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in v.split(".") if x.isdigit())
 
 
 @dataclass(frozen=True)
@@ -37,6 +78,9 @@ class RuleSet:
     name: str
     kind: str
     rules: tuple[Rule, ...]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
     def by_root(self) -> dict[str, list[Rule]]:
         """Rules indexed by root op (each list in rule-set order); computed once per rule set."""
@@ -49,6 +93,11 @@ class RuleSet:
             out.setdefault(r.root_op, []).append(r)
         return out
 
+    def for_target(self, trt_version: str | None = None, static_shapes: bool | None = None) -> RuleSet:
+        """The rules whose ``requires`` hold for this target, in the same order (a new rule set)."""
+        kept = tuple(r for r in self.rules if r.applies_to(trt_version, static_shapes))
+        return self if len(kept) == len(self.rules) else RuleSet(self.name, self.kind, kept)
+
     def rule(self, name: str) -> Rule:
         for r in self.rules:
             if r.name == name:
@@ -59,6 +108,9 @@ class RuleSet:
 @dataclass(frozen=True)
 class RuleLibrary:
     rulesets: dict[str, RuleSet]
+    #: diagnostics of severity "warning" from the load-time analyses (the load succeeded)
+    warnings: tuple[Diagnostic, ...] = field(default=(), compare=False)
+    externs: tuple[A.ExternDecl, ...] = field(default=(), compare=False)
 
     def rule(self, name: str) -> Rule:
         for rs in self.rulesets.values():

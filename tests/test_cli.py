@@ -97,3 +97,19 @@ def test_compile_with_a_cache_dir_builds_once_then_reuses_the_engine(capsys, tmp
     code, second, err = run(capsys, *argv)
     assert code == 0, err
     assert "from the engine cache" in second and "from the engine cache" not in first
+
+
+def test_fmt_rewrites_a_messy_rule_file_into_the_canonical_form_and_check_then_passes(capsys, tmp_path):
+    messy = tmp_path / "messy.rw"
+    messy.write_text('ruleset lower.mine : lowering\nrule   drop_clone\n  aten.clone.default( x )   =>   x\n'
+                     '      untested   "identity"\n')
+    code, _, err = run(capsys, "fmt", "--check", str(messy))
+    assert code == 1, err
+    code, _, err = run(capsys, "fmt", str(messy))
+    assert code == 0, err
+    formatted = messy.read_text()
+    assert formatted != "" and "aten.clone.default(x)" in formatted
+    code, _, _ = run(capsys, "fmt", "--check", str(messy))
+    assert code == 0
+    code, out, _ = run(capsys, "check", str(messy))
+    assert code == 0 and out.startswith("ok:")

@@ -204,6 +204,12 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_fmt(args: argparse.Namespace) -> int:
+    from trt_passes.dsl.tools import fmt_paths
+
+    return fmt_paths(args.paths, check=args.check)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trt-passes", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging (also TRT_PASSES_DEBUG=1)")
@@ -231,6 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("what", choices=("rules", "passes"))
     p.add_argument("--rules", action="append", default=[], metavar="PATH")
     p.set_defaults(func=cmd_list)
+    p = sub.add_parser("fmt", help="format .rw files in place (printing then parsing gives the same rules back)")
+    p.add_argument("paths", nargs="+", help=".rw files or folders")
+    p.add_argument("--check", action="store_true", help="only report files that would change; exit 1 if any")
+    p.set_defaults(func=cmd_fmt)
     p = sub.add_parser("check", help="check .rw files together with the shipped rules")
     p.add_argument("files", nargs="+")
     p.set_defaults(func=cmd_check)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import textwrap
 from typing import Any
 
@@ -27,6 +29,19 @@ def make_registry() -> OpRegistry:
 
 
 OPS = make_registry()
+
+# Every DSL test runs the compiled matchers against the interpreter (a mismatch raises), with a private cache.
+os.environ["TRT_PASSES_MATCHER"] = "check"
+os.environ.setdefault("TRT_PASSES_CACHE", tempfile.mkdtemp(prefix="trt_passes_dsl_cache_"))
+
+
+@pytest.fixture(autouse=True)
+def _cross_check_match_rule(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Golden tests calling ``match_rule`` (the interpreter) also check the rule compiled on its own agrees."""
+    from trt_passes.dsl.crosscheck import checked_match_rule
+
+    if getattr(request.module, "match_rule", None) is not None:
+        monkeypatch.setattr(request.module, "match_rule", checked_match_rule)
 
 
 @pytest.fixture

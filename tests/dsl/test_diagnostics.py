@@ -1,7 +1,7 @@
-"""Every diagnostic code, from a small failing `.rw` text: the code, and the line and column it points at.
+"""Diagnostics: every code has a failing example (most are files in corpus/fail, checked by test_corpus.py), loads
+report all problems together, and rendering shows location, code, source line, underline and notes.
 
-Rule texts start with ``ruleset r : lowering`` (line 1) unless the case is about the header; ``U`` is a trailing
-``untested`` clause so that only the error under test is reported.
+``U`` is a trailing ``untested`` clause so that only the error under test is reported.
 """
 
 from __future__ import annotations
@@ -19,61 +19,13 @@ U = 'untested "t"'
 L = "ruleset r : lowering\n"
 C = "ruleset r : converter\n"
 
-CASES = [
-    # code, text, line, col
-    ("RW001", L + "rule a aten.relu.default(x) => )", 2, 32),
-    ("RW001", L + "rule a aten.relu.default(x) where x = 1 => x " + U, 2, 37),
-    ("RW002", L + "rule a aten.relu.default(x) => x $", 2, 34),
-    ("RW003", L + "rule a aten.relu.default(x) aten.neg.default(x) " + U, 2, 29),
-    ("RW004", "rule a aten.relu.default(x) => x " + U, 1, 6),
-    ("RW005", "ruleset r : lowerings\nrule a aten.relu.default(x) => x " + U, 1, 13),
-    ("RW101", L + "rule a aten.rleu.default(x) => x " + U, 2, 8),
-    ("RW101", L + "rule a aten.relu.default(x) => foo.bar(x) " + U, 2, 32),
-    ("RW102", L + "rule a aten.relu(x) => x " + U, 2, 8),
-    ("RW103", C + "rule a aten.relu.default(x) => trt.activation(x, type=ActivationType.RELUU) " + U, 2, 55),
-    ("RW103", C + "rule a aten.relu.default(x) => trt.activation(x, type=Activation.RELU) " + U, 2, 55),
-    ("RW104", L + "rule a aten.relu.default(x) where rnak(x) == 2 => x " + U, 2, 35),
-    ("RW105", L + "rule a aten.relu.default(x) => y " + U, 2, 32),
-    ("RW105", L + "rule a aten.relu.default(x) where rank(y) == 2 => x " + U, 2, 40),
-    ("RW106", L + "rule a aten.relu.default(x) => x " + U + "\nrule a aten.neg.default(x) => x " + U, 3, 6),
-    ("RW107", L + "rule a aten.add.Tensor(x, y, alpha=x) => x " + U, 2, 36),
-    ("RW107", L + "rule a aten.relu.default(x) => let x = aten.neg.default(x); x " + U, 2, 32),
-    ("RW201", L + "rule a aten.relu.default(x, y) => x " + U, 2, 29),
-    ("RW202", L + "rule a aten.relu.default(x, inplace=true) => x " + U, 2, 29),
-    ("RW203", L + "rule a aten.add.Tensor(x) => x " + U, 2, 8),
-    ("RW203", L + "rule a aten.relu.default(x) => aten.add.Tensor(x) " + U, 2, 32),
-    ("RW204", L + "rule a aten.relu.default(x, self=y) => x " + U, 2, 29),
-    ("RW205", L + "rule a aten.relu.default(x) where rank(x, x) == 2 => x " + U, 2, 35),
-    ("RW205", L + "rule a aten.relu.default(x) => const(1.0) " + U, 2, 32),
-    ("RW206", L + "rule a aten.relu.default(x: Tensor<f33>) => x " + U, 2, 29),
-    ("RW206", L + "rule a aten.relu.default(x: int) => x " + U, 2, 29),
-    ("RW206", L + "rule a aten.relu.default(x: Tensor[f32]) => x " + U, 2, 36),
-    ("RW206", L + "rule a aten.leaky_relu.default(x, s: Tensor) => x " + U, 2, 38),
-    ("RW207", L + "rule a aten.leaky_relu.default(x, aten.neg.default(y)) => x " + U, 2, 35),
-    ("RW207", L + "rule a aten.add.Tensor(x, 1) => x " + U, 2, 27),
-    ("RW208", L + "rule a aten.relu.default(x) where aten.neg.default(x) == x => x " + U, 2, 35),
-    ("RW208", L + "rule a aten.relu.default(x) => rank(x) " + U, 2, 32),
-    ("RW301", L + "rule a aten.relu.default(x) => trt.identity(x) " + U, 2, 32),
-    ("RW302", L + "rule a trt.identity(x) => x " + U, 2, 8),
-    ("RW303", C + "rule a aten.relu.default(x) => aten.neg.default(x) " + U, 2, 32),
-    ("RW401", L + "rule a aten.relu.default(x) => x\n  domain { x: f32 [2] y: 1 }", 3, 23),
-    ("RW402", L + "rule a aten.add.Tensor(x, y) => x\n  domain { x: f32 [2] }", 3, 3),
-    ("RW403", L + "rule a aten.relu.default(x) => x\n  domain { x: f32 [N] }", 3, 20),
-    ("RW403", L + "rule a aten.relu.default(x) => x\n  domain { x: f32 [3..1] }", 3, 20),
-    ("RW403", L + "rule a aten.relu.default(x) => x\n  domain { x: f31 [2] }", 3, 12),
-    ("RW404", L + "rule a aten.relu.default(x) => x", 2, 6),
-]
+# The failing example of each code, with the code's line and column, is a file in corpus/fail (test_corpus.py).
 
 
-@pytest.mark.parametrize("code, text, line, col", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
-def test_each_error_code_points_at_the_offending_text(code, text, line, col):
-    err = load_errors(text)
-    found = [(d.code, d.span.line, d.span.col) for d in err.diagnostics]
-    assert (code, line, col) in found, f"{found}\n{err}"
+def test_every_code_has_a_case_here_or_in_the_corpus():
+    from tests.dsl.test_corpus import codes_in_corpus
 
-
-def test_every_code_has_a_case_here():
-    tested = {c[0] for c in CASES} | {"RW006", "RW007"}
+    tested = {"RW006", "RW007"} | codes_in_corpus()
     assert tested == set(CODES)
 
 

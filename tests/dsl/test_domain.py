@@ -33,7 +33,7 @@ rule sub_as_add_neg
     => aten.add.Tensor(x, aten.neg.default(y), alpha=k)
     domain { x: f64 [2..3, 1..4] y: f64 [1] k: 1 | 2 | 3 }
 
-rule conv_bias_split
+rule conv_bias_split recursive "the bias becomes none"
     aten.convolution.default(x, w, b, s, p, d, false, _, g)
     where is_const(w) and b != none
     => aten.add.Tensor(aten.convolution.default(x, w, none, s, p, d, false, [0, 0], g),
@@ -53,7 +53,7 @@ rule relu_of_relu
     domain { x: f64 [3, 4] in -1.0..1.0 }
     domain { x: f64 [2..5] }
 
-rule zero_range
+rule zero_range recursive "not at all: the domain tests never rewrite"
     aten.abs.default(x) => aten.relu.default(aten.abs.default(x))
     domain { x: f64 [3] in 0.0..0.0 }
     domain { x: i32 [4] in 0..0 }

@@ -1,5 +1,6 @@
 """Robustness: whatever text is loaded, the only error is a RuleLoadError made of diagnostics with known codes and
-positions inside the text. Random token soup and mutations of valid rule files are both tried."""
+positions inside the text; whatever loads also formats and compiles. Random token soup and mutations of valid rule
+files are both tried."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from hypothesis import strategies as st
 
 from tests.dsl.conftest import OPS
 from tests.dsl.test_parser import EXAMPLE
-from trt_passes.dsl import CODES, RuleLoadError, load_text
+from trt_passes.dsl import CODES, RuleLoadError, format_rules, load_text, parse
+from trt_passes.dsl.compiled import compiled_matcher
 
 TOKENS = [
     "ruleset", "rule", "lowering", "converter", "priority", "where", "=>", "let", "domain", "untested", "const",
     "Tensor", "and", "or", "not", "in", "none", "true", "false", "_", "...", "..", "(", ")", "[", "]", "{", "}", "<",
+    "family", "over", "recursive", "Tensor<T>", "Tensor<T: f32>", "|", "op(x)", "u: (aten.exp.default, 1.0)",
     ">", ",", ":", ";", "=", "==", "@", "|", "+", "-", "*", "//", "%", "1", "-2", "0.5", "3..4", '"doc"', "x", "y",
     "N", "f32", "f16", "i64", "int", "float", "aten.relu.default", "aten.add.Tensor", "aten.add", "aten.nope.x",
     "trt.activation", "trt.elementwise", "ActivationType.RELU", "ActivationType.NOPE", "Foo.BAR", "rank", "shape",
@@ -22,7 +25,11 @@ TOKENS = [
 
 def check(text: str) -> None:
     try:
-        load_text(text, OPS, "fuzz.rw")
+        lib = load_text(text, OPS, "fuzz.rw")
+        # whatever loads also formats (and reads back the same) and compiles
+        assert parse(format_rules(text)).items == parse(text).items
+        for rs in lib.rulesets.values():
+            compiled_matcher(rs, OPS)
     except RuleLoadError as e:
         assert e.diagnostics
         lines = text.split("\n")

@@ -54,9 +54,11 @@ def test_rules_apply_until_no_rule_matches():
 def test_a_rule_set_that_never_settles_raises_a_budget_error_naming_the_rules():
     rs = load('''\
         ruleset loop : lowering
-        rule neg_as_mul aten.neg.default(x) => aten.mul.Tensor(x, const(-1.0, dtype(x)))
+        rule neg_as_mul recursive "a false promise: the budget catches it"
+            aten.neg.default(x) => aten.mul.Tensor(x, const(-1.0, dtype(x)))
             untested "t"
-        rule mul_as_neg aten.mul.Tensor(x, c) where is_const(c) and value(c) == -1.0 => aten.neg.default(x)
+        rule mul_as_neg recursive "a false promise"
+            aten.mul.Tensor(x, c) where is_const(c) and value(c) == -1.0 => aten.neg.default(x)
             untested "t"
     ''').rulesets["loop"]
     g = Graph()
@@ -154,7 +156,7 @@ def test_priority_orders_rules_with_the_same_root():
         ruleset lower : lowering
         rule low aten.relu.default(x) => aten.clamp_min.default(x, 0)
             untested "t"
-        rule high priority 2 aten.relu.default(x) => aten.clamp.default(x, 0)
+        rule high priority 2 aten.relu.default(x: Tensor<f32>) => aten.clamp.default(x, 0)
             untested "t"
     ''').rulesets["lower"]
     assert [r.name for r in rs.rules] == ["high", "low"]
@@ -186,7 +188,8 @@ def test_lets_name_values_and_unused_lets_create_no_nodes():
 def test_const_creates_a_constant_node_with_the_value():
     rs = load('''\
         ruleset lower : lowering
-        rule neg_as_mul aten.neg.default(x) => aten.mul.Tensor(x, const(-1.0, dtype(x)))
+        rule neg_as_mul recursive "a false promise: the budget catches it"
+            aten.neg.default(x) => aten.mul.Tensor(x, const(-1.0, dtype(x)))
             untested "t"
     ''').rulesets["lower"]
     g = Graph()
@@ -216,11 +219,11 @@ def test_match_at_and_explain_no_match_report_per_rule():
 def test_tensor_list_arguments_capture_whole_lists_or_items():
     rs = load('''\
         ruleset lower : lowering
-        rule cat_last_dim
+        rule cat_last_dim recursive "the dim becomes non-negative"
             aten.cat.default(ts, d) where d < 0
             => aten.cat.default(ts, normalize_dim(d, rank(ts[0])))
             untested "t"
-        rule cat_pair_of_same
+        rule cat_pair_of_same recursive "the pair stops being the same value"
             aten.cat.default([a, a], 0) => aten.cat.default([aten.clone.default(a), a], 0)
             untested "t"
     ''').rulesets["lower"]
@@ -239,7 +242,7 @@ def test_list_patterns_over_tensor_lists_build_domain_examples():
 
     lib = load('''\
         ruleset lower : lowering
-        rule cat_two aten.cat.default([a, b], 0) => aten.cat.default([a, b], -2)
+        rule cat_two recursive "the dim becomes negative" aten.cat.default([a, b], 0) => aten.cat.default([a, b], -2)
             domain { a: f32 [N=1..3, 2] b: f32 [N, 2] }
     ''')
     g, inputs = draw_example(lib.rule("cat_two"), OPS, random.Random(0))

@@ -1,0 +1,92 @@
+"""The disk cache of checked rule libraries: loading the shipped rules from cache skips parsing, checking and the
+analyses (and building the parser at all).
+
+The key covers the rule sources and the engine's own code (every module of this package and the grammar), so an
+edit to either misses the cache. The op catalogues are checked on the way out instead of hashed in: the entry
+records the signature of every op its rules mention and every enum's members, and a hit whose registry disagrees is
+treated as a miss.
+"""
+
+from __future__ import annotations
+
+import functools
+import pickle
+from importlib import resources
+from typing import Any
+
+from trt_passes.dsl import cache
+from trt_passes.dsl.rules import RuleLibrary
+from trt_passes.ir.ops import OpRegistry
+
+FORMAT = "1"
+
+
+@functools.lru_cache(maxsize=1)
+def _engine_fingerprint() -> str:
+    pkg = resources.files("trt_passes.dsl")
+    parts = []
+    for entry in sorted(_walk(pkg), key=lambda e: str(e)):
+        parts.append(str(entry).rsplit("dsl", 1)[-1])
+        parts.append(entry.read_bytes())
+    return cache.content_key(*parts)
+
+
+def _walk(folder: Any) -> list[Any]:
+    out = []
+    for entry in folder.iterdir():
+        if entry.is_dir() and entry.name != "__pycache__":
+            out.extend(_walk(entry))
+        elif entry.name.endswith((".py", ".lark")):
+            out.append(entry)
+    return out
+
+
+def library_key(sources: dict[str, str]) -> str:
+    parts: list[str | bytes] = [FORMAT, _engine_fingerprint()]
+    for file, text in sources.items():
+        parts += [file, text]
+    return cache.content_key(*parts)
+
+
+def _catalogue(library: RuleLibrary, ops: OpRegistry) -> dict[str, Any]:
+    from trt_passes.dsl.compiled import _ops_mentioned
+    from trt_passes.dsl.termination import emitted_ops
+
+    mentioned: set[str] = set()
+    for r in library.all_rules():
+        _ops_mentioned(r.pattern, mentioned)
+        mentioned.update(emitted_ops(r.rhs, []))
+    return {"ops": {op: ops.schema(op).signature() for op in sorted(mentioned) if ops.has(op)},
+            "enums": {name: tuple(e.__members__) for name, e in sorted(ops.enums().items())}}
+
+
+def store(key: str, library: RuleLibrary, ops: OpRegistry) -> None:
+    try:
+        blob = pickle.dumps((library, _catalogue(library, ops)), protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return  # an unpicklable library (e.g. a test's dialect) is simply not cached
+    cache.write("libraries", key, ".pickle", blob)
+
+
+def fetch(key: str, ops: OpRegistry) -> RuleLibrary | None:
+    blob = cache.read("libraries", key, ".pickle")
+    if blob is None:
+        return None
+    try:
+        library, catalogue = pickle.loads(blob)
+    except Exception:  # a truncated or foreign entry is a miss, never an error
+        return None
+    if not isinstance(library, RuleLibrary):
+        return None
+    try:
+        same = all(ops.has(op) and ops.schema(op).signature() == sig for op, sig in catalogue["ops"].items()) \
+            and {n: tuple(e.__members__) for n, e in sorted(ops.enums().items())} == catalogue["enums"]
+    except Exception:
+        return None
+    if not same:
+        return None
+    from trt_passes.dsl.externs import declare
+
+    if declare(list(library.externs)):  # a cached library's externs are imported again; any problem is a miss
+        return None
+    return library

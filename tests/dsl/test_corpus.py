@@ -1,0 +1,40 @@
+"""The `.rw` corpus: every file under corpus/fail must fail to load with the diagnostics its header announces
+(``# expect: CODE LINE:COL``, one per line); every file under corpus/pass must load, with exactly the warnings its
+header announces (``# warn: CODE LINE:COL``). Adding a case is adding a file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.dsl.conftest import OPS
+from trt_passes.dsl import RuleLoadError, load_rules
+
+CORPUS = Path(__file__).parent / "corpus"
+HEADER = re.compile(r"^#\s*(expect|warn):\s*(RW\d{3})\s+(\d+):(\d+)", re.M)
+
+
+def expected(path: Path, kind: str) -> set[tuple[str, int, int]]:
+    return {(c, int(line), int(col)) for k, c, line, col in HEADER.findall(path.read_text()) if k == kind}
+
+
+def codes_in_corpus() -> set[str]:
+    return {c for p in CORPUS.rglob("*.rw") for _, c, _, _ in HEADER.findall(p.read_text())}
+
+
+@pytest.mark.parametrize("path", sorted((CORPUS / "fail").glob("*.rw")), ids=lambda p: p.stem)
+def test_failing_corpus_file_reports_its_diagnostics(path: Path) -> None:
+    want = expected(path, "expect")
+    assert want, f"{path.name} has no `# expect:` header"
+    with pytest.raises(RuleLoadError) as info:
+        load_rules([path], OPS)
+    found = {(d.code, d.span.line, d.span.col) for d in info.value.diagnostics if d.severity == "error"}
+    assert want == found, str(info.value)
+
+
+@pytest.mark.parametrize("path", sorted((CORPUS / "pass").glob("*.rw")), ids=lambda p: p.stem)
+def test_passing_corpus_file_loads_with_its_warnings(path: Path) -> None:
+    lib = load_rules([path], OPS)
+    assert {(d.code, d.span.line, d.span.col) for d in lib.warnings} == expected(path, "warn")
