@@ -22,11 +22,15 @@ from trt_passes.backend import reference
 from trt_passes.backend.enums import (
     ENUMS,
     ActivationType,
+    CumulativeOperation,
     ElementWiseOperation,
     GatherMode,
+    InterpolationMode,
     MatrixOperation,
     PoolingType,
     ReduceOperation,
+    ResizeCoordinateTransformation,
+    ResizeRoundMode,
     TopKOperation,
     UnaryOperation,
     as_member,
@@ -105,12 +109,24 @@ _SCHEMAS: tuple[OpSchema, ...] = (
     _op("topk", [_t("input"), _a("op", "TopKOperation"), _a("k", "int"), _a("axes", "int[]")],
         "ITopKLayer: the k largest (MAX) or smallest (MIN) along the single axis in `axes`, sorted; outputs "
         "values and i32 indices.", returns=("Tensor", "Tensor")),
+    _op("resize", [_t("input"), _a("shape", "int[]"), _a("mode", "InterpolationMode"),
+                   _a("coordinate_transformation", "ResizeCoordinateTransformation",
+                      ResizeCoordinateTransformation.ASYMMETRIC),
+                   _a("nearest_rounding", "ResizeRoundMode", ResizeRoundMode.FLOOR)],
+        "IResizeLayer to the static output `shape` (same rank; the dims that change are the trailing 1-3 of an "
+        "[N, C, *spatial] input). NEAREST with ASYMMETRIC/FLOOR is PyTorch's `nearest`; LINEAR with HALF_PIXEL is "
+        "(bi/tri)linear with align_corners=False, with ALIGN_CORNERS align_corners=True. Float input."),
+    _op("cumulative", [_t("input"), _a("axis", "int"), _a("op", "CumulativeOperation", CumulativeOperation.SUM),
+                       _a("exclusive", "bool", False), _a("reverse", "bool", False)],
+        "ICumulativeLayer: running `op` (SUM) along `axis` (negative allowed), inclusive unless `exclusive`, from "
+        "the end when `reverse`. Same dtype out; f32/f16/bf16/i32/i64, rank >= 1 (half types accumulate in f32)."),
 )
 
 # Which enum each enum-typed attribute takes, so evaluate can accept a member's name as well as the member.
 _ENUM_ARGS: dict[str, type[Enum]] = {
     cls.__name__: cls for cls in (ActivationType, UnaryOperation, ElementWiseOperation, ReduceOperation, PoolingType,
-                                  MatrixOperation, GatherMode, TopKOperation)
+                                  MatrixOperation, GatherMode, TopKOperation, InterpolationMode,
+                                  ResizeCoordinateTransformation, ResizeRoundMode, CumulativeOperation)
 }
 
 

@@ -27,11 +27,15 @@ import torch
 
 from trt_passes.backend.enums import (
     ActivationType,
+    CumulativeOperation,
     ElementWiseOperation,
     GatherMode,
+    InterpolationMode,
     MatrixOperation,
     PoolingType,
     ReduceOperation,
+    ResizeCoordinateTransformation,
+    ResizeRoundMode,
     TopKOperation,
     UnaryOperation,
     as_member,
@@ -345,6 +349,24 @@ def topk(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
     return [_restore(c, layer.get_output(i), a["input"], f"{name}/from_2d_{i}") for i in range(2)]
 
 
+def resize(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    layer = c.named(c.network.add_resize(a["input"].tensor), name)
+    layer.shape = tuple(int(d) for d in a["shape"])
+    layer.resize_mode = to_tensorrt(c.trt, as_member(InterpolationMode, a["mode"]))
+    layer.coordinate_transformation = to_tensorrt(
+        c.trt, as_member(ResizeCoordinateTransformation, a["coordinate_transformation"]))
+    layer.nearest_rounding = to_tensorrt(c.trt, as_member(ResizeRoundMode, a["nearest_rounding"]))
+    return [layer.get_output(0)]
+
+
+def cumulative(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    rank = a["input"].type.rank
+    axis = c.constant(torch.tensor(a["axis"] % rank, dtype=torch.int32), f"{name}/axis")
+    op = to_tensorrt(c.trt, as_member(CumulativeOperation, a["op"]))
+    layer = c.network.add_cumulative(a["input"].tensor, axis, op, bool(a["exclusive"]), bool(a["reverse"]))
+    return [c.named(layer, name).get_output(0)]
+
+
 EMITTERS: dict[str, Emitter] = {
     "trt.activation": activation,
     "trt.unary": unary,
@@ -364,4 +386,6 @@ EMITTERS: dict[str, Emitter] = {
     "trt.normalization": normalization,
     "trt.identity": identity,
     "trt.topk": topk,
+    "trt.resize": resize,
+    "trt.cumulative": cumulative,
 }

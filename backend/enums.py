@@ -102,10 +102,33 @@ class TopKOperation(Enum):
     MIN = "MIN"
 
 
+class CumulativeOperation(Enum):
+    SUM = "SUM"
+
+
+class InterpolationMode(Enum):
+    NEAREST = "NEAREST"
+    LINEAR = "LINEAR"
+
+
+class ResizeCoordinateTransformation(Enum):
+    ALIGN_CORNERS = "ALIGN_CORNERS"
+    ASYMMETRIC = "ASYMMETRIC"
+    HALF_PIXEL = "HALF_PIXEL"
+
+
+class ResizeRoundMode(Enum):
+    HALF_UP = "HALF_UP"
+    HALF_DOWN = "HALF_DOWN"
+    FLOOR = "FLOOR"
+    CEIL = "CEIL"
+
+
 ENUMS: dict[str, type[Enum]] = {
     e.__name__: e
     for e in (ActivationType, UnaryOperation, ElementWiseOperation, ReduceOperation, PoolingType, MatrixOperation,
-              GatherMode, TopKOperation)
+              GatherMode, TopKOperation, InterpolationMode, ResizeCoordinateTransformation, ResizeRoundMode,
+              CumulativeOperation)
 }
 
 # Elementwise operations whose operands may be swapped. The op is one schema with an ``op`` attribute, so the

@@ -27,11 +27,15 @@ from trt_passes.backend.enums import (
     COMPARISONS,
     LOGICAL,
     ActivationType,
+    CumulativeOperation,
     ElementWiseOperation,
     GatherMode,
+    InterpolationMode,
     MatrixOperation,
     PoolingType,
     ReduceOperation,
+    ResizeCoordinateTransformation,
+    ResizeRoundMode,
     TopKOperation,
     UnaryOperation,
     as_member,
@@ -479,6 +483,65 @@ def gather(data: torch.Tensor, indices: torch.Tensor, axis: int, mode: Any = Gat
     return (out.reshape([*data.shape[:ax], *indices.shape, *data.shape[ax + 1:]]),)
 
 
+# ---- resize ------------------------------------------------------------------------------------------------------
+
+_LINEAR_MODES = {1: "linear", 2: "bilinear", 3: "trilinear"}
+
+
+def resize(input: torch.Tensor, shape: Sequence[int], mode: Any,
+           coordinate_transformation: Any = ResizeCoordinateTransformation.ASYMMETRIC,
+           nearest_rounding: Any = ResizeRoundMode.FLOOR) -> Outputs:
+    """Resize an ``[N, C, *spatial]`` input (1-3 spatial dims; N and C kept) to ``shape``.
+
+    The combinations PyTorch has: NEAREST + ASYMMETRIC + FLOOR reads ``in[floor(out_i * in / out)]`` (PyTorch's
+    ``nearest`` for an output size); LINEAR + HALF_PIXEL samples at ``(out_i + 0.5) * in / out - 0.5`` clamped to
+    the edges (``align_corners=False``); LINEAR + ALIGN_CORNERS at ``out_i * (in - 1) / (out - 1)``. Other
+    combinations raise (no converter emits them)."""
+    kind = as_member(InterpolationMode, mode)
+    coords = as_member(ResizeCoordinateTransformation, coordinate_transformation)
+    rounding = as_member(ResizeRoundMode, nearest_rounding)
+    _floating("trt.resize", input)
+    n = input.dim() - 2
+    if len(shape) != input.dim() or n not in _LINEAR_MODES or list(shape[:2]) != list(input.shape[:2]):
+        raise ValueError(f"trt.resize: shape {list(shape)} does not resize the 1-3 spatial dims of an [N, C, ...] "
+                         f"input {tuple(input.shape)}")
+    if any(int(d) <= 0 for d in shape):
+        raise ValueError(f"trt.resize: output shape {list(shape)} must be positive")
+    size = [int(d) for d in shape[2:]]
+    if kind is InterpolationMode.NEAREST:
+        if coords is not ResizeCoordinateTransformation.ASYMMETRIC or rounding is not ResizeRoundMode.FLOOR:
+            raise ValueError(f"trt.resize: NEAREST is defined here with ASYMMETRIC/FLOOR only, got "
+                             f"{coords.name}/{rounding.name}")
+        out = F.interpolate(input, size=size, mode="nearest")
+    else:
+        if coords is ResizeCoordinateTransformation.ASYMMETRIC:
+            raise ValueError("trt.resize: LINEAR is defined here with HALF_PIXEL or ALIGN_CORNERS only")
+        out = F.interpolate(_acc(input), size=size, mode=_LINEAR_MODES[n],
+                            align_corners=coords is ResizeCoordinateTransformation.ALIGN_CORNERS)
+    return (out.to(input.dtype),)
+
+
+# ---- cumulative --------------------------------------------------------------------------------------------------
+
+def cumulative(input: torch.Tensor, axis: int, op: Any = CumulativeOperation.SUM, exclusive: bool = False,
+               reverse: bool = False) -> Outputs:
+    """Running sum along ``axis``: ``out[i] = sum(in[j] for j <= i)`` (``j < i`` when exclusive; ``j >= i`` /
+    ``j > i`` when reverse). The dtype is kept (integers wrap as in TensorRT: no promotion)."""
+    as_member(CumulativeOperation, op)
+    if input.dtype == torch.bool or input.dtype in (torch.int8, torch.uint8):
+        raise TypeError(f"trt.cumulative takes float, i32 or i64 tensors, got {input.dtype}")
+    if input.dim() < 1:
+        raise ValueError("trt.cumulative needs an input of rank >= 1")
+    ax = _axis("trt.cumulative", axis, input.dim())
+    x = input.flip(ax) if reverse else input
+    out = torch.cumsum(_acc(x), dim=ax, dtype=_acc(x).dtype)
+    if exclusive:
+        out = out - _acc(x)
+    if reverse:
+        out = out.flip(ax)
+    return (out.to(input.dtype),)
+
+
 OPS: dict[str, Callable[..., Outputs]] = {
     "trt.activation": activation,
     "trt.unary": unary,
@@ -498,4 +561,6 @@ OPS: dict[str, Callable[..., Outputs]] = {
     "trt.normalization": normalization,
     "trt.identity": identity,
     "trt.topk": topk,
+    "trt.resize": resize,
+    "trt.cumulative": cumulative,
 }

@@ -129,9 +129,19 @@ def _add_zeros_example(shape: tuple[int, ...]) -> Callable[[], tuple[Graph, list
     return build
 
 
+def _cat_example() -> tuple[Graph, list[torch.Tensor]]:
+    """cat of three tensors of different sizes along dim 1 (a domain cannot draw a Tensor[] capture)."""
+    xs = [torch.randn(2, n, 3) for n in (1, 2, 3)]
+    g = Graph()
+    vs = tuple(Value(g.add_input(f"x{i}", TensorType.of(x), i)) for i, x in enumerate(xs))
+    g.set_outputs([Value(add_op(g, OPS, "aten.cat.default", {"tensors": vs, "dim": -2}))])
+    return g, xs
+
+
 HAND_BUILT: dict[str, Callable[[], tuple[Graph, list[torch.Tensor]]]] = {
     "all_neg_inf_as_amax": _masked_rows_example,
     "add_zeros_is_identity": _add_zeros_example((4,)),
+    "cat": _cat_example,
 }
 
 

@@ -1,0 +1,109 @@
+"""The model zoo through the whole compiler: one table row per model.
+
+    python -m benchmarks.model_zoo [resnet50 gpt2 ...]      # default: every model of benchmarks.zoo.MODELS
+
+Columns: TensorRT segments, ops left to PyTorch (the reasons ``explain`` gives are listed under the table), TensorRT
+layers, compile time split into torch.export (+ import), our passes (everything but engine building) and TensorRT's
+builder, and parity: the maximum relative error of the compiled program (segments on the reference runtime) against
+eager PyTorch (``trt_passes.parity.max_relative_error``). Each number is one run on this machine; a model that fails
+to compile gets a row saying where.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+
+import torch
+
+from benchmarks.zoo import MODELS, ZOO
+from trt_passes.compiler import build_runtime_program, run_passes
+from trt_passes.frontends import get_frontend
+from trt_passes.parity import max_relative_error
+from trt_passes.passes.settings import CompileSettings
+
+
+@dataclass
+class Row:
+    name: str
+    segments: int = 0
+    fallbacks: int = 0
+    layers: int = 0
+    export_s: float = 0.0
+    passes_s: float = 0.0
+    build_s: float = 0.0
+    parity: float | None = None
+    reasons: Counter[str] = field(default_factory=Counter)
+    error: str | None = None
+
+
+def measure(name: str, *, build_engines: bool = True) -> Row:
+    row = Row(name)
+    entry = ZOO[name]
+    try:
+        model, inputs = entry.build(), entry.inputs()
+        frontend = get_frontend("dynamo")
+        t0 = time.perf_counter()
+        graph = frontend.import_model(model, inputs)
+        row.export_s = time.perf_counter() - t0
+        settings = CompileSettings(runtime="reference", build_engines=build_engines)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ctx = run_passes(graph, settings)
+            program = frontend.wrap(build_runtime_program(ctx.graph, settings), ctx.graph)
+        report = ctx.report
+        row.build_s = sum(p.build_seconds or 0.0 for p in report.partitions)
+        row.passes_s = report.total_seconds - row.build_s
+        row.segments = len(report.partitions)
+        row.layers = sum(p.layers or 0 for p in report.partitions)
+        row.fallbacks = len(report.fallbacks)
+        row.reasons = Counter(f"{f.op}: {f.reason}" for f in report.fallbacks)
+        with torch.no_grad():
+            row.parity = max_relative_error(program(*inputs), model(*inputs))
+    except Exception as e:  # a row per model, whatever happens
+        row.error = f"{type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''}"
+        if "-v" in sys.argv:
+            traceback.print_exc()
+    return row
+
+
+HEADER = (f"{'model':<20}{'segments':>9}{'fallbacks':>10}{'layers':>8}{'export s':>10}{'passes s':>10}"
+          f"{'build s':>9}{'parity':>10}")
+
+
+def format_row(r: Row, note: str = "") -> str:
+    if r.error:
+        return f"{r.name:<20} failed: {r.error}"
+    parity = f"{r.parity:.1e}" if r.parity is not None else "-"
+    return (f"{r.name:<20}{r.segments:>9}{r.fallbacks:>10}{r.layers:>8}{r.export_s:>10.2f}{r.passes_s:>10.2f}"
+            f"{r.build_s:>9.2f}{parity:>10}{note}")
+
+
+def main(names: list[str]) -> None:
+    torch.set_num_threads(2)
+    rows = []
+    print(HEADER, flush=True)
+    notes: list[str] = []
+    for name in names:
+        r = measure(name)
+        rows.append(r)
+        mark = ""
+        if r.reasons:
+            notes.append(f"[{len(notes) + 1}] {name}: " + "; ".join(f"{n}x {k}" for k, n in r.reasons.most_common()))
+            mark = f" [{len(notes)}]"
+        print(format_row(r, mark), flush=True)
+    if notes:
+        print("\nops left to PyTorch, with explain's reasons:")
+        for n in notes:
+            print(n)
+    ok = [r for r in rows if not r.error]
+    print(f"\n{len(ok)}/{len(rows)} compiled; {sum(r.segments == 1 and r.fallbacks == 0 for r in ok)} as one TensorRT "
+          f"segment with no fallback")
+
+
+if __name__ == "__main__":
+    main([a for a in sys.argv[1:] if not a.startswith("-")] or list(MODELS))

@@ -1,0 +1,81 @@
+"""The reference runtime's resize against independent formulations in float64: nearest by explicit source indices,
+linear by explicit per-axis interpolation weights (separable, one spatial axis at a time)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.backend.builders import run
+from trt_passes.backend.enums import InterpolationMode, ResizeCoordinateTransformation, ResizeRoundMode
+
+
+def _nearest_axis(x: torch.Tensor, axis: int, out: int) -> torch.Tensor:
+    n = x.shape[axis]
+    idx = torch.tensor([min(math.floor(i * n / out), n - 1) for i in range(out)], dtype=torch.int64)
+    return x.index_select(axis, idx)
+
+
+def _linear_axis(x: torch.Tensor, axis: int, out: int, align_corners: bool) -> torch.Tensor:
+    n = x.shape[axis]
+    rows = []
+    for i in range(out):
+        if align_corners:
+            src = i * (n - 1) / (out - 1) if out > 1 else 0.0
+        else:
+            src = max((i + 0.5) * n / out - 0.5, 0.0)
+        lo = min(math.floor(src), n - 1)
+        hi = min(lo + 1, n - 1)
+        w = src - lo
+        rows.append(x.select(axis, lo) * (1 - w) + x.select(axis, hi) * w)
+    return torch.stack(rows, dim=axis)
+
+
+sizes = st.integers(1, 6)
+
+
+@given(n=st.integers(1, 2), c=st.integers(1, 3), spatial=st.lists(sizes, min_size=1, max_size=3),
+       out=st.lists(sizes, min_size=3, max_size=3))
+def test_nearest_reads_floor_of_scaled_index(n: int, c: int, spatial: list[int], out: list[int]) -> None:
+    x = torch.randn(n, c, *spatial, dtype=torch.float64, generator=torch.Generator().manual_seed(len(spatial)))
+    target = out[:len(spatial)]
+    (got,) = run("trt.resize", input=x, shape=[n, c, *target], mode=InterpolationMode.NEAREST,
+                 coordinate_transformation=ResizeCoordinateTransformation.ASYMMETRIC,
+                 nearest_rounding=ResizeRoundMode.FLOOR)
+    expected = x
+    for i, o in enumerate(target):
+        expected = _nearest_axis(expected, 2 + i, o)
+    torch.testing.assert_close(got, expected)
+
+
+@given(n=st.integers(1, 2), c=st.integers(1, 3), spatial=st.lists(sizes, min_size=1, max_size=3),
+       out=st.lists(sizes, min_size=3, max_size=3), align=st.booleans())
+def test_linear_is_separable_interpolation_with_clamped_coordinates(n: int, c: int, spatial: list[int],
+                                                                    out: list[int], align: bool) -> None:
+    x = torch.randn(n, c, *spatial, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
+    target = out[:len(spatial)]
+    coords = (ResizeCoordinateTransformation.ALIGN_CORNERS if align
+              else ResizeCoordinateTransformation.HALF_PIXEL)
+    (got,) = run("trt.resize", input=x, shape=[n, c, *target], mode=InterpolationMode.LINEAR,
+                 coordinate_transformation=coords)
+    expected = x
+    for i, o in enumerate(target):
+        expected = _linear_axis(expected, 2 + i, o, align)
+    torch.testing.assert_close(got, expected)
+
+
+def test_resize_keeps_batch_and_channels_and_rejects_other_combinations() -> None:
+    x = torch.randn(1, 2, 3, 3)
+    with pytest.raises(ValueError, match="spatial"):
+        run("trt.resize", input=x, shape=[1, 3, 6, 6], mode=InterpolationMode.NEAREST)
+    with pytest.raises(ValueError, match="ASYMMETRIC/FLOOR"):
+        run("trt.resize", input=x, shape=[1, 2, 6, 6], mode=InterpolationMode.NEAREST,
+            coordinate_transformation=ResizeCoordinateTransformation.HALF_PIXEL)
+    with pytest.raises(ValueError, match="HALF_PIXEL or ALIGN_CORNERS"):
+        run("trt.resize", input=x, shape=[1, 2, 6, 6], mode=InterpolationMode.LINEAR)
+    with pytest.raises(TypeError):
+        run("trt.resize", input=x.to(torch.int64), shape=[1, 2, 6, 6], mode=InterpolationMode.NEAREST)

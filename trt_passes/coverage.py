@@ -1,0 +1,142 @@
+"""Which core ATen ops the shipped (and extra) rules handle: ``trt-passes coverage``.
+
+The op list is the installed torch's core ATen set: every op overload tagged ``torch.Tag.core``. Each op gets one
+status, the first that applies:
+
+* ``converted``: a converter rule's pattern is rooted at the op (the rules are named; a guard may still refuse some
+  uses of the op, which ``explain`` reports per model);
+* ``lowered``: a lowering rule rewrites the op into other ATen ops;
+* ``decomposed``: ``torch._decomp.core_aten_decompositions()`` has an entry for it, so ``torch.export``'s default
+  decompositions (which every frontend runs) never leave it in a graph;
+* ``folded``: a creation op without tensor arguments (``full``, ``arange``, ``scalar_tensor``): constant folding
+  turns it into a constant before partitioning;
+* ``pytorch``: nothing handles it; a graph containing it runs that op in PyTorch.
+
+Rules rooted at ops outside the core set (``aten.matmul.default`` after lowering, ...) are listed separately.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+STATUSES = ("converted", "lowered", "decomposed", "folded", "pytorch")
+
+
+@dataclass(frozen=True)
+class OpCoverage:
+    op: str
+    status: str
+    rules: tuple[str, ...] = ()
+    note: str = ""
+    """For ops with several results: rules replace result 0 only, so they apply when the others are unused."""
+
+
+@dataclass
+class CoverageReport:
+    ops: list[OpCoverage]
+    non_core: list[OpCoverage] = field(default_factory=list)
+    torch_version: str = ""
+
+    @property
+    def totals(self) -> dict[str, int]:
+        counts = Counter(o.status for o in self.ops)
+        return {s: counts.get(s, 0) for s in STATUSES}
+
+    def by_status(self, status: str) -> list[OpCoverage]:
+        return [o for o in self.ops if o.status == status]
+
+    def __str__(self) -> str:
+        lines = [f"core ATen ops of torch {self.torch_version}: {len(self.ops)}"]
+        width = max((len(o.op) for o in [*self.ops, *self.non_core]), default=10) + 2
+        for o in sorted(self.ops, key=lambda o: (STATUSES.index(o.status), o.op)):
+            lines.append(f"  {o.op:<{width}}{o.status:<12}{', '.join(o.rules)}{o.note}".rstrip())
+        if self.non_core:
+            lines.append(f"rules rooted at ops outside the core set: {len(self.non_core)} ops")
+            for o in self.non_core:
+                lines.append(f"  {o.op:<{width}}{o.status:<12}{', '.join(o.rules)}".rstrip())
+        t = self.totals
+        share = (len(self.ops) - t["pytorch"]) / max(len(self.ops), 1)
+        lines.append("totals: " + ", ".join(f"{s} {t[s]}" for s in STATUSES)
+                     + f" (of {len(self.ops)}; {share:.0%} handled without PyTorch)")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"torch": self.torch_version, "totals": self.totals,
+                "ops": [{"op": o.op, "status": o.status, "rules": list(o.rules), "note": o.note} for o in self.ops],
+                "non_core": [{"op": o.op, "status": o.status, "rules": list(o.rules)} for o in self.non_core]}
+
+
+def core_aten_ops() -> list[str]:
+    """Every ``aten.NAME.OVERLOAD`` of the installed torch tagged ``torch.Tag.core``, sorted."""
+    import torch
+
+    found: set[str] = set()
+    for name in dir(torch.ops.aten):
+        try:
+            packet = getattr(torch.ops.aten, name)
+            overloads = packet.overloads()
+        except (AttributeError, RuntimeError, TypeError):
+            continue
+        for overload in overloads:
+            try:
+                op = getattr(packet, overload)
+            except (AttributeError, RuntimeError):
+                continue
+            if torch.Tag.core in getattr(op, "tags", ()):
+                found.add(str(op))
+    return sorted(found)
+
+
+def decomposed_ops() -> set[str]:
+    """The ops ``torch.export``'s default core-ATen decompositions rewrite away."""
+    from torch._decomp import core_aten_decompositions
+
+    return {str(k) for k in core_aten_decompositions().keys()}
+
+
+def coverage_report(extra_rules: Sequence[Path] = ()) -> CoverageReport:
+    """The status of every core ATen op under the shipped rules (plus ``extra_rules`` files or folders)."""
+    import torch
+
+    from trt_passes.compiler import default_ops, load_library
+
+    lib = load_library(tuple(Path(p) for p in extra_rules), default_ops())
+    converters: dict[str, list[str]] = {}
+    lowerings: dict[str, list[str]] = {}
+    for rs in lib.rulesets.values():
+        table = converters if rs.kind == "converter" else lowerings
+        for rule in rs.rules:
+            table.setdefault(rule.pattern.op, []).append(rule.name)
+    decomposed = decomposed_ops()
+    from trt_passes.passes.fold import UNFOLDABLE
+
+    def folds(op: str) -> bool:
+        """No tensor arguments, deterministic, not mutating: fold_constants evaluates it."""
+        schema = default_ops().schema(op)
+        if schema is None or op.split(".")[1] in UNFOLDABLE or schema.is_mutating:
+            return False
+        return not any(a.type.startswith("Tensor") for a in schema.args) and bool(schema.returns)
+
+    def note(op: str) -> str:
+        schema = default_ops().schema(op)
+        return " (result 0 only: the other results must be unused)" if schema and len(schema.returns) > 1 else ""
+
+    def status(op: str) -> OpCoverage:
+        if op in converters:
+            return OpCoverage(op, "converted", tuple(converters[op]), note(op))
+        if op in lowerings:
+            return OpCoverage(op, "lowered", tuple(lowerings[op]), note(op))
+        if op in decomposed:
+            return OpCoverage(op, "decomposed")
+        if folds(op):
+            return OpCoverage(op, "folded")
+        return OpCoverage(op, "pytorch")
+
+    core = core_aten_ops()
+    core_set = set(core)
+    non_core = [status(op) for op in sorted((set(converters) | set(lowerings)) - core_set)]
+    return CoverageReport([status(op) for op in core], non_core, torch.__version__)
