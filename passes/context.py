@@ -31,6 +31,18 @@ class PassContext:
             return None
         return lambda event: trace(graph, scope, event)
 
+    def converter_pool(self, pattern: str) -> list[Any]:
+        """The converter rule sets matching ``pattern`` as ONE rule set. A node converts once, so every converter
+        competes at each node: higher priority first, then rule-set name, then source order. A user's fusion rule
+        with a higher priority thus beats the shipped single-op rules for the ops it fuses."""
+        from trt_passes.dsl import RuleSet
+
+        chosen = self.rulesets(pattern, "converter")
+        if len(chosen) <= 1:
+            return chosen
+        rules = sorted((r for rs in chosen for r in rs.rules), key=lambda r: -r.priority)  # stable: keeps the rest
+        return [RuleSet(pattern, "converter", tuple(rules))]
+
     def rulesets(self, pattern: str, kind: str) -> list[Any]:
         """Rule sets whose name matches the glob ``pattern`` and whose kind is ``kind``, by name."""
         chosen = [rs for name, rs in sorted(self.rules.rulesets.items())

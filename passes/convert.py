@@ -13,7 +13,7 @@ class ConversionError(RuntimeError):
 def run(ctx: PassContext, params: dict[str, str]) -> str:
     from trt_passes.dsl import rewrite
 
-    rulesets = ctx.rulesets(params.get("rulesets", "convert.*"), "converter")
+    rulesets = ctx.converter_pool(params.get("rulesets", "convert.*"))
     converted = 0
     for node in list(ctx.graph.all_nodes()):
         if node.op != "segment":

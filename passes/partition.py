@@ -152,7 +152,7 @@ def extract_segment(g: Graph, members: list[int], name: str) -> int:
 
 def run(ctx: PassContext, params: dict[str, str]) -> str:
     g = ctx.graph
-    rulesets = ctx.rulesets(params.get("rulesets", "convert.*"), "converter")
+    rulesets = ctx.converter_pool(params.get("rulesets", "convert.*"))
     verdicts = classify(ctx, rulesets)
     supported = {nid for nid, v in verdicts.items() if v is None}
     assignment = group_supported(g, supported)

@@ -105,3 +105,34 @@ def test_a_users_rule_file_adds_a_converter(tmp_path):
     report = trt_passes.explain(unsupported(), inputs=[X], min_block_size=1, rules=[mine])
     assert report.fallbacks == []
     assert report.rule_fires["i0_as_cosh_placeholder"] == 1
+
+
+class Softsign(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.softsign(x) * 3.0
+
+
+SOFTSIGN_RULE = '''ruleset convert.mine : converter
+
+rule softsign priority 1
+    "softsign(x) = x / (1 + |x|) is TensorRT's SOFTSIGN activation"
+    aten.div.Tensor(x: Tensor<f32|f16>, aten.add.Tensor(aten.abs.default(x), 1.0))
+    => trt.activation(x, type=ActivationType.SOFTSIGN)
+    domain { x: f32|f16 [1..4, 1..8] in -4.0..4.0 }
+'''
+
+
+def test_a_users_fusion_rule_competes_with_the_shipped_converters_by_priority(tmp_path):
+    # Converter rule sets are matched as one pool: the user's three-op pattern (priority 1) wins over the shipped
+    # rules for div, add and abs, which would otherwise each convert one op.
+    mine = tmp_path / "mine.rw"
+    mine.write_text(SOFTSIGN_RULE)
+    model = Softsign()
+    compiled = compile_quietly(model, min_block_size=1, rules=[mine])
+    fires = compiled.compile_report.rule_fires
+    assert fires["softsign"] == 1 and "div_tensor" not in fires and "abs" not in fires
+    x = torch.randn(4, 8, generator=torch.Generator().manual_seed(3)) * 3
+    with torch.no_grad():
+        assert max_relative_error(compiled(x), model(x)) <= 1e-6
+    without = trt_passes.explain(model, inputs=[X], min_block_size=1)
+    assert "softsign" not in without.rule_fires and without.rule_fires["div_tensor"] == 1
