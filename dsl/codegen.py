@@ -125,6 +125,9 @@ class _RuleEmitter:
                                                          f": {self.fn.rsplit('_', 1)[-1]}"))
         outs = self.pattern.outputs
         replaced = tuple(i for i, n in enumerate(outs or ()) if n is not None and i > 0)
+        if outs is not None:  # same check, same order and message as the interpreter's _check_outputs
+            self.out(1, f"if len(node.outputs) < {len(outs)}:")
+            self.fail(2, "the root has {} outputs; the rule names {}", f"len(node.outputs), {len(outs)}")
         self.out(1, "for i in range(1, len(node.outputs)):")
         self.out(2, f"if i not in {replaced!r} and g.uses(Value(nid, i)):" if replaced else "if g.uses(Value(nid, i)):")
         self.fail(3, "output {} of the root is used; the rule replaces output 0 only" if outs is None else

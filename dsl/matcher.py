@@ -121,7 +121,9 @@ def match_rule(graph: Graph, nid: int, rule: Rule, ops: OpRegistry) -> Match | F
 
 def _check_outputs(graph: Graph, nid: int, node: Any, outputs: tuple[str | None, ...] | None) -> None:
     """Outputs the rule does not replace must be unused: output 0 and named outputs of a multi-output pattern are
-    replaced, everything else must be dead."""
+    replaced, everything else must be dead. An op returning ``Tensor[]`` has as many outputs as its node says."""
+    if outputs is not None and len(outputs) > len(node.outputs):
+        raise _NoMatch("the root has {} outputs; the rule names {}", len(node.outputs), len(outputs))
     for i in range(1, len(node.outputs)):
         if outputs is not None and i < len(outputs) and outputs[i] is not None:
             continue

@@ -319,3 +319,21 @@ def test_rank_ranges() -> None:
         ["RW206"]
     assert load_errors(f"ruleset r : lowering\nrule a aten.relu.default(x: Tensor{{2..3}}) where rank(x) == 4 => x "
                        f"{U}").codes == ["RW501"]
+
+
+SPLIT3 = ("rule s (a, b, c) = aten.split_with_sizes.default(x, sizes, d) where len(sizes) == 3\n"
+          "    => (aten.slice.Tensor(x, d, 0, sizes[0], 1), aten.slice.Tensor(x, d, sizes[0], sizes[0] + sizes[1], 1),"
+          " aten.slice.Tensor(x, d, sizes[0] + sizes[1], sizes[0] + sizes[1] + sizes[2], 1)) " + U)
+
+
+def test_a_list_returning_op_may_be_matched_with_one_name_per_output_of_the_node() -> None:
+    # aten.split_with_sizes returns Tensor[]: how many outputs a node has is known per node, not from the schema.
+    r = one(SPLIT3)
+    g = Graph()
+    x = inp(g, "x", "f32", 2, 6)
+    three = node(g, "aten.split_with_sizes.default", self=x, split_sizes=[1, 2, 3], dim=1)
+    m = match_rule(g, three.node, r, OPS)
+    assert isinstance(m, Match) and [m.bindings[k] for k in "abc"] == [Value(three.node, i) for i in range(3)]
+    two = node(g, "aten.split_with_sizes.default", self=x, split_sizes=[2, 4], dim=1)
+    f = match_rule(g, two.node, r, OPS)
+    assert isinstance(f, Failure) and f.reason == "the root has 2 outputs; the rule names 3"
