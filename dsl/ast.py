@@ -381,3 +381,19 @@ class FileAst:
 
     file: str
     items: tuple[RulesetDecl | RuleDecl | FamilyDecl | ExternDecl, ...]
+
+
+def guard_conjuncts(guard: Expr | None) -> list[Expr]:
+    """A guard split at its top-level ``and`` s, in order (each part is reported on its own when false)."""
+    out: list[Expr] = []
+
+    def split(e: Expr) -> None:
+        if isinstance(e, BinOp) and e.op == "and":
+            split(e.left)
+            split(e.right)
+        else:
+            out.append(e)
+
+    if guard is not None:
+        split(guard)
+    return out

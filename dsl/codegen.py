@@ -302,7 +302,7 @@ class _RuleEmitter:
     def guard(self, ind: int) -> None:
         """Each conjunct compiled to Python calling the builtins and the evaluator's own operations, so values and
         error messages are the interpreter's."""
-        from trt_passes.dsl.compiled import guard_conjuncts
+        from trt_passes.dsl.ast import guard_conjuncts
 
         conjuncts = guard_conjuncts(self.rule.guard)
         if not conjuncts:

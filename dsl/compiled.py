@@ -27,22 +27,6 @@ from trt_passes.ir.graph import Graph
 from trt_passes.ir.ops import OpRegistry
 
 
-def guard_conjuncts(guard: A.Expr | None) -> list[A.Expr]:
-    """A guard split at its top-level ``and`` s, in order (each part is reported on its own when false)."""
-    out: list[A.Expr] = []
-
-    def split(e: A.Expr) -> None:
-        if isinstance(e, A.BinOp) and e.op == "and":
-            split(e.left)
-            split(e.right)
-        else:
-            out.append(e)
-
-    if guard is not None:
-        split(guard)
-    return out
-
-
 def _ops_mentioned(p: A.POp, out: set[str]) -> None:
     out.add(p.op)
     for a in p.args:

@@ -95,7 +95,7 @@ def _variant_facts(rule: Rule, pattern: A.POp, ops: OpRegistry) -> RuleFacts:
                                      if pattern.outputs is not None else "x"),)
     _op(rf, pattern, (), ops)
     opaque: list[str] = []
-    from trt_passes.dsl.compiled import guard_conjuncts
+    from trt_passes.dsl.ast import guard_conjuncts
 
     for c in guard_conjuncts(rule.guard):
         if not _guard_fact(rf, c):

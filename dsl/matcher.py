@@ -146,17 +146,7 @@ def _check_contained(st: _State) -> None:
 def _check_guard(st: _State, guard: A.Expr) -> None:
     ev = Evaluator(GraphContext(st.graph), registry_enums(st.ops))
     # report the first conjunct that fails, so an explanation names the condition, not the whole guard
-    conjuncts: list[A.Expr] = []
-
-    def split(e: A.Expr) -> None:
-        if isinstance(e, A.BinOp) and e.op == "and":
-            split(e.left)
-            split(e.right)
-        else:
-            conjuncts.append(e)
-
-    split(guard)
-    for c in conjuncts:
+    for c in A.guard_conjuncts(guard):
         try:
             ok = ev.truth(c, st.bindings)
         except GuardError as err:
