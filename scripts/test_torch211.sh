@@ -3,14 +3,6 @@
 # exercise torch's APIs (export, fx, TorchScript, torch.compile, saving) end to end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV=.venv-torch2.11
-if [ ! -x "$VENV/bin/python" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --upgrade pip
-fi
-"$VENV/bin/python" -c "import torch; assert torch.__version__.startswith('2.11')" 2>/dev/null \
-  || "$VENV/bin/pip" install -q "torch==2.11.*" "torchvision==0.26.*"
-"$VENV/bin/pip" install -q -e ".[rtx,test]"
-"$VENV/bin/python" -c "import torch; print('torch', torch.__version__)"
-"$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/ir tests/passes tests/frontends tests/test_models.py \
-  tests/test_api.py tests/test_serialize.py "$@"
+VENV=.venv-torch2.11 TORCH="2.11.*" TORCHVISION="0.26.*" bash scripts/setup.sh
+.venv-torch2.11/bin/python -m pytest -q -p no:cacheprovider tests/ir tests/passes tests/frontends \
+  tests/test_models.py tests/test_api.py tests/test_serialize.py "$@"
