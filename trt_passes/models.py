@@ -15,7 +15,7 @@ import torch
 
 
 class ModelSpecError(ValueError):
-    pass
+    """A MODEL argument that names no loadable model (the CLI prints it as one line)."""
 
 
 def load_model(spec: str) -> torch.nn.Module:
