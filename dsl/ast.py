@@ -6,6 +6,7 @@ families so that each consumer (checker, matcher, rewriter, domain sampler) can 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -397,3 +398,15 @@ def guard_conjuncts(guard: Expr | None) -> list[Expr]:
     if guard is not None:
         split(guard)
     return out
+
+
+def walk(node: Any) -> Iterator[Any]:
+    """Every AST node under ``node`` (itself first), depth first, in field order; spans are not descended into."""
+    if isinstance(node, tuple):
+        for x in node:
+            yield from walk(x)
+    elif hasattr(node, "__dataclass_fields__"):
+        yield node
+        for f in node.__dataclass_fields__:
+            if f not in ("span", "op_span"):
+                yield from walk(getattr(node, f))

@@ -8,6 +8,7 @@ concurrent writers of one key are harmless (both write the same bytes).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -45,12 +46,10 @@ MAX_ENTRIES = 64
 
 
 def _prune(folder: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):  # another process pruned first: fine
         entries = sorted((p for p in folder.iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime)
         for p in entries[:-MAX_ENTRIES]:
             p.unlink(missing_ok=True)
-    except OSError:  # another process pruned first: fine
-        pass
 
 
 def write(kind: str, key: str, suffix: str, data: bytes) -> Path | None:

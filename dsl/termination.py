@@ -21,15 +21,7 @@ from trt_passes.dsl.facts import RuleFacts
 
 def emitted_ops(e: Any, out: list[str]) -> list[str]:
     """Every op constructor in a right side (with repeats: a rule emitting two adds creates two nodes)."""
-    if isinstance(e, A.OpExpr):
-        out.append(e.op)
-    if isinstance(e, tuple):
-        for x in e:
-            emitted_ops(x, out)
-    elif hasattr(e, "__dataclass_fields__"):
-        for f in e.__dataclass_fields__:
-            if f not in ("span", "op_span"):
-                emitted_ops(getattr(e, f), out)
+    out.extend(n.op for n in A.walk(e) if isinstance(n, A.OpExpr))
     return out
 
 

@@ -23,15 +23,7 @@ def _pattern_names(p: Any, out: dict[str, list[A.Span]]) -> None:
 
 
 def _expr_names(e: Any, out: set[str]) -> None:
-    if isinstance(e, A.Name):
-        out.add(e.name)
-    elif isinstance(e, tuple):
-        for x in e:
-            _expr_names(x, out)
-    elif hasattr(e, "__dataclass_fields__"):
-        for f in e.__dataclass_fields__:
-            if f not in ("span", "op_span"):
-                _expr_names(getattr(e, f), out)
+    out.update(n.name for n in A.walk(e) if isinstance(n, A.Name))
 
 
 def unused_captures(rules: list[Rule]) -> list[Diagnostic]:

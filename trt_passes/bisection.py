@@ -11,6 +11,7 @@ deterministic (the rewriter visits nodes in a fixed order), so ``log2(applicatio
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from collections.abc import Sequence
@@ -211,10 +212,8 @@ class _Bisector:
                 raise _Stop
 
         ctx.trace = trace
-        try:
+        with contextlib.suppress(_Stop):  # the trace stops the replay at the probed rule application
             run_step(self.pipeline, step, ctx, self.table[step.pass_name], check=False)
-        except _Stop:
-            pass
         if stop_at is not None and probe is None:
             raise RuntimeError(f"replaying {step.pass_name} made {count} rule applications, fewer than the "
                                f"{stop_at} of its first run: the pass is not deterministic, so it cannot be bisected")

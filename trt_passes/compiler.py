@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Sequence
 from dataclasses import replace
@@ -78,19 +79,15 @@ def compile_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: C
         register_dynamo_backend()
         reports: list[CompileReport] = []
         compiled = frontend.compile(model, make_dynamo_backend(settings, weight_ids(model), reports))
-        try:
-            compiled.compile_reports = reports  # one per captured graph (and per recompilation), filled on calls
-        except AttributeError:
-            pass
+        with contextlib.suppress(AttributeError):  # one report per captured graph (and recompilation), on calls
+            compiled.compile_reports = reports
         return compiled
     graph = frontend.import_model(model, example_inputs(inputs))
     ctx = run_passes(graph, settings)
     program = build_runtime_program(ctx.graph, settings)
     result = frontend.wrap(program, ctx.graph)
-    try:
+    with contextlib.suppress(AttributeError):  # objects that refuse attributes still compile (see explain())
         result.compile_report = ctx.report
-    except AttributeError:  # objects that refuse attributes still compile; the report is then only in explain()
-        pass
     return result
 
 
