@@ -38,6 +38,7 @@ import torch
 
 from trt_passes.backend import enums as _enums
 from trt_passes.ir.graph import Graph, Node, Provenance, Slot
+from trt_passes.ir.symbolic import SymbolRange, SymDim, free_symbols
 from trt_passes.ir.types import DTYPE_NAMES, TORCH_DTYPES, TensorType
 
 CODEC_VERSION = 1
@@ -90,6 +91,10 @@ def _encode_node(n: Node, weights: list[torch.Tensor]) -> dict[str, Any]:
 
 
 def _encode(v: Any, weights: list[torch.Tensor], where: str) -> Any:
+    if isinstance(v, SymDim):  # before str: a size expression must come back as one, not as a string attribute
+        return {"$sym": str(v)}
+    if isinstance(v, SymbolRange):
+        return {"$range": [v.min, v.opt, v.max]}
     if v is None or isinstance(v, (bool, str)):
         return v
     if isinstance(v, int):
@@ -179,6 +184,12 @@ def _decode(v: Any, weights: list[torch.Tensor]) -> Any:
         raise BodyCodecError(f"unexpected value {v!r}")
     if "$slot" in v:
         return Slot(int(v["$slot"]))
+    if "$sym" in v:
+        free_symbols(str(v["$sym"]))  # refuses anything but a size expression
+        return SymDim(str(v["$sym"]))
+    if "$range" in v:
+        lo, opt, hi = v["$range"]
+        return SymbolRange(int(lo), int(opt), None if hi is None else int(hi))
     if "$tuple" in v:
         return tuple(_decode(x, weights) for x in v["$tuple"])
     if "$float" in v:

@@ -31,6 +31,7 @@ from trt_passes.backend.enums import (
     ReduceOperation,
     ResizeCoordinateTransformation,
     ResizeRoundMode,
+    ScatterMode,
     TopKOperation,
     UnaryOperation,
     as_member,
@@ -120,13 +121,20 @@ _SCHEMAS: tuple[OpSchema, ...] = (
                        _a("exclusive", "bool", False), _a("reverse", "bool", False)],
         "ICumulativeLayer: running `op` (SUM) along `axis` (negative allowed), inclusive unless `exclusive`, from "
         "the end when `reverse`. Same dtype out; f32/f16/bf16/i32/i64, rank >= 1 (half types accumulate in f32)."),
+    _op("scatter", [_t("data"), _t("indices"), _t("updates"), _a("mode", "ScatterMode", ScatterMode.ELEMENT),
+                    _a("axis", "int", 0)],
+        "IScatterLayer: a copy of `data` with elements (ELEMENT: torch.scatter along `axis`, updates shaped as "
+        "indices, same rank as data) or slices (ND: the last index dim addresses the leading data dims, updates "
+        "shaped indices.shape[:-1] + data.shape[k:]) overwritten by `updates`. i32/i64 indices in 0..dim-1; "
+        "data and updates share one dtype (not bool); duplicate indices give an undefined result."),
 )
 
 # Which enum each enum-typed attribute takes, so evaluate can accept a member's name as well as the member.
 _ENUM_ARGS: dict[str, type[Enum]] = {
     cls.__name__: cls for cls in (ActivationType, UnaryOperation, ElementWiseOperation, ReduceOperation, PoolingType,
                                   MatrixOperation, GatherMode, TopKOperation, InterpolationMode,
-                                  ResizeCoordinateTransformation, ResizeRoundMode, CumulativeOperation)
+                                  ResizeCoordinateTransformation, ResizeRoundMode, CumulativeOperation,
+                                  ScatterMode)
 }
 
 

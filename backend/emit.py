@@ -22,6 +22,7 @@ from trt_passes.backend.emit_layers import EMITTERS, EmissionError, LayerContext
 from trt_passes.backend.tensorrt_import import find_tensorrt
 from trt_passes.backend.trt_logger import tensorrt_logger
 from trt_passes.ir.graph import Graph, Node, Slot, Value
+from trt_passes.ir.symbolic import SymbolicError, SymDim, dim_at
 from trt_passes.ir.types import TensorType
 
 __all__ = [
@@ -145,7 +146,9 @@ def _check_types(trt: Any, node: Node, tensors: list[Any]) -> None:
         raise EmissionError(f"{_describe(node)}: TensorRT made {len(tensors)} outputs, the IR has {len(node.outputs)}")
     for i, (tensor, ir_type) in enumerate(zip(tensors, node.outputs)):
         shape = tuple(tensor.shape)  # raises "Could not get tensor shape." when TensorRT rejected the layer
-        if shape != tuple(ir_type.shape) or ir_dtype(trt, tensor.dtype) != ir_type.dtype:
+        # TensorRT says -1 for a size it knows only at run time; every size it does know must be the IR's.
+        same = len(shape) == ir_type.rank and all(t == -1 or t == d for t, d in zip(shape, ir_type.shape))
+        if not same or ir_dtype(trt, tensor.dtype) != ir_type.dtype:
             raise EmissionTypeError(node, i, ir_type, _trt_type(trt, tensor))
 
 
@@ -176,13 +179,15 @@ class _Emitter:
 
     def add_input(self, node: Node, name: str) -> None:
         t = node.type
-        if not t.is_static:
-            raise EmissionError(f"input {name} has symbolic dims {t}; emission builds static shapes only")
         try:
             dtype = trt_dtype(self.trt, t.dtype)
         except EmissionError as e:
             raise EmissionError(f"input {name}: {e}") from e
-        tensor = self.ctx.network.add_input(name, dtype, tuple(int(d) for d in t.shape))
+        tensor = self.ctx.network.add_input(name, dtype, tuple(-1 if isinstance(d, SymDim) else int(d)
+                                                               for d in t.shape))
+        for axis, d in enumerate(t.shape):
+            if isinstance(d, SymDim) and d.isidentifier():
+                self.ctx.symbol_sources.setdefault(str(d), (tensor, axis))
         self.operands[Value(node.id)] = Operand(t, None, lambda: tensor, tensor)
 
     def add_constant(self, node: Node) -> None:
@@ -300,6 +305,9 @@ def emit_engine(body: Graph, settings: BuildSettings | None = None) -> EngineArt
     monitor = _progress_monitor(trt, sink) if sink is not None else None
     if monitor is not None and hasattr(config, "progress_monitor"):
         config.progress_monitor = monitor  # kept referenced by `monitor` until the build returns
+    profile = _optimization_profile(builder, body, net.input_names)
+    if profile is not None:
+        config.add_optimization_profile(profile)
     logger.take_errors()
     start = time.perf_counter()
     serialized = builder.build_serialized_network(network, config)
@@ -315,6 +323,30 @@ def emit_engine(body: Graph, settings: BuildSettings | None = None) -> EngineArt
                               net.input_names, net.output_names)
     del net  # the Weights' host buffers may go now that the engine is built
     return artifact
+
+
+def profile_shapes(body: Graph) -> list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] | None:
+    """(min, opt, max) shape of each input of a body with symbolic dims, from the symbols' ranges in
+    ``body.meta["symbols"]``; None for a static body."""
+    types = [body.node(nid).type for nid in body.graph_inputs()]
+    if all(t.is_static for t in types):
+        return None
+    ranges = body.meta.get("symbols", {})
+    try:
+        return [tuple(tuple(dim_at(d, ranges, which) for d in t.shape) for which in ("min", "opt", "max"))
+                for t in types]  # type: ignore[misc]
+    except SymbolicError as e:
+        raise EmissionError(f"cannot make TensorRT's optimisation profile: {e}") from e
+
+
+def _optimization_profile(builder: Any, body: Graph, names: list[str]) -> Any:
+    shapes = profile_shapes(body)
+    if shapes is None:
+        return None
+    profile = builder.create_optimization_profile()
+    for name, (lo, opt, hi) in zip(names, shapes):
+        profile.set_shape(name, lo, opt, hi)
+    return profile
 
 
 def network_layer_names(network: Any) -> list[str]:

@@ -18,6 +18,7 @@ Helper layers that belong to an op's emission (the dialect's semantics are numpy
 
 from __future__ import annotations
 
+import ast
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,11 +37,13 @@ from trt_passes.backend.enums import (
     ReduceOperation,
     ResizeCoordinateTransformation,
     ResizeRoundMode,
+    ScatterMode,
     TopKOperation,
     UnaryOperation,
     as_member,
     to_tensorrt,
 )
+from trt_passes.ir.symbolic import Arithmetic, SymDim, fold, is_symbolic
 from trt_passes.ir.types import TensorType
 
 IR_TO_TRT_DTYPE = {"f32": "float32", "f16": "float16", "bf16": "bfloat16", "i64": "int64", "i32": "int32",
@@ -90,6 +93,38 @@ class LayerContext:
         # Host buffers behind every Weights: TensorRT keeps raw pointers until the engine is built.
         self.keep_alive: list[torch.Tensor] = []
         self.layer_names: list[str] = []
+        # symbol -> (network input, axis) whose run-time size it is; and the shape tensors made from them so far
+        self.symbol_sources: dict[str, tuple[Any, int]] = {}
+        self._dim_tensors: dict[str, Any] = {}
+
+    def dim_tensor(self, d: int | SymDim, name: str) -> Any:
+        """A 1-element int64 shape tensor holding ``d``: a constant, or arithmetic on the network inputs' sizes."""
+        key = str(d)
+        if key not in self._dim_tensors:
+            if isinstance(d, SymDim) and d.isidentifier():
+                if key not in self.symbol_sources:
+                    raise EmissionError(f"{name}: a size needs symbol {d}, which no input of this segment has as a "
+                                        "dim")
+                tensor, axis = self.symbol_sources[key]
+                shape = self.named(self.network.add_shape(tensor), f"{name}/shape_of_{key}").get_output(0)
+                layer = self.named(self.network.add_slice(shape, (axis,), (1,), (1,)), f"{name}/{key}")
+                self._dim_tensors[key] = layer.get_output(0)
+            elif isinstance(d, SymDim):
+                self._dim_tensors[key] = fold(d, {}, _ShapeArithmetic(self, name))
+            else:
+                self._dim_tensors[key] = self.constant(torch.tensor([int(d)], dtype=torch.int64), f"{name}/dim")
+        return self._dim_tensors[key]
+
+    def shape_tensor(self, dims: Sequence[int | SymDim], name: str) -> Any:
+        """A shape tensor (int64 ``[len(dims)]``) for ``dims``, some of them symbolic."""
+        parts = [self.dim_tensor(d, name) for d in dims]
+        if not parts:
+            return self.constant(torch.zeros([0], dtype=torch.int64), f"{name}/shape")
+        if len(parts) == 1:
+            return parts[0]
+        layer = self.named(self.network.add_concatenation(parts), f"{name}/shape")
+        layer.axis = 0
+        return layer.get_output(0)
 
     def named(self, layer: Any, name: str) -> Any:
         if layer is None:
@@ -111,10 +146,18 @@ class LayerContext:
         layer = self.named(self.network.add_constant(tuple(value.shape), self.weights(value)), name)
         return layer.get_output(0)
 
-    def reshape(self, tensor: Any, dims: Sequence[int], name: str) -> Any:
+    def reshape(self, tensor: Any, dims: Sequence[int | SymDim], name: str) -> Any:
         layer = self.named(self.network.add_shuffle(tensor), name)
-        layer.reshape_dims = tuple(int(d) for d in dims)
+        self.set_reshape(layer, dims, name)
         return layer.get_output(0)
+
+    def set_reshape(self, layer: Any, dims: Sequence[int | SymDim], name: str) -> None:
+        """Static dims go in ``reshape_dims``; symbolic ones in a shape tensor, where 0 means 0 (not "copy")."""
+        if any(isinstance(d, SymDim) for d in dims):
+            layer.set_input(1, self.shape_tensor(dims, name))
+            layer.zero_is_placeholder = False
+        else:
+            layer.reshape_dims = tuple(int(d) for d in dims)
 
     def padded(self, o: Operand, rank: int, name: str) -> Any:
         """``o`` left-padded with 1s to ``rank``. A constant is emitted already padded (its weights reshaped, not
@@ -127,6 +170,39 @@ class LayerContext:
         return self.reshape(o.tensor, dims, name)
 
 
+class _ShapeArithmetic(Arithmetic):
+    """Size expressions as TensorRT shape-tensor layers (int64 ``[1]`` tensors)."""
+
+    def __init__(self, c: LayerContext, name: str) -> None:
+        self.c, self.name = c, name
+
+    def symbol(self, s: str) -> Any:
+        return self.c.dim_tensor(SymDim(s), self.name)
+
+    def const(self, value: int) -> Any:
+        return self.c.constant(torch.tensor([value], dtype=torch.int64), f"{self.name}/{value}")
+
+    def _op(self, op: Any, a: Any, b: Any) -> Any:
+        layer = self.c.named(self.c.network.add_elementwise(a, b, op), f"{self.name}/{op.name.lower()}")
+        return layer.get_output(0)
+
+    def binary(self, op: type, a: Any, b: Any) -> Any:
+        E = self.c.trt.ElementWiseOperation
+        if op is ast.Mod:  # a % b == a - (a // b) * b for the positive sizes shapes hold
+            return self._op(E.SUB, a, self._op(E.PROD, self._op(E.FLOOR_DIV, a, b), b))
+        return self._op({ast.Add: E.SUM, ast.Sub: E.SUB, ast.Mult: E.PROD, ast.FloorDiv: E.FLOOR_DIV}[op], a, b)
+
+    def neg(self, a: Any) -> Any:
+        return self._op(self.c.trt.ElementWiseOperation.SUB, self.const(0), a)
+
+    def extreme(self, name: str, items: list[Any]) -> Any:
+        E = self.c.trt.ElementWiseOperation
+        out = items[0]
+        for x in items[1:]:
+            out = self._op(E.MAX if name == "Max" else E.MIN, out, x)
+        return out
+
+
 Emitter = Callable[[LayerContext, dict[str, Any], str], list[Any]]
 
 
@@ -134,8 +210,8 @@ def _mask(axes: Sequence[int], rank: int) -> int:
     return sum(1 << (a % rank if rank else 0) for a in set(axes))
 
 
-def _shape(o: Operand) -> list[int]:
-    return [int(d) for d in o.type.shape]
+def _shape(o: Operand) -> list[int | SymDim]:
+    return list(o.type.shape)
 
 
 def activation(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
@@ -298,8 +374,8 @@ def shuffle(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
     layer = c.named(c.network.add_shuffle(a["input"].tensor), name)
     if a["first_transpose"] is not None:
         layer.first_transpose = tuple(a["first_transpose"])
-    if a["reshape"] is not None:
-        layer.reshape_dims = tuple(a["reshape"])  # 0 copies, -1 infers: TensorRT's own rules (zero_is_placeholder)
+    if a["reshape"] is not None:  # static: 0 copies, -1 infers (TensorRT's zero_is_placeholder); see set_reshape
+        c.set_reshape(layer, a["reshape"], name)
     if a["second_transpose"] is not None:
         layer.second_transpose = tuple(a["second_transpose"])
     return [layer.get_output(0)]
@@ -314,8 +390,13 @@ def concatenation(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
 
 
 def slice(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
-    layer = c.network.add_slice(a["input"].tensor, tuple(a["start"]), tuple(a["shape"]), tuple(a["stride"]))
-    return [c.named(layer, name).get_output(0)]
+    static = {k: [0 if isinstance(d, SymDim) else int(d) for d in a[k]] for k in ("start", "shape", "stride")}
+    layer = c.named(c.network.add_slice(a["input"].tensor, *(tuple(static[k]) for k in ("start", "shape", "stride"))),
+                    name)
+    for index, k in enumerate(("start", "shape", "stride"), start=1):
+        if is_symbolic(a[k]):  # a run-time size: the whole list goes in as a shape tensor
+            layer.set_input(index, c.shape_tensor(a[k], f"{name}/{k}"))
+    return [layer.get_output(0)]
 
 
 def gather(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
@@ -367,6 +448,16 @@ def cumulative(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
     return [c.named(layer, name).get_output(0)]
 
 
+def scatter(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    mode = as_member(ScatterMode, a["mode"])
+    data = a["data"]
+    layer = c.named(c.network.add_scatter(data.tensor, a["indices"].tensor, a["updates"].tensor,
+                                          to_tensorrt(c.trt, mode)), name)
+    if mode is ScatterMode.ELEMENT:  # ND ignores the axis
+        layer.axis = a["axis"] % data.type.rank
+    return [layer.get_output(0)]
+
+
 EMITTERS: dict[str, Emitter] = {
     "trt.activation": activation,
     "trt.unary": unary,
@@ -388,4 +479,5 @@ EMITTERS: dict[str, Emitter] = {
     "trt.topk": topk,
     "trt.resize": resize,
     "trt.cumulative": cumulative,
+    "trt.scatter": scatter,
 }

@@ -45,6 +45,7 @@ import torch.fx
 
 from trt_passes.backend.body_codec import decode_body, encode_body
 from trt_passes.ir.graph import Graph
+from trt_passes.ir.symbolic import fold
 from trt_passes.ir.types import torch_dtype
 
 META_FORMAT = 1
@@ -265,7 +266,15 @@ def _execute_engine_fake(inputs: list[torch.Tensor], engine: torch.Tensor, weigh
                          meta: str) -> list[torch.Tensor]:
     data = parse_meta(meta)
     device = inputs[0].device if inputs else engine.device
-    return [torch.empty(tuple(shape), dtype=torch_dtype(dtype), device=device) for dtype, shape in data["outputs"]]
+    # Symbolic output sizes are expressions over the symbols of the inputs' dims (SymInts here).
+    declared = sorted((n for n in data["body"]["nodes"] if n["op"] == "input"), key=lambda n: n["attrs"]["index"])
+    symbols: dict[str, Any] = {}
+    for node, tensor in zip(declared, inputs):
+        for d, size in zip(node["outputs"][0][1], tensor.shape):
+            if isinstance(d, str) and d.isidentifier():
+                symbols.setdefault(d, size)
+    return [torch.empty(tuple(fold(d, symbols) if isinstance(d, str) else d for d in shape),
+                        dtype=torch_dtype(dtype), device=device) for dtype, shape in data["outputs"]]
 
 
 # ---- programs calling the op ---------------------------------------------------------------------------------------

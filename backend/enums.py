@@ -106,6 +106,11 @@ class CumulativeOperation(Enum):
     SUM = "SUM"
 
 
+class ScatterMode(Enum):
+    ELEMENT = "ELEMENT"
+    ND = "ND"
+
+
 class InterpolationMode(Enum):
     NEAREST = "NEAREST"
     LINEAR = "LINEAR"
@@ -128,7 +133,7 @@ ENUMS: dict[str, type[Enum]] = {
     e.__name__: e
     for e in (ActivationType, UnaryOperation, ElementWiseOperation, ReduceOperation, PoolingType, MatrixOperation,
               GatherMode, TopKOperation, InterpolationMode, ResizeCoordinateTransformation, ResizeRoundMode,
-              CumulativeOperation)
+              CumulativeOperation, ScatterMode)
 }
 
 # Elementwise operations whose operands may be swapped. The op is one schema with an ``op`` attribute, so the

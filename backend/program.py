@@ -12,6 +12,7 @@ The program takes and returns flat tensors only, so the backend never needs to k
 
 from __future__ import annotations
 
+import ast
 import operator
 import re
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ import torch.fx
 from trt_passes.ir.aten import aten_dialect, executable_overload
 from trt_passes.ir.graph import Graph, GraphError, Node, Slot, Value
 from trt_passes.ir.ops import ArgSpec
+from trt_passes.ir.symbolic import Arithmetic, SymDim, fold
 from trt_passes.ir.types import torch_dtype
 
 _DTYPE_TYPES = ("ScalarType", "ScalarType?")
@@ -50,6 +52,7 @@ class _Builder:
         self.produced: dict[int, torch.fx.Node] = {}
         self.items: dict[Value, torch.fx.Node] = {}
         self.multi: set[int] = set()
+        self.sizes: dict[str, torch.fx.Node] = {}
 
     def build(self) -> torch.fx.GraphModule:
         for nid in self.g.graph_inputs():
@@ -95,6 +98,20 @@ class _Builder:
         if v not in self.items:
             self.items[v] = self.fx.call_function(operator.getitem, (self.produced[v.node], v.index))
         return self.items[v]
+
+    def _size(self, d: SymDim) -> torch.fx.Node:
+        """A run-time size: ``aten.sym_size`` of the graph input that has the symbol as a dim, and Python
+        arithmetic on those, as ``torch.export`` writes them (so the program exports again with the same dims)."""
+        if d not in self.sizes:
+            self.sizes[d] = fold(d, {}, _FxArithmetic(self))
+        return self.sizes[d]
+
+    def symbol(self, name: str) -> torch.fx.Node | None:
+        for nid in self.g.graph_inputs():
+            for axis, dim in enumerate(self.g.node(nid).type.shape):
+                if isinstance(dim, SymDim) and dim == name:
+                    return self.fx.call_function(torch.ops.aten.sym_size.int, (self.produced[nid], axis))
+        return None
 
     def _unique(self, base: str) -> str:
         name, k = base, 1
@@ -144,8 +161,36 @@ class _Builder:
     def _arg(self, spec: ArgSpec, value: Any, inputs: list[Value]) -> Any:
         if isinstance(value, Slot):
             return self._value(inputs[value.index])
+        if isinstance(value, SymDim):
+            return self._size(value)
         if isinstance(value, (list, tuple)):
             return [self._arg(spec, v, inputs) for v in value]
         if spec.type in _DTYPE_TYPES and isinstance(value, str):
             return torch_dtype(value)
         return value
+
+
+class _FxArithmetic(Arithmetic):
+    """Size expressions as FX nodes calling Python's operators on SymInts."""
+
+    def __init__(self, builder: _Builder) -> None:
+        self.b = builder
+
+    def symbol(self, name: str) -> Any:
+        return self.b.symbol(name)
+
+    def binary(self, op: type, a: Any, b: Any) -> Any:
+        return self.b.fx.call_function(_FX_OPS[op], (a, b))
+
+    def neg(self, a: Any) -> Any:
+        return self.b.fx.call_function(operator.neg, (a,))
+
+    def extreme(self, name: str, items: list[Any]) -> Any:
+        out = items[0]
+        for x in items[1:]:
+            out = self.b.fx.call_function(torch.sym_max if name == "Max" else torch.sym_min, (out, x))
+        return out
+
+
+_FX_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
+           ast.Mod: operator.mod}

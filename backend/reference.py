@@ -36,6 +36,7 @@ from trt_passes.backend.enums import (
     ReduceOperation,
     ResizeCoordinateTransformation,
     ResizeRoundMode,
+    ScatterMode,
     TopKOperation,
     UnaryOperation,
     as_member,
@@ -47,6 +48,13 @@ Outputs = tuple[torch.Tensor, ...]
 _HALF = (torch.float16, torch.bfloat16)
 
 MAX_TOPK_K = 3840  # ITopKLayer's documented limit
+
+
+def _has_values(t: torch.Tensor) -> bool:
+    """False for meta and fake tensors (type inference): their values cannot be checked."""
+    from torch._subclasses.fake_tensor import is_fake
+
+    return not t.is_meta and not is_fake(t)
 
 
 def _acc(x: torch.Tensor) -> torch.Tensor:
@@ -467,7 +475,7 @@ def gather(data: torch.Tensor, indices: torch.Tensor, axis: int, mode: Any = Gat
         if not 1 <= q <= data.dim():
             raise ValueError(f"trt.gather ND: index depth {q} does not fit data of rank {data.dim()}")
         sizes = torch.tensor(data.shape[:q], dtype=torch.int64, device=idx.device)
-        if not idx.is_meta and bool(((idx < 0) | (idx >= sizes)).any()):
+        if _has_values(idx) and bool(((idx < 0) | (idx >= sizes)).any()):
             raise IndexError(f"trt.gather ND: an index is outside the data's leading dims {tuple(data.shape[:q])}")
         strides = torch.tensor([math.prod(data.shape[i + 1:q]) for i in range(q)], dtype=torch.int64,
                                device=idx.device)
@@ -475,7 +483,7 @@ def gather(data: torch.Tensor, indices: torch.Tensor, axis: int, mode: Any = Gat
         flat = data.reshape([-1, *data.shape[q:]])
         return (flat.index_select(0, linear.reshape(-1)).reshape([*indices.shape[:-1], *data.shape[q:]]),)
     ax = _axis("trt.gather", axis, data.dim())
-    if not idx.is_meta and bool(((idx < 0) | (idx >= data.shape[ax])).any()):
+    if _has_values(idx) and bool(((idx < 0) | (idx >= data.shape[ax])).any()):
         raise IndexError(f"trt.gather: an index is outside 0..{data.shape[ax] - 1} (negative ones are not wrapped)")
     if kind is GatherMode.ELEMENT:
         return (torch.gather(data, ax, idx),)
@@ -542,6 +550,66 @@ def cumulative(input: torch.Tensor, axis: int, op: Any = CumulativeOperation.SUM
     return (out.to(input.dtype),)
 
 
+# ---- scatter -----------------------------------------------------------------------------------------------------
+
+# TensorRT's scatter takes f32/f16/bf16/i32/i64/i8; f64 passes here like everywhere in the reference (float64
+# references in tests), and emission rejects it anyway.
+_SCATTER_REFUSED = (torch.bool, torch.uint8)
+
+
+def _check_scatter_bounds(idx: torch.Tensor, sizes: Sequence[int], what: str) -> None:
+    """Indices must lie in ``0..size-1`` (per index column for ND); checked on real tensors only (meta has no
+    values). Out-of-range writes are undefined in TensorRT, so the reference refuses them."""
+    if not _has_values(idx) or idx.numel() == 0:
+        return
+    bound = torch.tensor(list(sizes), dtype=torch.int64, device=idx.device)
+    if bool(((idx < 0) | (idx >= bound)).any()):
+        raise IndexError(f"trt.scatter: an index is outside {what} (negative ones are not wrapped)")
+
+
+def _scatter_nd(data: torch.Tensor, idx: torch.Tensor, updates: torch.Tensor) -> torch.Tensor:
+    k = idx.shape[-1] if idx.dim() else 0
+    if idx.dim() < 1 or not 1 <= k <= data.dim():
+        raise ValueError(f"trt.scatter ND: indices {tuple(idx.shape)} do not address data of rank {data.dim()}")
+    want = (*idx.shape[:-1], *data.shape[k:])
+    if tuple(updates.shape) != want:
+        raise ValueError(f"trt.scatter ND: updates {tuple(updates.shape)} must have shape {want}")
+    _check_scatter_bounds(idx, data.shape[:k], f"the leading data dims {tuple(data.shape[:k])}")
+    return data.index_put(tuple(idx.unbind(-1)), updates)
+
+
+def _scatter_element(data: torch.Tensor, idx: torch.Tensor, updates: torch.Tensor, axis: int) -> torch.Tensor:
+    ax = _axis("trt.scatter", axis, data.dim())
+    if idx.dim() != data.dim() or tuple(updates.shape) != tuple(idx.shape):
+        raise ValueError(f"trt.scatter ELEMENT: indices {tuple(idx.shape)} must have data's rank {data.dim()} and "
+                         f"updates {tuple(updates.shape)} the indices' shape")
+    if any(i > d for a, (i, d) in enumerate(zip(idx.shape, data.shape)) if a != ax):
+        raise ValueError(f"trt.scatter ELEMENT: indices {tuple(idx.shape)} exceed data {tuple(data.shape)} "
+                         f"outside axis {ax}")
+    _check_scatter_bounds(idx, [data.shape[ax]], f"0..{data.shape[ax] - 1} along axis {ax}")
+    return data.scatter(ax, idx, updates)
+
+
+def scatter(data: torch.Tensor, indices: torch.Tensor, updates: torch.Tensor, mode: Any = ScatterMode.ELEMENT,
+            axis: int = 0) -> Outputs:
+    """A copy of ``data`` with positions overwritten by ``updates``. ELEMENT is ``torch.scatter`` along ``axis``
+    (``out[..., indices[i, j, ...], ...] = updates[i, j, ...]`` with the index replacing coordinate ``axis``); ND
+    reads the last index dim as a tuple addressing the leading ``k`` data dims and writes a whole trailing slice.
+
+    With duplicate indices TensorRT's result is undefined; this gives PyTorch's CPU result (one of the writes), so
+    converters must only be trusted, and tested, on unique indices."""
+    kind = as_member(ScatterMode, mode)
+    if data.dtype in _SCATTER_REFUSED:
+        raise TypeError(f"trt.scatter takes f32/f16/bf16/i32/i64/i8 data, got {data.dtype}")
+    _same_dtype("trt.scatter", data, updates)
+    if indices.dtype not in (torch.int32, torch.int64):
+        raise TypeError(f"trt.scatter indices must be i32 or i64, got {indices.dtype}")
+    idx = indices.to(torch.int64)
+    if kind is ScatterMode.ND:
+        return (_scatter_nd(data, idx, updates),)
+    return (_scatter_element(data, idx, updates, axis),)
+
+
 OPS: dict[str, Callable[..., Outputs]] = {
     "trt.activation": activation,
     "trt.unary": unary,
@@ -563,4 +631,5 @@ OPS: dict[str, Callable[..., Outputs]] = {
     "trt.topk": topk,
     "trt.resize": resize,
     "trt.cumulative": cumulative,
+    "trt.scatter": scatter,
 }

@@ -1,6 +1,7 @@
 """The model zoo through the whole compiler: one table row per model.
 
     python -m benchmarks.model_zoo [resnet50 gpt2 ...]      # default: every model of benchmarks.zoo.MODELS
+    python -m benchmarks.model_zoo --dynamic-batch [...]     # the same with the batch dim dynamic (1..4)
 
 Columns: TensorRT segments, ops left to PyTorch (the reasons ``explain`` gives are listed under the table), TensorRT
 layers, compile time split into torch.export (+ import), our passes (everything but engine building) and TensorRT's
@@ -23,6 +24,8 @@ import torch
 from benchmarks.zoo import MODELS, ZOO
 from trt_passes.compiler import build_runtime_program, run_passes
 from trt_passes.frontends import get_frontend
+from trt_passes.frontends.dynamo import dynamic_shapes_for
+from trt_passes.inputs import Input, example_inputs
 from trt_passes.parity import max_relative_error
 from trt_passes.passes.settings import CompileSettings
 
@@ -41,14 +44,30 @@ class Row:
     error: str | None = None
 
 
-def measure(name: str, *, build_engines: bool = True) -> Row:
+def dynamic_batch(inputs: tuple[torch.Tensor, ...], low: int = 1, opt: int = 2, high: int = 4) -> list[Input]:
+    """Each example input as an Input whose batch dim ranges over low..high (values drawn like the example's)."""
+    specs = []
+    for t in inputs:
+        rest = tuple(t.shape[1:])
+        lo, hi = (float(t.min()), float(t.max()) + 1) if not t.dtype.is_floating_point else (-1.0, 1.0)
+        specs.append(Input(dtype=t.dtype, low=lo, high=hi, min_shape=(low, *rest), opt_shape=(opt, *rest),
+                           max_shape=(high, *rest)))
+    return specs
+
+
+def measure(name: str, *, build_engines: bool = True, dynamic: bool = False) -> Row:
+    """One model through the compiler; ``dynamic``: with a batch dim ranging over 1..4, parity at batch 1 and 4."""
     row = Row(name)
     entry = ZOO[name]
     try:
         model, inputs = entry.build(), entry.inputs()
         frontend = get_frontend("dynamo")
+        specs = dynamic_batch(inputs) if dynamic else None
         t0 = time.perf_counter()
-        graph = frontend.import_model(model, inputs)
+        if specs is not None:
+            graph = frontend.import_model(model, example_inputs(specs), dynamic_shapes_for(specs))
+        else:
+            graph = frontend.import_model(model, inputs)
         row.export_s = time.perf_counter() - t0
         settings = CompileSettings(runtime="reference", build_engines=build_engines)
         with warnings.catch_warnings():
@@ -62,8 +81,10 @@ def measure(name: str, *, build_engines: bool = True) -> Row:
         row.layers = sum(p.layers or 0 for p in report.partitions)
         row.fallbacks = len(report.fallbacks)
         row.reasons = Counter(f"{f.op}: {f.reason}" for f in report.fallbacks)
+        checks = [inputs] if specs is None else [
+            example_inputs([x.with_shape((batch, *x.shape[1:])) for x in specs], seed=batch) for batch in (1, 4)]
         with torch.no_grad():
-            row.parity = max_relative_error(program(*inputs), model(*inputs))
+            row.parity = max(max_relative_error(program(*xs), model(*xs)) for xs in checks)
     except Exception as e:  # a row per model, whatever happens
         row.error = f"{type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''}"
         if "-v" in sys.argv:
@@ -88,8 +109,11 @@ def main(names: list[str]) -> None:
     rows = []
     print(HEADER, flush=True)
     notes: list[str] = []
+    dynamic = "--dynamic-batch" in sys.argv
+    if dynamic:
+        print("dynamic batch 1..4 (opt 2); parity is the worse of batch 1 and batch 4")
     for name in names:
-        r = measure(name)
+        r = measure(name, dynamic=dynamic)
         rows.append(r)
         mark = ""
         if r.reasons:

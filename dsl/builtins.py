@@ -138,6 +138,23 @@ def _range(ctx: EvalContext, n: Any) -> list[int]:
     return list(range(n))
 
 
+def _broadcast_strides(ctx: EvalContext, x: Any, r: Any) -> list[int]:
+    """Per dim, 1 where ``x`` keeps ``r``'s size and 0 where a unit dim of ``x`` is broadcast to it (also to a
+    symbolic size, which the broadcast may make 1 at run time: stride 0 then reads the one element as well)."""
+    xs, rs = ctx.tensor_type(x).shape, ctx.tensor_type(r).shape
+    if len(xs) != len(rs):
+        raise GuardError(f"broadcast_strides of ranks {len(xs)} and {len(rs)}")
+    out = []
+    for a, b in zip(xs, rs):
+        if a == b:
+            out.append(1)
+        elif a == 1:
+            out.append(0)
+        else:
+            raise GuardError(f"dim {a} does not broadcast to {b}" + (" (a symbolic dim)" if isinstance(a, str) else ""))
+    return out
+
+
 BUILTINS: dict[str, Builtin] = {b.name: b for b in [
     Builtin("rank", _rank, 1, 1, "rank(x): the number of dims of tensor x"),
     Builtin("shape", _shape, 1, 1, "shape(x): the dims of tensor x as a list (symbolic dims are strings)"),
@@ -157,4 +174,6 @@ BUILTINS: dict[str, Builtin] = {b.name: b for b in [
     Builtin("max", _max, 1, 8, "max(a, b, ...) or max(l): the largest number"),
     Builtin("prod", _prod, 1, 1, "prod(l): the product of a list of numbers (1 for [])"),
     Builtin("range", _range, 1, 1, "range(n): the list [0, 1, ..., n-1]"),
+    Builtin("broadcast_strides", _broadcast_strides, 2, 2,
+            "broadcast_strides(x, r): per dim 1 where x has r's size, 0 where x's unit dim broadcasts to it"),
 ]}

@@ -7,6 +7,7 @@ in a guard there is none, and the checker already rejected them there.
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Mapping, Sequence
 from enum import Enum
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 from trt_passes.dsl import ast as A
 from trt_passes.dsl.builtins import BUILTINS, EvalContext, GuardError
 from trt_passes.ir.ops import OpRegistry, dtype_arg
+from trt_passes.ir.symbolic import SymbolicError, SymDim, dim_at
 
 
 class NodeBuilder(Protocol):
@@ -182,6 +184,8 @@ def binop(op: str, a: Any, b: Any) -> Any:
             return list(a) * b
         if isinstance(b, (list, tuple)) and isinstance(a, int) and not isinstance(a, bool):
             return list(b) * a
+    if op in ("<", "<=", ">", ">=") and (isinstance(a, SymDim) or isinstance(b, SymDim)):
+        return _compare_sizes(op, a, b)
     if not (_is_number(a) and _is_number(b)):
         raise GuardError(f"`{op}` of {a!r} and {b!r}")
     if op == "+":
@@ -195,6 +199,36 @@ def binop(op: str, a: Any, b: Any) -> Any:
             raise GuardError(f"`{op}` by zero")
         return a // b if op == "//" else a % b
     return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+
+
+def _compare_sizes(op: str, a: Any, b: Any) -> bool:
+    """An ordering with a symbolic dim, decided when it holds (or fails) for every size in the symbols' ranges
+    (those of the graph being rewritten); otherwise the rule cannot know and does not match."""
+    from trt_passes.ir.fake_shapes import current_ranges
+
+    ranges = current_ranges()
+
+    def bounds(v: Any) -> tuple[float, float]:
+        if _is_number(v):
+            return v, v
+        if not isinstance(v, SymDim):
+            raise GuardError(f"`{op}` of {a!r} and {b!r}")
+        try:
+            hi = dim_at(v, ranges, "max")
+        except SymbolicError:
+            hi = math.inf  # no upper bound (or unknown): only the lower one can decide
+        try:
+            return dim_at(v, ranges, "min"), hi
+        except SymbolicError:
+            raise GuardError(f"`{op}` of {a} and {b}: the range of {v} is unknown") from None
+
+    (alo, ahi), (blo, bhi) = bounds(a), bounds(b)
+    always = {"<": ahi < blo, "<=": ahi <= blo, ">": alo > bhi, ">=": alo >= bhi}[op]
+    never = {"<": alo >= bhi, "<=": alo > bhi, ">": ahi <= blo, ">=": ahi < blo}[op]
+    if always or never:
+        return always
+    raise GuardError(f"`{a} {op} {b}` depends on the run-time size (range {alo}..{ahi} vs {blo}..{bhi}); the rule "
+                     "needs it static")
 
 
 # ---- printing (failure reasons quote the guard part that failed) -------------------------------------------------

@@ -27,6 +27,7 @@ from torch.export.graph_signature import (
 from trt_passes.ir.aten import aten_dialect, op_name_of
 from trt_passes.ir.graph import Graph, Provenance, Slot, Value
 from trt_passes.ir.ops import ArgSpec, OpSchema, dtype_arg
+from trt_passes.ir.symbolic import SymbolRange, SymDim
 from trt_passes.ir.types import TensorType
 
 # Assertion ops check facts that held when the model was traced; they produce nothing, so dropping them loses no
@@ -38,11 +39,12 @@ class FrontendError(ValueError):
     """A model the dynamo frontend cannot translate; the message names the FX node."""
 
 
-def export_model(model: torch.nn.Module | ExportedProgram, inputs: Any) -> ExportedProgram:
+def export_model(model: torch.nn.Module | ExportedProgram, inputs: Any, dynamic_shapes: Any = None) -> ExportedProgram:
     """Export ``model`` in eval mode and decompose it to core ATen.
 
-    ``inputs`` is a tensor, a tuple/list of positional arguments, or a dict of keyword arguments. An
-    :class:`ExportedProgram` is accepted as is (and decomposed, which is a no-op if it already is core ATen).
+    ``inputs`` is a tensor, a tuple/list of positional arguments, or a dict of keyword arguments; ``dynamic_shapes``
+    is ``torch.export``'s argument of that name (see :func:`dynamic_shapes_for`). An :class:`ExportedProgram` is
+    accepted as is (and decomposed, which is a no-op if it already is core ATen), with whatever dynamic dims it has.
     The model's training flag is restored afterwards: exporting must not change the caller's module.
     """
     if isinstance(model, ExportedProgram):
@@ -51,10 +53,38 @@ def export_model(model: torch.nn.Module | ExportedProgram, inputs: Any) -> Expor
     was_training = model.training
     model.eval()
     try:
-        ep = torch.export.export(model, args, kwargs)
+        ep = torch.export.export(model, args, kwargs, dynamic_shapes=dynamic_shapes)
     finally:
         model.train(was_training)
     return ep.run_decompositions()
+
+
+def dynamic_shapes_for(specs: Sequence[Any]) -> tuple[dict[int, Any] | None, ...] | None:
+    """``torch.export`` dynamic shapes for positional inputs given as tensors or :class:`trt_passes.Input` s.
+
+    Each dynamic axis becomes a ``torch.export.Dim`` with the Input's min and max. Axes of different inputs with the
+    same position and the same (min, opt, max) share one Dim: that is how a batch or sequence dim common to
+    ``input_ids`` and ``attention_mask`` is said to be one size (export refuses two Dims it finds equal). None when
+    every input is static.
+    """
+    from trt_passes.inputs import Input
+
+    dims: dict[tuple[int, int, int, int], Any] = {}
+    out: list[dict[int, Any] | None] = []
+    for spec in specs:
+        axes = spec.dynamic_axes if isinstance(spec, Input) else ()
+        if not axes:
+            out.append(None)
+            continue
+        assert spec.min_shape is not None and spec.opt_shape is not None and spec.max_shape is not None
+        per_input = {}
+        for axis in axes:
+            key = (axis, spec.min_shape[axis], spec.opt_shape[axis], spec.max_shape[axis])
+            if key not in dims:
+                dims[key] = torch.export.Dim(f"d{len(dims)}_axis{axis}", min=key[1], max=key[3])
+            per_input[axis] = dims[key]
+        out.append(per_input)
+    return tuple(out) if any(o is not None for o in out) else None
 
 
 def _split_inputs(inputs: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -68,9 +98,9 @@ def _split_inputs(inputs: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
                     f"not {type(inputs).__name__}")
 
 
-def import_model(model: torch.nn.Module | ExportedProgram, inputs: Any) -> Graph:
+def import_model(model: torch.nn.Module | ExportedProgram, inputs: Any, dynamic_shapes: Any = None) -> Graph:
     """Export (if needed) and import: the whole frontend in one call."""
-    return import_exported_program(export_model(model, inputs))
+    return import_exported_program(export_model(model, inputs, dynamic_shapes))
 
 
 def import_exported_program(ep: ExportedProgram) -> Graph:
@@ -96,11 +126,13 @@ class _Importer:
         # fx node -> a Value, or (for multi-output producers) a nested tuple/list of Values mirroring meta["val"].
         self.env: dict[torch.fx.Node, Any] = {}
         self.num_inputs = 0
+        self.symbols: dict[str, SymbolRange] = {}
 
     # ---- driver ---------------------------------------------------------------------------------------------
     def run(self) -> Graph:
         self._check_signature()
         self._record_inputs()
+        self._record_symbols()
         specs = {s.arg.name: s for s in self.ep.graph_signature.input_specs if isinstance(s.arg, TensorArgument)}
         for node in self.ep.graph.nodes:
             if node.op == "placeholder":
@@ -146,6 +178,29 @@ class _Importer:
             "input_constants": constants,  # flat leaf position -> the non-tensor value export specialised on
         })
 
+    def _record_symbols(self) -> None:
+        """Each symbol of the inputs' dynamic dims with its range: min/max from export's range constraints, opt
+        from the example the model was exported with (the size tactics should be tuned for)."""
+        hints: dict[str, int] = {}
+        for node in self.ep.graph.nodes:
+            val = node.meta.get("val") if node.op == "placeholder" else None
+            if isinstance(val, torch.Tensor):
+                for d in val.shape:
+                    if isinstance(d, torch.SymInt) and d.node.expr.is_symbol:
+                        hint = d.node.hint
+                        if hint is not None:
+                            hints[str(d.node.expr)] = int(hint)
+        for sym, vr in self.ep.range_constraints.items():
+            name = str(sym)
+            if name not in hints:
+                continue  # symbols of derived or unbacked sizes: not an input dim
+            lo = max(int(vr.lower), 0)
+            hi = None if not vr.upper.is_finite else int(vr.upper)
+            opt = min(max(hints[name], lo), hi if hi is not None else hints[name])
+            self.symbols[name] = SymbolRange(lo, opt, hi)
+        if self.symbols:
+            self.g.meta["symbols"] = dict(self.symbols)
+
     # ---- placeholders ---------------------------------------------------------------------------------------
     def _placeholder(self, node: torch.fx.Node, spec: InputSpec | None) -> None:
         if spec is None:  # a non-tensor user input: export specialised it, the graph must not read it
@@ -179,6 +234,11 @@ class _Importer:
         target = node.target
         if target is operator.getitem:
             self._getitem(node)
+            return
+        if isinstance(node.meta.get("val"), (torch.SymInt, int)) and not isinstance(node.meta.get("val"), bool):
+            # Size arithmetic (aten.sym_size, operator.mul, ...): its value is an expression over the inputs'
+            # symbols, which the IR keeps as a SymDim in the attributes that read it; no node is needed.
+            self.env[node] = self._symbolic(node, node.meta["val"])
             return
         if not isinstance(target, torch._ops.OpOverload) or target.namespace != "aten":
             raise FrontendError(f"{node.name}: {target} is not an ATen op; the dynamo frontend imports core ATen only"
@@ -259,15 +319,35 @@ class _Importer:
     def _plain(self, node: torch.fx.Node, spec: ArgSpec, value: Any) -> Any:
         """A non-tensor argument in the IR's spelling: dtype names, device strings, plain lists."""
         if isinstance(value, torch.fx.Node):
+            size = self.env.get(value)
+            if isinstance(size, (int, SymDim)):
+                return size
             raise FrontendError(f"{node.name}: argument {spec.name!r} is computed at run time ({value.name}); "
                                "the IR needs it static")
         if isinstance(value, (list, tuple)):
             return [self._plain(node, spec, v) for v in value]
         if isinstance(value, torch.device):
             return str(value)
-        if isinstance(value, (torch.SymInt, torch.SymFloat, torch.SymBool)):
-            raise FrontendError(f"{node.name}: argument {spec.name!r} is symbolic ({value}); the IR needs it static")
+        if isinstance(value, torch.SymInt):
+            return self._symbolic(node, value)
+        if isinstance(value, (torch.SymFloat, torch.SymBool)):
+            raise FrontendError(f"{node.name}: argument {spec.name!r} is a symbolic {type(value).__name__} ({value}); "
+                               "the IR has symbolic ints only")
         return dtype_arg(value)
+
+    def _symbolic(self, node: torch.fx.Node, value: torch.SymInt | int) -> int | SymDim:
+        """A size value as the IR holds it: an int, or a SymDim over the graph inputs' symbols."""
+        if isinstance(value, int):
+            return value
+        expr = value.node.expr
+        if expr.is_number:
+            return int(expr)
+        unknown = {str(s) for s in expr.free_symbols} - set(self.symbols)
+        if unknown:
+            raise FrontendError(f"{node.name}: size {value} depends on {sorted(unknown)}, which no input dim "
+                               "determines (a data-dependent size); the IR needs sizes computable from input shapes")
+        return SymDim(str(value))
+
 
     def _scalar_constant(self, node: torch.fx.Node, spec: ArgSpec, value: bool | int | float,
                          bound: dict[str, Any]) -> Value:
@@ -337,8 +417,8 @@ class DynamoFrontend:
 
     name = "dynamo"
 
-    def import_model(self, model: torch.nn.Module | ExportedProgram, inputs: Any) -> Graph:
-        return import_model(model, inputs)
+    def import_model(self, model: torch.nn.Module | ExportedProgram, inputs: Any, dynamic_shapes: Any = None) -> Graph:
+        return import_model(model, inputs, dynamic_shapes)
 
     def wrap(self, program_gm: torch.fx.GraphModule, graph: Graph) -> torch.nn.Module:
         from trt_passes.frontends.calling import PyTreeProgram

@@ -12,6 +12,7 @@ import torch
 
 from trt_passes.ir import Graph, Node, Provenance, TensorType, Value
 from trt_passes.ir.interpreter import node_args
+from trt_passes.ir.symbolic import is_symbolic
 from trt_passes.passes.context import PassContext
 
 FOLD_LIMIT = 1 << 16
@@ -31,8 +32,8 @@ def _foldable(ctx: PassContext, g: Graph, node: Node) -> bool:
     inputs = g.inputs(node.id)
     if not all(g.node(v.node).op == "constant" for v in inputs):
         return False
-    if not all(t.is_static for t in node.outputs):
-        return False
+    if not all(t.is_static for t in node.outputs) or is_symbolic(list(node.attrs.values())):
+        return False  # depends on a size known only at run time
     in_size = sum(g.type(v).numel() for v in inputs)
     return sum(t.numel() for t in node.outputs) <= max(in_size, FOLD_LIMIT)
 

@@ -16,6 +16,7 @@ from typing import Any
 import networkx as nx
 
 from trt_passes.ir import STRUCTURAL_OPS, Graph, Provenance, Value
+from trt_passes.ir.symbolic import SymDim, symbols_in
 from trt_passes.passes.context import PassContext
 from trt_passes.passes.report import Fallback, Partition
 
@@ -115,6 +116,25 @@ def merge_adjacent_segments(contracted: nx.DiGraph) -> dict[int, int]:
     return renamed
 
 
+def _size_carriers(g: Graph, body: Graph, outer_inputs: list[Value]) -> list[Value]:
+    """Values to pass into the segment only for their sizes: for each symbol the body's attributes compute with
+    (a slice to a run-time length) that no body input has as a dim, a graph input that has it. The engine reads
+    the size off that input's shape, the reference runtime binds the symbol from it."""
+    have = {str(d) for v in outer_inputs for d in g.type(v).shape if isinstance(d, SymDim)}
+    wanted = sorted(symbols_in([list(n.attrs.values()) for n in body.nodes()]) - have)
+    carriers: list[Value] = []
+    for sym in wanted:
+        if sym in have:  # an earlier carrier brought it
+            continue
+        for nid in g.graph_inputs():
+            shape = g.node(nid).type.shape
+            if sym in [str(d) for d in shape if isinstance(d, SymDim)]:
+                carriers.append(Value(nid))
+                have |= {str(d) for d in shape if isinstance(d, SymDim)}
+                break
+    return carriers
+
+
 def extract_segment(g: Graph, members: list[int], name: str) -> int:
     """Replace ``members`` (topologically ordered) by one ``segment`` node whose body holds them."""
     member_set = set(members)
@@ -138,9 +158,17 @@ def extract_segment(g: Graph, members: list[int], name: str) -> int:
                        node.value, node.name)
         for i in range(len(node.outputs)):
             inner[Value(nid, i)] = Value(new, i)
+    for v in _size_carriers(g, body, outer_inputs):
+        body.add_input(f"in{len(outer_inputs)}", g.type(v), len(outer_inputs), source="size")
+        outer_inputs.append(v)
     escaping = sorted({Value(nid, idx) for nid in members
                        for _, dst, idx in g.nx.out_edges(nid, data="index") if dst not in member_set})
     body.set_outputs([inner[v] for v in escaping])
+    used = symbols_in([t for n in body.nodes() for t in n.outputs]) | symbols_in(
+        [list(n.attrs.values()) for n in body.nodes()])
+    if used:  # the body carries its symbols' ranges: emission makes TensorRT's optimisation profile from them
+        ranges = g.meta.get("symbols", {})
+        body.meta["symbols"] = {s: ranges[s] for s in sorted(used) if s in ranges}
     seg = g.add("segment", outer_inputs, {"name": name, "body": body}, [g.type(v) for v in escaping],
                 Provenance(source=g.node(members[0]).provenance.source))
     for i, v in enumerate(escaping):

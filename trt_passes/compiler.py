@@ -70,7 +70,6 @@ def build_runtime_program(graph: Graph, settings: CompileSettings) -> Any:
 
 def compile_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: CompileSettings) -> Any:
     from trt_passes.frontends import get_frontend
-    from trt_passes.inputs import example_inputs
 
     frontend = get_frontend(ir)
     if frontend.name == "torch_compile":  # compiles lazily, one program per graph TorchDynamo captures
@@ -82,7 +81,7 @@ def compile_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: C
         with contextlib.suppress(AttributeError):  # one report per captured graph (and recompilation), on calls
             compiled.compile_reports = reports
         return compiled
-    graph = frontend.import_model(model, example_inputs(inputs))
+    graph = import_graph(frontend, model, inputs)
     ctx = run_passes(graph, settings)
     program = build_runtime_program(ctx.graph, settings)
     result = frontend.wrap(program, ctx.graph)
@@ -91,11 +90,27 @@ def compile_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: C
     return result
 
 
-def explain_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: CompileSettings) -> CompileReport:
-    from trt_passes.frontends import get_frontend
+def import_graph(frontend: Any, model: Any, inputs: Sequence[Any] | None) -> Graph:
+    """The frontend's IR for ``model``; dynamic :class:`~trt_passes.inputs.Input` s (min/opt/max shapes) become
+    ``torch.export`` dynamic dims, which only the dynamo frontend takes."""
     from trt_passes.inputs import example_inputs
 
-    graph = get_frontend(ir).import_model(model, example_inputs(inputs))
+    examples = example_inputs(inputs)
+    if frontend.name != "dynamo":
+        dynamic = [i for i, x in enumerate(inputs or ()) if getattr(x, "dynamic_axes", ())]
+        if dynamic:
+            raise ValueError(f"inputs {dynamic} have dynamic shapes (min_shape != max_shape); ir={frontend.name!r} "
+                             "compiles static shapes only: use ir='dynamo'")
+        return frontend.import_model(model, examples)
+    from trt_passes.frontends.dynamo import dynamic_shapes_for
+
+    return frontend.import_model(model, examples, dynamic_shapes_for(list(inputs or ())))
+
+
+def explain_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: CompileSettings) -> CompileReport:
+    from trt_passes.frontends import get_frontend
+
+    graph = import_graph(get_frontend(ir), model, inputs)
     return run_passes(graph, replace(settings, build_engines=False)).report
 
 

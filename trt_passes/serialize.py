@@ -85,10 +85,13 @@ def save(compiled: Any, path: str | os.PathLike[str], output_format: str = "expo
         if output_format == "exported_program":
             if inputs is None:
                 raise ValueError("save(..., output_format='exported_program') needs inputs=[...] to export with")
+            from trt_passes.frontends.dynamo import dynamic_shapes_for
             from trt_passes.inputs import example_inputs
 
             module = _plain_io(op_program, structure)
-            ep = torch.export.export(module, tuple(example_inputs(inputs)))
+            # Dynamic Inputs (min/opt/max) stay dynamic in the saved program: it runs any shape in their range.
+            ep = torch.export.export(module, tuple(example_inputs(inputs)),
+                                     dynamic_shapes=dynamic_shapes_for(list(inputs)))
             with open(tmp, "wb") as f:  # a file object: torch.export.save wants a .pt2 name otherwise
                 torch.export.save(ep, f, extra_files=extra)
         else:

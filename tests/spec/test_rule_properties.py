@@ -21,10 +21,11 @@ import trt_passes.spec
 from trt_passes.backend.dialect import trt_dialect
 from trt_passes.dsl import Rule, draw_example, load_rules, rewrite
 from trt_passes.dsl.construct import add_op
-from trt_passes.ir import Graph, TensorType, Value
+from trt_passes.ir import Graph, SymbolRange, SymDim, TensorType, Value
 from trt_passes.ir.aten import aten_dialect
-from trt_passes.ir.interpreter import run_graph
+from trt_passes.ir.interpreter import bind_symbols, run_graph
 from trt_passes.ir.ops import OpRegistry
+from trt_passes.ir.symbolic import evaluate
 from trt_passes.ir.types import FLOAT_DTYPES, dtype_name
 
 OPS = OpRegistry([aten_dialect(), trt_dialect()])
@@ -78,7 +79,8 @@ def assert_matches(actual: torch.Tensor, expected: torch.Tensor, out_type: Tenso
 
 def check_rewrite(rule: Rule, g: Graph, inputs: list[torch.Tensor]) -> None:
     """Apply the rule's rule set to ``g`` and check the rule fired and the result is unchanged."""
-    out_types = [g.type(v) for v in g.outputs()]
+    symbols = bind_symbols(g, inputs) or {}  # a symbolic output type is checked at the inputs' sizes
+    out_types = [TensorType(t.dtype, evaluate(list(t.shape), symbols)) for t in (g.type(v) for v in g.outputs())]
     expected = reference(g, inputs)
     before = str(g)
     stats = rewrite(g, LIBRARY.rulesets[rule.ruleset], OPS)
@@ -138,7 +140,19 @@ def _cat_example() -> tuple[Graph, list[torch.Tensor]]:
     return g, xs
 
 
+def _arange_of_runtime_length_example() -> tuple[Graph, list[torch.Tensor]]:
+    """arange(3, s0, 2) where s0 is the run-time length of an input (a sampler draws static shapes only), f32."""
+    x = torch.randint(-5, 5, (11,))
+    g = Graph()
+    g.add_input("x", TensorType("i64", (SymDim("s0"),)), 0)
+    g.meta["symbols"] = {"s0": SymbolRange(4, 11, 32)}
+    args = {"start": 3, "end": SymDim("s0"), "step": 2, "dtype": "f32"}
+    g.set_outputs([Value(add_op(g, OPS, "aten.arange.start_step", args))])
+    return g, [x]
+
+
 HAND_BUILT: dict[str, Callable[[], tuple[Graph, list[torch.Tensor]]]] = {
+    "arange_of_runtime_length": _arange_of_runtime_length_example,
     "all_neg_inf_as_amax": _masked_rows_example,
     "add_zeros_is_identity": _add_zeros_example((4,)),
     "cat": _cat_example,

@@ -6,21 +6,24 @@ whole programs, and bisection all call :func:`run_graph`. Segment nodes run thei
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 
 from trt_passes.ir.graph import Graph, Node, Slot, Value
 from trt_passes.ir.ops import OpRegistry
+from trt_passes.ir.symbolic import bind, evaluate, is_symbolic
 
 
 class NodeExecutionError(RuntimeError):
     """Running one node failed; names the node, its op and where it came from."""
 
 
-def node_args(g: Graph, node: Node, env: dict[Value, torch.Tensor]) -> dict[str, Any]:
-    """The node's schema arguments with every slot replaced by the tensor that feeds it."""
+def node_args(g: Graph, node: Node, env: dict[Value, torch.Tensor],
+              symbols: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """The node's schema arguments with every slot replaced by the tensor that feeds it and every symbolic size
+    (:class:`~trt_passes.ir.symbolic.SymDim`) by its value under ``symbols``."""
     inputs = g.inputs(node.id)
 
     def fill(a: Any) -> Any:
@@ -28,9 +31,20 @@ def node_args(g: Graph, node: Node, env: dict[Value, torch.Tensor]) -> dict[str,
             return env[inputs[a.index]]
         if isinstance(a, (list, tuple)) and any(isinstance(x, Slot) for x in a):
             return [fill(x) for x in a]
+        if symbols is not None and is_symbolic(a):
+            return evaluate(a, symbols)
         return a
 
     return {k: fill(v) for k, v in node.attrs.items()}
+
+
+def bind_symbols(g: Graph, inputs: Sequence[torch.Tensor]) -> dict[str, int] | None:
+    """The values of ``g``'s symbols given its run-time inputs (None for a static graph); sizes that contradict the
+    graph's input types, or fall outside the compiled ranges, raise a SymbolicError naming the input."""
+    types = [g.node(n).type for n in g.graph_inputs()]
+    if all(t.is_static for t in types):
+        return None
+    return bind([t.shape for t in types], [tuple(x.shape) for x in inputs], g.meta.get("symbols"))
 
 
 def run_graph(
@@ -60,6 +74,7 @@ def _run(
         raise ValueError(f"graph takes {len(graph_inputs)} inputs, got {len(inputs)}")
     for nid, t in zip(graph_inputs, inputs):
         env[Value(nid)] = t
+    symbols = bind_symbols(g, inputs)
     for node in g.nodes():
         if node.op in ("input", "output"):
             continue
@@ -70,7 +85,7 @@ def _run(
             outs = tuple(_run(node.attrs["body"], [env[v] for v in g.inputs(node.id)], ops, None))
         else:
             try:
-                outs = ops.evaluate(node.op, node_args(g, node, env))
+                outs = ops.evaluate(node.op, node_args(g, node, env, symbols))
             except Exception as e:  # re-raised with the node named, the cause chained
                 where = node.provenance.describe()
                 raise NodeExecutionError(f"%{node.id} {node.op} {where}: {type(e).__name__}: {e}") from e

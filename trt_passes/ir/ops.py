@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import torch
 
+from trt_passes.ir.fake_shapes import infer_symbolic, needs_symbolic
 from trt_passes.ir.types import TensorType, dtype_name, torch_dtype
 
 
@@ -115,13 +116,17 @@ def _map_tensors(value: Any, fn: Any) -> Any:
 
 
 def infer_by_meta(dialect: Dialect, op: str, args: dict[str, Any]) -> tuple[TensorType, ...]:
-    """Infer output types by running ``op`` on meta tensors: one definition gives semantics and types."""
+    """Infer output types by running ``op`` on meta tensors: one definition gives semantics and types.
+
+    With symbolic dims (in tensor types or attributes) the op runs on fake tensors with symbolic sizes instead
+    (:mod:`trt_passes.ir.fake_shapes`), so the same definition infers symbolic shapes.
+    """
+    if needs_symbolic(args):
+        return tuple(infer_symbolic(lambda fake: dialect.evaluate(op, fake), args))
 
     def to_meta(t: TensorType | torch.Tensor) -> torch.Tensor:
         if isinstance(t, torch.Tensor):
             return t
-        if not t.is_static:
-            raise NotImplementedError(f"meta inference of {op} with symbolic dims {t}")
         return torch.empty(tuple(int(d) for d in t.shape), dtype=torch_dtype(t.dtype), device="meta")
 
     outs = dialect.evaluate(op, {k: _map_tensors(v, to_meta) for k, v in args.items()})

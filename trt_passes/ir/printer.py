@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from trt_passes.ir.graph import Graph, Node, Slot
+from trt_passes.ir.symbolic import SymDim
 
 
 def format_attr(g: Graph, node: Node, value: Any) -> str:
@@ -21,6 +22,8 @@ def format_attr(g: Graph, node: Node, value: Any) -> str:
         return "[" + ", ".join(format_attr(g, node, v) for v in value) + "]"
     if isinstance(value, torch.dtype):
         return str(value).replace("torch.", "")
+    if isinstance(value, SymDim):
+        return str(value)  # a size expression, printed as in tensor types
     if hasattr(value, "name") and type(value).__module__.startswith("trt_passes"):
         return f"{type(value).__name__}.{value.name}"  # dialect enums
     return repr(value)

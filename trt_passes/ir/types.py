@@ -1,8 +1,8 @@
 """Tensor types of the IR: a dtype name and a shape whose dims are ints or symbols.
 
 Dtypes are short names (``f32``, ``f16``, ``bf16``, ``f64``, ``i64``, ``i32``, ``i8``, ``u8``, ``bool``) so that
-the IR prints compactly and the ``.rw`` language can name them directly. A symbolic dim is a string (``"s0"``):
-its value is only known at run time.
+the IR prints compactly and the ``.rw`` language can name them directly. A symbolic dim is a
+:class:`~trt_passes.ir.symbolic.SymDim` (a string such as ``"s0"`` or ``"2*s0"``): its value is only known at run time.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import torch
 
-Dim = int | str
+from trt_passes.ir.symbolic import SymDim
+
+Dim = int | SymDim
 
 TORCH_DTYPES: dict[str, torch.dtype] = {
     "f64": torch.float64,
@@ -55,7 +57,8 @@ class TensorType:
     def __post_init__(self) -> None:
         if self.dtype not in TORCH_DTYPES:
             raise TypeError(f"unknown dtype {self.dtype!r}")
-        object.__setattr__(self, "shape", tuple(self.shape))
+        object.__setattr__(self, "shape", tuple(d if isinstance(d, (int, SymDim)) else SymDim(d)
+                                                if isinstance(d, str) else int(d) for d in self.shape))
 
     @property
     def rank(self) -> int:
@@ -89,4 +92,4 @@ def _sym_name(d: object) -> Dim:
     node = getattr(d, "node", None)
     if node is not None and hasattr(node, "maybe_as_int") and node.maybe_as_int() is not None:
         return int(node.maybe_as_int())
-    return str(d)
+    return SymDim(str(d))

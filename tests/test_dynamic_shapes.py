@@ -1,0 +1,126 @@
+"""Dynamic shapes: a model compiled for a range of shapes runs, and matches eager, at any shape in the range.
+
+``trt_passes.Input(min_shape, opt_shape, max_shape)`` becomes ``torch.export`` dynamic dims, symbolic dims in the IR
+and a TensorRT optimisation profile; the engines built here are real TensorRT-RTX engines, parity runs on the
+reference runtime (no GPU). Tolerance as in tests/test_models.py: 1e-4 relative in float32.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import trt_passes
+from benchmarks.zoo import ZOO
+from trt_passes.inputs import Input
+from trt_passes.ir.symbolic import SymbolicError
+from trt_passes.parity import max_relative_error
+
+pytestmark = pytest.mark.slow
+
+IMAGES = Input(min_shape=(1, 3, 64, 64), opt_shape=(4, 3, 64, 64), max_shape=(8, 3, 64, 64))
+TOKENS = Input(min_shape=(1, 4), opt_shape=(2, 16), max_shape=(8, 64), dtype=torch.int64, low=0, high=1000)
+_compiled: dict[str, tuple[torch.nn.Module, torch.nn.Module]] = {}
+
+
+def compiled(name: str) -> tuple[torch.nn.Module, torch.nn.Module]:
+    if name not in _compiled:
+        model = ZOO[name].build()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            program = trt_passes.compile(model, inputs=[IMAGES if name == "resnet18" else TOKENS],
+                                         runtime="reference", require_full_compilation=True)
+        _compiled[name] = (model, program)
+    return _compiled[name]
+
+
+@pytest.mark.parametrize("name", ["resnet18", "bert"])
+def test_a_dynamic_model_compiles_to_one_engine_with_nothing_left_to_pytorch(name):
+    _, program = compiled(name)
+    report = program.compile_report
+    assert report.fallbacks == []
+    assert len(report.partitions) == 1
+    part = report.partitions[0]
+    assert part.engine_bytes is not None and part.engine_bytes > 1000
+    assert any("s" in str(t) for t in part.inputs)  # the engine's input really is symbolic, not one fixed shape
+
+
+@settings(max_examples=4)
+@given(batch=st.integers(1, 8), seed=st.integers(0, 2**31 - 1))
+def test_resnet_with_a_dynamic_batch_matches_eager_at_every_batch_size_in_range(batch, seed):
+    model, program = compiled("resnet18")
+    x = torch.randn(batch, 3, 64, 64, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        assert max_relative_error(program(x), model(x)) <= 1e-4
+
+
+@settings(max_examples=4)
+@given(batch=st.integers(1, 8), seq=st.integers(4, 64), seed=st.integers(0, 2**31 - 1))
+def test_bert_with_dynamic_batch_and_sequence_length_matches_eager_in_range(batch, seq, seed):
+    model, program = compiled("bert")
+    ids = torch.randint(0, 1000, (batch, seq), generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        expected, got = model(ids), program(ids)
+    assert got.last_hidden_state.shape == (batch, seq, 128)
+    assert max_relative_error(got, expected) <= 1e-4
+
+
+def test_a_shape_outside_the_compiled_range_is_refused_naming_the_range():
+    _, program = compiled("resnet18")
+    with pytest.raises(SymbolicError, match=r"outside the compiled range 1\.\.4\.\.8"):
+        program(torch.randn(9, 3, 64, 64))
+
+
+def test_the_engine_profile_is_the_inputs_min_opt_max():
+    from trt_passes.backend.emit import profile_shapes
+    from trt_passes.backend.segment_module import SegmentModule
+
+    _, program = compiled("bert")
+    (segment,) = [m for m in program.modules() if isinstance(m, SegmentModule)]
+    assert profile_shapes(segment.body) == [((1, 4), (2, 16), (8, 64))]
+
+
+def test_dynamic_inputs_need_the_dynamo_frontend():
+    with pytest.raises(ValueError, match="ir='dynamo'"):
+        trt_passes.compile(ZOO["resnet18"].build(), ir="fx", inputs=[IMAGES])
+
+
+def test_a_rule_needing_a_static_dim_does_not_match_and_explain_quotes_its_guard():
+    class Pool(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3)
+            self.pool = torch.nn.AdaptiveAvgPool2d(2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.pool(self.conv(x))
+
+    spatial = Input(min_shape=(1, 3, 10, 10), opt_shape=(1, 3, 18, 18), max_shape=(1, 3, 34, 34))
+    report = trt_passes.explain(Pool(), inputs=[spatial], min_block_size=1)
+    assert [f.op for f in report.fallbacks] == ["aten._adaptive_avg_pool2d.default"]
+    assert "guard `is_static(x)" in str(report)  # the candidate rule and the condition that failed
+
+
+def test_a_dynamic_program_saves_and_loads_and_still_takes_any_shape_in_range(tmp_path):
+    model, program = compiled("resnet18")
+    path = tmp_path / "resnet_dynamic.ep"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trt_passes.save(program, path, inputs=[IMAGES])
+        loaded = trt_passes.load(path)
+    for batch in (1, 6):
+        x = torch.randn(batch, 3, 64, 64, generator=torch.Generator().manual_seed(batch))
+        with torch.no_grad():
+            assert max_relative_error(loaded(x), model(x)) <= 1e-4
+
+
+def test_the_cli_input_syntax_gives_min_opt_max():
+    spec = Input.parse("1..4..8x3x64x64")
+    assert (spec.min_shape, spec.opt_shape, spec.max_shape) == ((1, 3, 64, 64), (4, 3, 64, 64), (8, 3, 64, 64))
+    assert Input.parse("2..16x8:i64").opt_shape == (16, 8)
+    with pytest.raises(ValueError, match="min <= opt <= max"):
+        Input(min_shape=(4,), opt_shape=(2,), max_shape=(8,))

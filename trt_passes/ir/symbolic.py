@@ -1,0 +1,207 @@
+"""Symbolic dims: sizes known only at run time, written as integer expressions over named symbols.
+
+A symbolic dim is a :class:`SymDim`, a ``str`` holding a Python integer expression over symbol names: ``"s0"``,
+``"2*s1"``, ``"(s1//2)"``, ``"s0*s1"``. The same class marks symbolic values inside op attributes (a ``view``'s size
+list ``[SymDim("s0"), 512]``), so a symbolic value is never confused with a string attribute such as a dtype name.
+The expressions are what ``torch``'s symbolic shapes print, so they round-trip through :func:`evaluate` on ints (at
+run time), on ``torch.SymInt`` s (inside fake tensor mode) and, in the backend, on TensorRT shape tensors.
+
+Each graph that has symbols records their ranges in ``graph.meta["symbols"]``: ``{"s0": SymbolRange(1, 4, 8)}``.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+class SymDim(str):
+    """A symbolic integer: ``SymDim("2*s0")``. Equal to, and hashed like, its text."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"SymDim({str(self)!r})"
+
+    @property
+    def symbols(self) -> frozenset[str]:
+        return free_symbols(self)
+
+
+@dataclass(frozen=True)
+class SymbolRange:
+    """The values a symbol takes: TensorRT's optimisation profile for it (``opt`` is what tactics are tuned for)."""
+
+    min: int
+    opt: int
+    max: int | None  # None: unbounded (a torch.export Dim without max); TensorRT needs a bound
+
+    def __post_init__(self) -> None:
+        if self.min < 0 or self.opt < self.min or (self.max is not None and self.max < self.opt):
+            raise ValueError(f"symbol range needs 0 <= min <= opt <= max, got {self.min}, {self.opt}, {self.max}")
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, int) and self.min <= value and (self.max is None or value <= self.max)
+
+    def __str__(self) -> str:
+        return f"{self.min}..{self.opt}..{'inf' if self.max is None else self.max}"
+
+
+class SymbolicError(ValueError):
+    """A symbolic expression the IR cannot handle, or run-time sizes that contradict the graph's types."""
+
+
+def is_symbolic(value: Any) -> bool:
+    """True when ``value`` is, or (in lists) contains, a :class:`SymDim`."""
+    if isinstance(value, SymDim):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(is_symbolic(v) for v in value)
+    return False
+
+
+def symbols_in(value: Any) -> set[str]:
+    """The symbol names used by ``value`` (SymDims, TensorTypes, lists of them)."""
+    from trt_passes.ir.types import TensorType
+
+    if isinstance(value, SymDim):
+        return set(free_symbols(value))
+    if isinstance(value, TensorType):
+        return {s for d in value.shape if isinstance(d, SymDim) for s in free_symbols(d)}
+    if isinstance(value, (list, tuple)):
+        return set().union(*(symbols_in(v) for v in value)) if value else set()
+    return set()
+
+
+_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> ast.expr:
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        raise SymbolicError(f"not a symbolic dim expression: {text!r}") from None
+    for n in ast.walk(tree):
+        ok = (isinstance(n, (ast.Name, ast.BinOp, ast.UnaryOp, ast.Load, ast.USub, ast.Call))
+              or type(n) in _BINOPS or (isinstance(n, ast.Constant) and type(n.value) is int))
+        if isinstance(n, ast.Call) and not (isinstance(n.func, ast.Name) and n.func.id in ("Max", "Min")):
+            ok = False
+        if not ok:
+            raise SymbolicError(f"symbolic dim {text!r} uses {type(n).__name__}; supported: integers, symbols, "
+                                "+ - * // %, Max, Min")
+    return tree
+
+
+def free_symbols(text: str) -> frozenset[str]:
+    return frozenset(n.id for n in ast.walk(_parse(text)) if isinstance(n, ast.Name) and n.id not in ("Max", "Min"))
+
+
+class Arithmetic:
+    """How :func:`fold` combines values: Python operators by default, which serve ints and ``torch.SymInt`` s."""
+
+    def symbol(self, name: str) -> Any:
+        """The value of a symbol ``env`` does not bind; None: unbound (an error)."""
+        return None
+
+    def const(self, value: int) -> Any:
+        return value
+
+    def binary(self, op: type, a: Any, b: Any) -> Any:
+        return _BINOPS[op](a, b)
+
+    def neg(self, a: Any) -> Any:
+        return -a
+
+    def extreme(self, name: str, items: list[Any]) -> Any:
+        return max(items) if name == "Max" else min(items)
+
+
+def fold(text: str, env: Mapping[str, Any], arith: Arithmetic | None = None) -> Any:
+    """Evaluate expression ``text`` with symbols from ``env`` and ``arith``'s operations."""
+    arith = arith or Arithmetic()
+
+    def go(n: ast.expr) -> Any:
+        if isinstance(n, ast.Constant):
+            return arith.const(n.value)
+        if isinstance(n, ast.Name):
+            if n.id in env:
+                return env[n.id]
+            value = arith.symbol(n.id)
+            if value is None:
+                raise SymbolicError(f"symbol {n.id} of {text!r} is not bound (bound: {', '.join(sorted(env)) or '-'})")
+            return value
+        if isinstance(n, ast.UnaryOp):
+            return arith.neg(go(n.operand))
+        if isinstance(n, ast.BinOp):
+            return arith.binary(type(n.op), go(n.left), go(n.right))
+        assert isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+        return arith.extreme(n.func.id, [go(a) for a in n.args])
+
+    return go(_parse(text))
+
+
+def evaluate(value: Any, env: Mapping[str, Any]) -> Any:
+    """``value`` with every :class:`SymDim` (also inside lists) replaced by its value under ``env``."""
+    if isinstance(value, SymDim):
+        return fold(value, env)
+    if isinstance(value, list):
+        return [evaluate(v, env) for v in value]
+    if isinstance(value, tuple):
+        return tuple(evaluate(v, env) for v in value)
+    return value
+
+
+def bind(shapes: Sequence[Sequence[Any]], sizes: Sequence[Sequence[int]],
+         ranges: Mapping[str, SymbolRange] | None = None) -> dict[str, int]:
+    """The symbols' values given run-time ``sizes`` for tensors typed with ``shapes``; every dim is checked.
+
+    Symbols are read off dims that are a bare symbol; compound dims (``2*s0``) are then checked, as are static dims.
+    A size outside a symbol's range or contradicting the types raises :class:`SymbolicError` naming the tensor.
+    """
+    env: dict[str, int] = {}
+    for i, (shape, size) in enumerate(zip(shapes, sizes)):
+        if len(shape) != len(size):
+            raise SymbolicError(f"input {i}: expected rank {len(shape)} ({_show(shape)}), got shape {tuple(size)}")
+        for d, n in zip(shape, size):
+            if isinstance(d, SymDim) and d.isidentifier():
+                if env.setdefault(str(d), int(n)) != int(n):
+                    raise SymbolicError(f"input {i}: dim {d} is {n} here but {env[str(d)]} in an earlier dim")
+    for i, (shape, size) in enumerate(zip(shapes, sizes)):
+        for axis, (d, n) in enumerate(zip(shape, size)):
+            want = fold(d, env) if isinstance(d, SymDim) else d
+            if want != int(n):
+                raise SymbolicError(f"input {i}: dim {axis} must be {d} (= {want}), got shape {tuple(size)}")
+    for name, value in env.items():
+        r = (ranges or {}).get(name)
+        if r is not None and value not in r:
+            raise SymbolicError(f"dim {name} = {value} is outside the compiled range {r}")
+    return env
+
+
+def _show(shape: Sequence[Any]) -> str:
+    return f"[{', '.join(str(d) for d in shape)}]"
+
+
+def dim_at(text: Any, ranges: Mapping[str, SymbolRange], which: str) -> int:
+    """A dim's value with every symbol at its ``min``/``opt``/``max``: the profile of a tensor whose dims grow with
+    their symbols (true of the sizes models compute: products, sums, floor divisions by positive constants)."""
+    if not isinstance(text, SymDim):
+        return int(text)
+    env = {}
+    for s in text.symbols:
+        if s not in ranges:
+            raise SymbolicError(f"no range for symbol {s} (of dim {text})")
+        v = getattr(ranges[s], which)
+        if v is None:
+            raise SymbolicError(f"symbol {s} has no upper bound; TensorRT's optimisation profile needs one: give "
+                                "trt_passes.Input(max_shape=...) or a torch.export Dim with max=")
+        env[s] = v
+    return int(fold(text, env))
