@@ -14,7 +14,8 @@ stable keys (schema ``trt-passes/report/1``; keys are only ever added):
   engines); ``engine_bytes``/``build_seconds`` are null unless engines were built; ``emission_error`` is null or
   TensorRT's objection to the segment.
 * ``fallbacks``: ``[{node, op, source, reason, candidates: [[rule, first failed condition]], segment_size}]``
-  (``segment_size``: for ops merged back because their segment was small, that segment's op count, else null).
+  (``segment_size``: for ops merged back because their segment was small, that segment's op count, else null;
+  ``on_purpose``: for ops no rule matched, why no rule is meant to (``passes/left_to_pytorch.py``), else null).
 * ``rule_fires``: ``{rule: count}``; ``rules_fired``: ``[{rule, count}]`` most frequent first.
 * ``notes``: ``[str]``.
 """
@@ -26,7 +27,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from trt_passes.passes.left_to_pytorch import left_to_pytorch_reason
+
 SCHEMA = "trt-passes/report/1"
+NO_RULE_MATCHED = "no converter rule"
+"""How the partitioner's reasons for an op no rule matched begin ("... matched", "... handles OP")."""
 
 
 @dataclass
@@ -61,6 +66,15 @@ class Fallback:
     candidates: list[tuple[str, str]] = field(default_factory=list)
     segment_size: int | None = None
     """For an op merged back because its segment was smaller than ``min_block_size``: that segment's op count."""
+
+    @property
+    def on_purpose(self) -> str | None:
+        """Why no rule converts this op (or this use of it), from :mod:`trt_passes.passes.left_to_pytorch`; only for
+        ops no rule matched (an op merged back for ``min_block_size`` or listed in ``torch_executed_ops`` could
+        have converted)."""
+        if self.segment_size is not None or not self.reason.startswith(NO_RULE_MATCHED):
+            return None
+        return left_to_pytorch_reason(self.op)
 
 
 @dataclass
@@ -115,7 +129,7 @@ class CompileReport:
                             "emission_error": p.emission_error, "cached": p.cached} for p in self.partitions],
             "fallbacks": [{"node": f.node, "op": f.op, "source": f.source, "reason": f.reason,
                            "candidates": [[rule, why] for rule, why in f.candidates],
-                           "segment_size": f.segment_size} for f in self.fallbacks],
+                           "segment_size": f.segment_size, "on_purpose": f.on_purpose} for f in self.fallbacks],
             "rule_fires": dict(self.rule_fires),
             "rules_fired": [{"rule": r, "count": n} for r, n in _by_count(self.rule_fires)],
             "notes": list(self.notes),
@@ -179,6 +193,8 @@ def format_report(r: CompileReport) -> str:
     for f in r.fallbacks:
         src = f" ({f.source})" if f.source else ""
         lines.append(f"  %{f.node} {f.op}{src}: {f.reason}")
+        if f.on_purpose:
+            lines.append(f"      left to PyTorch on purpose: {f.on_purpose}")
         for rule, why in f.candidates:
             lines.append(f"      rule {rule}: {why}")
     suggestion = r.suggested_min_block_size

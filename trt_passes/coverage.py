@@ -32,7 +32,10 @@ class OpCoverage:
     status: str
     rules: tuple[str, ...] = ()
     note: str = ""
-    """For ops with several results: rules replace result 0 only, so they apply when the others are unused."""
+    """For ops with several results when no rule names them all: rules replace result 0 only, so they apply when
+    the others are unused."""
+    on_purpose: str = ""
+    """Why the op, or some uses of it, stays in PyTorch by design (``passes/left_to_pytorch.py``)."""
 
 
 @dataclass
@@ -54,10 +57,14 @@ class CoverageReport:
         width = max((len(o.op) for o in [*self.ops, *self.non_core]), default=10) + 2
         for o in sorted(self.ops, key=lambda o: (STATUSES.index(o.status), o.op)):
             lines.append(f"  {o.op:<{width}}{o.status:<12}{', '.join(o.rules)}{o.note}".rstrip())
+            if o.on_purpose:
+                lines.append(f"  {'':<{width}}{'':<12}{_on_purpose_label(o)}: {o.on_purpose}")
         if self.non_core:
             lines.append(f"rules rooted at ops outside the core set: {len(self.non_core)} ops")
             for o in self.non_core:
-                lines.append(f"  {o.op:<{width}}{o.status:<12}{', '.join(o.rules)}".rstrip())
+                lines.append(f"  {o.op:<{width}}{o.status:<12}{', '.join(o.rules)}{o.note}".rstrip())
+                if o.on_purpose:
+                    lines.append(f"  {'':<{width}}{'':<12}{_on_purpose_label(o)}: {o.on_purpose}")
         t = self.totals
         share = (len(self.ops) - t["pytorch"]) / max(len(self.ops), 1)
         lines.append("totals: " + ", ".join(f"{s} {t[s]}" for s in STATUSES)
@@ -66,8 +73,14 @@ class CoverageReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"torch": self.torch_version, "totals": self.totals,
-                "ops": [{"op": o.op, "status": o.status, "rules": list(o.rules), "note": o.note} for o in self.ops],
-                "non_core": [{"op": o.op, "status": o.status, "rules": list(o.rules)} for o in self.non_core]}
+                "ops": [{"op": o.op, "status": o.status, "rules": list(o.rules), "note": o.note,
+                         "on_purpose": o.on_purpose} for o in self.ops],
+                "non_core": [{"op": o.op, "status": o.status, "rules": list(o.rules), "note": o.note,
+                              "on_purpose": o.on_purpose} for o in self.non_core]}
+
+
+def _on_purpose_label(o: OpCoverage) -> str:
+    return "left to PyTorch on purpose" if o.status == "pytorch" else "some uses stay in PyTorch on purpose"
 
 
 def core_aten_ops() -> list[str]:
@@ -103,14 +116,18 @@ def coverage_report(extra_rules: Sequence[Path] = ()) -> CoverageReport:
     import torch
 
     from trt_passes.compiler import default_ops, load_library
+    from trt_passes.passes.left_to_pytorch import left_to_pytorch_reason
 
     lib = load_library(tuple(Path(p) for p in extra_rules), default_ops())
     converters: dict[str, list[str]] = {}
     lowerings: dict[str, list[str]] = {}
+    all_results: set[str] = set()  # ops some rule replaces every result of: `(v, i) = OP(...)`
     for rs in lib.rulesets.values():
         table = converters if rs.kind == "converter" else lowerings
         for rule in rs.rules:
             table.setdefault(rule.pattern.op, []).append(rule.name)
+            if rule.pattern.outputs and None not in rule.pattern.outputs:
+                all_results.add(rule.pattern.op)
     decomposed = decomposed_ops()
     from trt_passes.passes.fold import UNFOLDABLE
 
@@ -123,18 +140,21 @@ def coverage_report(extra_rules: Sequence[Path] = ()) -> CoverageReport:
 
     def note(op: str) -> str:
         schema = default_ops().schema(op)
-        return " (result 0 only: the other results must be unused)" if schema and len(schema.returns) > 1 else ""
+        if op in all_results or not schema or len(schema.returns) <= 1:
+            return ""
+        return " (result 0 only: the other results must be unused)"
 
     def status(op: str) -> OpCoverage:
+        why = left_to_pytorch_reason(op) or ""
         if op in converters:
-            return OpCoverage(op, "converted", tuple(converters[op]), note(op))
+            return OpCoverage(op, "converted", tuple(converters[op]), note(op), why)
         if op in lowerings:
-            return OpCoverage(op, "lowered", tuple(lowerings[op]), note(op))
+            return OpCoverage(op, "lowered", tuple(lowerings[op]), note(op), why)
         if op in decomposed:
             return OpCoverage(op, "decomposed")
         if folds(op):
             return OpCoverage(op, "folded")
-        return OpCoverage(op, "pytorch")
+        return OpCoverage(op, "pytorch", on_purpose=why)
 
     core = core_aten_ops()
     core_set = set(core)

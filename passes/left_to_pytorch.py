@@ -1,0 +1,35 @@
+"""Ops (or uses of ops) left to PyTorch on purpose, with the reason: what TensorRT or the static-shape IR cannot
+express, so that no rule is coming.
+
+Data only. ``explain`` prints an op's entry under its fallback when no rule matched it (not when it went back to
+PyTorch for ``min_block_size`` or ``torch_executed_ops``), and ``trt-passes coverage`` prints it next to the op. An op
+converted in some uses (``index_put``) gets an entry that says which uses stay in PyTorch. A missing entry means only
+that nobody has written the rule yet.
+"""
+
+from __future__ import annotations
+
+_NO_REDUCING_SCATTER = ("TensorRT's scatter layer only overwrites: it has no reduction (a reducing ScatterElements "
+                        "is a TensorRT plugin, not a layer), so accumulating writes stay in PyTorch")
+
+LEFT_TO_PYTORCH: dict[str, str] = {
+    "aten.nonzero.default": (
+        "its result's shape depends on the data (how many elements are nonzero), not on the input shapes; the IR's "
+        "sizes must follow from input shapes (the frontend stops at such a size), though TensorRT's NonZero layer "
+        "could produce one"),
+    "aten.scatter_add.default": _NO_REDUCING_SCATTER,
+    "aten.scatter_reduce.two": _NO_REDUCING_SCATTER,
+    "aten.index_put.default": (
+        "accumulate=true needs a reducing scatter, which TensorRT's scatter layer does not have, and a bool mask "
+        "addresses data-dependent positions unless one value is written under a mask of the whole tensor (a "
+        "where). What converts: accumulate=false with integer index tensors of one shape on the leading dims (or "
+        "one index tensor after one or two `:`s), or that where"),
+    "aten.sort.stable": (
+        "stable=true with the indices used does not convert: TensorRT's TopK does not order equal values by "
+        "position, and a rule cannot know the values are distinct"),
+}
+
+
+def left_to_pytorch_reason(op: str) -> str | None:
+    """Why ``op`` (or some uses of it) stays in PyTorch on purpose; None when there is no such decision."""
+    return LEFT_TO_PYTORCH.get(op)
