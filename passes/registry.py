@@ -36,12 +36,16 @@ class PassSpec:
 
 def builtin_passes() -> dict[str, PassSpec]:
     """A fresh table each call: nothing global to mutate between compilations."""
-    from trt_passes.passes import convert, dce, emit, fold, lower, partition
+    from trt_passes.passes import convert, dce, emit, fold, lower, partition, precision
 
     specs = [
         PassSpec("fold_constants", fold.__doc__ or "", fold.run, frozenset({"aten"}), frozenset({"folded"})),
         PassSpec("lower", lower.__doc__ or "", lower.run, frozenset({"aten"}), frozenset({"lowered"}),
                  frozenset({"folded"}), ("rulesets",)),
+        # After lowering and folding (so it sees the ops converters will, and constants it can cast when compiling),
+        # before partition (so partition and the converters see one consistently typed graph). It leaves nothing to
+        # fold (constants are cast into new constants) and no op a lowering rule was waiting for.
+        PassSpec("reduce_precision", precision.__doc__ or "", precision.run, frozenset({"lowered", "folded"})),
         PassSpec("eliminate_dead_code", dce.__doc__ or "", dce.run),
         PassSpec("partition", partition.__doc__ or "", partition.run, frozenset({"lowered", "folded"}),
                  frozenset({"partitioned"}), params=("rulesets",)),

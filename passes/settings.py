@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 RUNTIMES = ("auto", "tensorrt", "reference")
+# What enabled_precisions accepts: torch dtypes or the IR's names for them.
+PRECISIONS = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,15 @@ class CompileSettings:
     cache_dir: Path | None = None
     """Directory of the engine cache: a segment built before (same body, weights, build settings and TensorRT) is
     read from it instead of rebuilt. None: no cache."""
+    enabled_precisions: tuple[str, ...] = ("f32",)
+    """Precisions TensorRT segments may compute in: a collection of ``torch.float32``/``torch.float16``/
+    ``torch.bfloat16`` or ``"f32"``/``"f16"``/``"bf16"`` (normalised to a tuple of these names, ``"f32"`` first and
+    always present: the default ``("f32",)`` changes nothing). With ``f16`` or ``bf16`` (one of them; both is an
+    error, since nothing would say which to use), the ``reduce_precision`` pass makes the model's float32 compute
+    run in that dtype, except the numerically sensitive ops listed in ``spec/precision/policy.ops`` (softmax,
+    accumulating reductions, normalisations, exp/log/pow), which stay float32. The model's inputs and outputs keep
+    their dtypes (the casts are inside the compiled program), so it is called as before. Integer and bool tensors
+    and tensors that were not float32 are never changed."""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -60,6 +73,7 @@ class CompileSettings:
         object.__setattr__(self, "rules", tuple(Path(r) for r in rules))
         if self.cache_dir is not None:
             object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+        object.__setattr__(self, "enabled_precisions", normalize_precisions(self.enabled_precisions))
 
     @classmethod
     def option_names(cls) -> list[str]:
@@ -76,7 +90,37 @@ class CompileSettings:
                 raise TypeError(f"unknown compile option {name!r}.{hint} Valid options: {', '.join(valid)}")
         return cls(**dict(options))
 
+    @property
+    def reduced_precision(self) -> str | None:
+        """The IR dtype float32 compute runs in (``"f16"`` or ``"bf16"``), or None when it stays float32."""
+        low = [p for p in self.enabled_precisions if p != "f32"]
+        return low[0] if low else None
+
     def executes_in_torch(self, op: str) -> bool:
         """True when ``op`` (``aten.relu.default``) is named by ``torch_executed_ops`` with or without overload."""
         packet = op.rsplit(".", 1)[0]
         return op in self.torch_executed_ops or packet in self.torch_executed_ops
+
+
+def normalize_precisions(value: Any) -> tuple[str, ...]:
+    """``{torch.float16}`` or ``["f32", "f16"]`` -> ``("f32", "f16")``; a clear error for anything else."""
+    names = {dtype: name for name, dtype in PRECISIONS.items()}
+    items = (value,) if isinstance(value, (str, torch.dtype)) else value  # one dtype given bare is one dtype
+    try:
+        items = list(items)
+    except TypeError:
+        raise TypeError(f"enabled_precisions takes a collection of dtypes, e.g. {{torch.float16}}; got {value!r}")\
+            from None
+    if not items:
+        raise ValueError("enabled_precisions is empty; give at least one of f32, f16, bf16 (default: f32 only)")
+    chosen = set()
+    for item in items:
+        name = names.get(item) if isinstance(item, torch.dtype) else item
+        if name not in PRECISIONS:
+            raise ValueError(f"enabled_precisions: {item!r} is not a precision; use torch.float32, torch.float16, "
+                             f"torch.bfloat16 or {', '.join(repr(p) for p in PRECISIONS)}")
+        chosen.add(name)
+    if {"f16", "bf16"} <= chosen:
+        raise ValueError("enabled_precisions has both f16 and bf16; choose one: float32 compute runs in that dtype")
+    # f32 is always enabled: numerically sensitive ops and the model's inputs and outputs stay in it.
+    return ("f32", *(p for p in PRECISIONS if p in chosen and p != "f32"))

@@ -16,8 +16,10 @@ def compile(model: Any, ir: str = "default", inputs: Sequence[Any] | None = None
     ``inputs`` are example tensors or :class:`trt_passes.Input` specs. Options (all keyword):
     ``min_block_size=5``, ``torch_executed_ops=()``, ``require_full_compilation=False``, ``runtime="auto"``
     (``"tensorrt"`` | ``"reference"``), ``rules=()`` (extra ``.rw`` files or folders), ``workspace_size=None``,
-    ``optimization_level=None``, ``pipeline="default"``, ``cache_dir=None`` (engine cache directory); also accepted as
-    ``options={...}``. An unknown option is an error.
+    ``optimization_level=None``, ``pipeline="default"``, ``cache_dir=None`` (engine cache directory),
+    ``enabled_precisions={torch.float32}`` (add ``torch.float16`` or ``torch.bfloat16`` to run float32 compute in
+    that dtype, numerically sensitive ops staying float32; see :class:`~trt_passes.passes.settings.CompileSettings`);
+    also accepted as ``options={...}``. An unknown option is an error.
 
     ``ir``: ``"dynamo"`` (default; returns an ``nn.Module``), ``"fx"`` (returns a ``torch.fx.GraphModule``),
     ``"torchscript"``/``"ts"`` (returns a ``torch.jit.ScriptModule``), ``"torch_compile"`` (returns
