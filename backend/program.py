@@ -107,10 +107,14 @@ class _Builder:
         return self.sizes[d]
 
     def symbol(self, name: str) -> torch.fx.Node | None:
-        for nid in self.g.graph_inputs():
-            for axis, dim in enumerate(self.g.node(nid).type.shape):
-                if isinstance(dim, SymDim) and dim == name:
-                    return self.fx.call_function(torch.ops.aten.sym_size.int, (self.produced[nid], axis))
+        """The size ``name`` read off the first value that has it as a dim: a graph input, or (for a data-dependent
+        size such as nonzero's row count) the output of the node that made it."""
+        for nid in [*self.g.graph_inputs(), *self.produced]:
+            for index, t in enumerate(self.g.node(nid).outputs):
+                for axis, dim in enumerate(t.shape):
+                    if isinstance(dim, SymDim) and dim == name:
+                        source = self._value(Value(nid, index))
+                        return self.fx.call_function(torch.ops.aten.sym_size.int, (source, axis))
         return None
 
     def _unique(self, base: str) -> str:

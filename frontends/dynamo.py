@@ -2,9 +2,12 @@
 
 The translation follows the schema in :mod:`trt_passes.ir.graph` literally: every ATen call becomes one node whose
 ``attrs`` hold every schema argument (defaults filled, tensors as :class:`Slot` markers), parameters and buffers become
-``constant`` nodes holding the model's own tensors, and ``operator.getitem`` disappears into output indexes. Anything
-the IR cannot represent (non-ATen calls, mutation, symbolic scalars) is an error naming the FX node, so a model that
-imports is a model every later pass can reason about.
+``constant`` nodes holding the model's own tensors, and ``operator.getitem`` disappears into output indexes. Size
+arithmetic on dynamic dims (``aten.sym_size``, ``operator.mul`` on SymInts) becomes no node at all: its value, an
+expression over the inputs' symbols (or a data-dependent size an earlier op's result has), is kept as a
+:class:`~trt_passes.ir.symbolic.SymDim` in the attributes that read it. Anything the IR cannot represent (non-ATen
+calls, mutation, symbolic floats and bools other than runtime assertions) is an error naming the FX node, so a model
+that imports is a model every later pass can reason about.
 """
 
 from __future__ import annotations
@@ -127,6 +130,7 @@ class _Importer:
         self.env: dict[torch.fx.Node, Any] = {}
         self.num_inputs = 0
         self.symbols: dict[str, SymbolRange] = {}
+        self.data_sizes: set[str] = set()  # symbols first seen in an op's result (data-dependent sizes)
 
     # ---- driver ---------------------------------------------------------------------------------------------
     def run(self) -> Graph:
@@ -235,6 +239,9 @@ class _Importer:
         if target is operator.getitem:
             self._getitem(node)
             return
+        if isinstance(node.meta.get("val"), torch.SymBool) and all(
+                str(u.target).startswith(("aten._assert", "aten.sym_constrain_range")) for u in node.users):
+            return  # a condition only a runtime assertion reads (u0 >= 0): dropped with the assertion
         if isinstance(node.meta.get("val"), (torch.SymInt, int)) and not isinstance(node.meta.get("val"), bool):
             # Size arithmetic (aten.sym_size, operator.mul, ...): its value is an expression over the inputs'
             # symbols, which the IR keeps as a SymDim in the attributes that read it; no node is needed.
@@ -258,7 +265,10 @@ class _Importer:
         if val is None:
             raise FrontendError(f"{node.name}: {op} has no meta['val'] to type its outputs")
         leaves = _tensor_leaves(val, node)
-        nid = self.g.add(op, inputs, attrs, [TensorType.of(t) for t in leaves], Provenance(source=_source(node)))
+        types = [TensorType.of(t) for t in leaves]
+        # Sizes only this op's data determines (nonzero's row count): later ops may compute with them.
+        self.data_sizes |= {str(d) for t in types for d in t.shape if isinstance(d, SymDim) and d.isidentifier()}
+        nid = self.g.add(op, inputs, attrs, types, Provenance(source=_source(node)))
         counter = iter(range(len(leaves)))
         self.env[node] = _mirror(val, lambda: Value(nid, next(counter)))
 
@@ -342,10 +352,10 @@ class _Importer:
         expr = value.node.expr
         if expr.is_number:
             return int(expr)
-        unknown = {str(s) for s in expr.free_symbols} - set(self.symbols)
+        unknown = {str(s) for s in expr.free_symbols} - set(self.symbols) - self.data_sizes
         if unknown:
-            raise FrontendError(f"{node.name}: size {value} depends on {sorted(unknown)}, which no input dim "
-                               "determines (a data-dependent size); the IR needs sizes computable from input shapes")
+            raise FrontendError(f"{node.name}: size {value} depends on {sorted(unknown)}, which neither an input dim "
+                               "nor an earlier op's result determines")
         return SymDim(str(value))
 
 

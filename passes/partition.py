@@ -38,6 +38,12 @@ def classify(ctx: PassContext, rulesets: Sequence[Any]) -> dict[int, Fallback | 
         if ctx.settings.executes_in_torch(node.op):
             verdicts[node.id] = Fallback(node.id, node.op, source, "listed in torch_executed_ops")
             continue
+        unranged = sorted(_symbols_of(g, node) - set(g.meta.get("symbols", {})))
+        if unranged:  # e.g. the row count of nonzero's result: no input shape bounds it
+            reason = (f"its sizes depend on the data ({', '.join(unranged)}), and a TensorRT optimisation profile "
+                      "needs each size's range")
+            verdicts[node.id] = Fallback(node.id, node.op, source, reason)
+            continue
         if any(match_at(g, node.id, rs, ctx.ops) is not None for rs in rulesets):
             verdicts[node.id] = None
             continue
@@ -46,6 +52,12 @@ def classify(ctx: PassContext, rulesets: Sequence[Any]) -> dict[int, Fallback | 
         reason = "no converter rule matched" if candidates else f"no converter rule handles {node.op}"
         verdicts[node.id] = Fallback(node.id, node.op, source, reason, candidates)
     return verdicts
+
+
+def _symbols_of(g: Graph, node: Any) -> set[str]:
+    """The symbols of a node's input and output types and attributes."""
+    types = [*node.outputs, *(g.type(v) for v in g.inputs(node.id))]
+    return symbols_in(types) | symbols_in(list(node.attrs.values()))
 
 
 def group_supported(g: Graph, supported: set[int]) -> dict[int, int]:

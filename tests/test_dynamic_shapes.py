@@ -124,3 +124,37 @@ def test_the_cli_input_syntax_gives_min_opt_max():
     assert Input.parse("2..16x8:i64").opt_shape == (16, 8)
     with pytest.raises(ValueError, match="min <= opt <= max"):
         Input(min_shape=(4,), opt_shape=(2,), max_shape=(8,))
+
+
+class _CountsPositives(torch.nn.Module):
+    """nonzero's row count depends on the data: a size no input shape determines."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y = self.linear(x).relu()
+        where = torch.nonzero(y > 0.1)
+        return y * 2, where.float().sum(0) * 3 + 1
+
+
+def test_an_op_with_a_data_dependent_size_stays_in_pytorch_and_explain_says_why():
+    x = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
+    report = trt_passes.explain(_CountsPositives().eval(), inputs=[x], min_block_size=1)
+    reasons = {f.op: f.reason for f in report.fallbacks}
+    assert "its sizes depend on the data" in reasons["aten.nonzero.default"]
+    assert report.partitions  # the rest still runs in TensorRT
+
+
+@settings(max_examples=5)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_the_hybrid_program_follows_the_data_dependent_size_on_every_call(seed):
+    model = _CountsPositives().eval()
+    x = torch.randn(4, 8, generator=torch.Generator().manual_seed(1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = trt_passes.compile(model, inputs=[x], min_block_size=1, runtime="reference")
+    fresh = torch.randn(4, 8, generator=torch.Generator().manual_seed(seed))  # another count of positives
+    with torch.no_grad():
+        assert max_relative_error(program(fresh), model(fresh)) <= 1e-5

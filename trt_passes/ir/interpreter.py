@@ -13,7 +13,7 @@ import torch
 
 from trt_passes.ir.graph import Graph, Node, Slot, Value
 from trt_passes.ir.ops import OpRegistry
-from trt_passes.ir.symbolic import bind, evaluate, is_symbolic
+from trt_passes.ir.symbolic import SymDim, bind, evaluate, is_symbolic
 
 
 class NodeExecutionError(RuntimeError):
@@ -45,6 +45,16 @@ def bind_symbols(g: Graph, inputs: Sequence[torch.Tensor]) -> dict[str, int] | N
     if all(t.is_static for t in types):
         return None
     return bind([t.shape for t in types], [tuple(x.shape) for x in inputs], g.meta.get("symbols"))
+
+
+def _bind_new(symbols: dict[str, int] | None, node: Node, outs: tuple[torch.Tensor, ...]) -> dict[str, int]:
+    """``symbols`` plus the data-dependent ones (``nonzero``'s row count) that ``node``'s outputs are first to have."""
+    symbols = dict(symbols or {})
+    for t, out in zip(node.outputs, outs):
+        for d, n in zip(t.shape, out.shape):
+            if isinstance(d, SymDim) and d.isidentifier() and str(d) not in symbols:
+                symbols[str(d)] = int(n)
+    return symbols
 
 
 def run_graph(
@@ -91,6 +101,8 @@ def _run(
                 raise NodeExecutionError(f"%{node.id} {node.op} {where}: {type(e).__name__}: {e}") from e
         for i, t in enumerate(outs):
             env[Value(node.id, i)] = t
+        if symbols is not None or any(not t.is_static for t in node.outputs):
+            symbols = _bind_new(symbols, node, outs)
         if after_node is not None:
             after_node(node, outs)
     return [env[v] for v in g.outputs()]
