@@ -28,6 +28,15 @@ def test_compile_prints_passes_partition_rules_engine_and_parity(capsys):
         assert section in out
 
 
+def test_a_dynamic_input_compiles_once_and_is_checked_at_its_min_opt_and_max_shapes(capsys):
+    code, out, err = run(capsys, "compile", f"{MODELS}:mlp", "--input", "1..4..6x8", "--check", "--min-block-size",
+                         "1", "--runtime", "reference")
+    assert code == 0, err
+    assert "TensorRT segments: 1" in out and "f32[s" in out  # one engine for the whole range, a symbolic batch
+    for shape in ("1x8", "4x8", "6x8"):
+        assert f"Parity at {shape}: max relative error" in out
+
+
 def test_explain_a_model_names_each_fallback_and_its_reason_in_text_and_json(capsys):
     code, out, _ = run(capsys, "explain", f"{MODELS}:unsupported", "--input", "4x8", "--min-block-size", "1")
     assert code == 0 and "aten.i0.default" in out and "no converter rule" in out

@@ -158,3 +158,20 @@ def test_the_hybrid_program_follows_the_data_dependent_size_on_every_call(seed):
     fresh = torch.randn(4, 8, generator=torch.Generator().manual_seed(seed))  # another count of positives
     with torch.no_grad():
         assert max_relative_error(program(fresh), model(fresh)) <= 1e-5
+
+
+def test_an_exported_program_with_dynamic_dims_keeps_them_with_its_range():
+    from trt_passes.backend.segment_module import SegmentModule
+
+    model = ZOO["resnet18"].build()
+    example = torch.randn(3, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    ep = torch.export.export(model, (example,), dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=6)},))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = trt_passes.compile(ep, inputs=[example], runtime="reference")
+    (segment,) = [m for m in program.modules() if isinstance(m, SegmentModule)]
+    (symbol,) = segment.body.meta["symbols"].values()
+    assert (symbol.min, symbol.opt, symbol.max) == (1, 3, 6)  # export's range, tuned for the example's size
+    x = torch.randn(6, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert max_relative_error(program(x), model(x)) <= 1e-4

@@ -15,11 +15,10 @@ def explain_with_graph(model: Any, inputs: Sequence[Any] | None = None, *, ir: s
                        **options: Any) -> tuple[CompileReport, Graph]:
     """As :func:`trt_passes.explain` (no engines built; networks defined and type-checked), also returning the
     final graph: ``segment`` nodes hold the TensorRT parts, the other op nodes run in PyTorch."""
-    from trt_passes.compiler import run_passes
+    from trt_passes.compiler import import_graph, run_passes
     from trt_passes.frontends import get_frontend
-    from trt_passes.inputs import example_inputs
 
     settings = replace(CompileSettings.from_options(options), build_engines=False)
-    graph = get_frontend(ir).import_model(model, example_inputs(inputs))
+    graph = import_graph(get_frontend(ir), model, inputs)
     ctx = run_passes(graph, settings)
     return ctx.report, ctx.graph

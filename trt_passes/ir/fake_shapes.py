@@ -60,7 +60,9 @@ class _Space:
             r = ranges.get(name)
             lo = max(r.min, 2) if r is not None else 2
             hi = max(r.max, lo) if r is not None and r.max is not None else None
-            hint = min(max(r.opt, lo), hi) if r is not None and hi is not None else 1009 + 2 * i
+            hint = max(lo, r.opt if r is not None else 1009 + 2 * i)
+            if hi is not None:
+                hint = min(hint, hi)
             while hint in hints and (hi is None or hint < hi):  # distinct hints: no guard may equate two symbols
                 hint += 1
             hints.add(hint)
@@ -106,8 +108,8 @@ def needs_symbolic(args: dict[str, Any]) -> bool:
 
 
 def infer_symbolic(evaluate: Callable[[dict[str, Any]], tuple[torch.Tensor, ...]], args: dict[str, Any]) -> list[Any]:
-    """Run ``evaluate`` on fake tensors for ``args`` (TensorTypes in tensor positions); returns the output tensors'
-    shapes as IR dims and their dtypes, as ``[(dtype, dims), ...]``."""
+    """Run ``evaluate`` on fake tensors for ``args`` (TensorTypes in tensor positions) and return the outputs'
+    TensorTypes, symbolic sizes in the IR's symbol names."""
     from torch._dispatch.python import enable_python_dispatcher
 
     from trt_passes.ir.types import TensorType, dtype_name, torch_dtype
