@@ -93,6 +93,7 @@ class LayerContext:
         # Host buffers behind every Weights: TensorRT keeps raw pointers until the engine is built.
         self.keep_alive: list[torch.Tensor] = []
         self.layer_names: list[str] = []
+        self._names: set[str] = set()
         # symbol -> (network input, axis) whose run-time size it is; and the shape tensors made from them so far
         self.symbol_sources: dict[str, tuple[Any, int]] = {}
         self._dim_tensors: dict[str, Any] = {}
@@ -129,6 +130,12 @@ class LayerContext:
     def named(self, layer: Any, name: str) -> Any:
         if layer is None:
             raise EmissionError(f"TensorRT refused to create layer {name}")
+        if name in self._names:  # TensorRT wants unique names; helper layers may repeat a purpose (two PRODs)
+            k = 2
+            while f"{name}~{k}" in self._names:
+                k += 1
+            name = f"{name}~{k}"
+        self._names.add(name)
         layer.name = name
         self.layer_names.append(name)
         return layer
@@ -432,7 +439,10 @@ def topk(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
 
 def resize(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
     layer = c.named(c.network.add_resize(a["input"].tensor), name)
-    layer.shape = tuple(int(d) for d in a["shape"])
+    if is_symbolic(a["shape"]):
+        layer.set_input(1, c.shape_tensor(a["shape"], name))
+    else:
+        layer.shape = tuple(int(d) for d in a["shape"])
     layer.resize_mode = to_tensorrt(c.trt, as_member(InterpolationMode, a["mode"]))
     layer.coordinate_transformation = to_tensorrt(
         c.trt, as_member(ResizeCoordinateTransformation, a["coordinate_transformation"]))

@@ -513,7 +513,7 @@ def resize(input: torch.Tensor, shape: Sequence[int], mode: Any,
     if len(shape) != input.dim() or n not in _LINEAR_MODES or list(shape[:2]) != list(input.shape[:2]):
         raise ValueError(f"trt.resize: shape {list(shape)} does not resize the 1-3 spatial dims of an [N, C, ...] "
                          f"input {tuple(input.shape)}")
-    if any(int(d) <= 0 for d in shape):
+    if any(d <= 0 for d in shape):  # no int(): a symbolic size must stay symbolic
         raise ValueError(f"trt.resize: output shape {list(shape)} must be positive")
     size = [int(d) for d in shape[2:]]
     if kind is InterpolationMode.NEAREST:

@@ -81,7 +81,8 @@ def test_coverage_lists_every_core_op_once_with_a_status_and_the_rules() -> None
     assert "convolution" in by_op["aten.convolution.default"].rules
     assert by_op["aten.cat.default"].rules == ("cat",)
     assert by_op["aten._log_softmax.default"].status == "lowered"
-    assert by_op["aten.full.default"].status == "folded"
+    assert by_op["aten.scalar_tensor.default"].status == "folded"  # static: always a constant before conversion
+    assert by_op["aten.full.default"].rules == ("full_of_runtime_size",)  # folded unless a size is symbolic
     assert by_op["aten.nonzero.default"].status == "pytorch"  # data-dependent shape: no static TensorRT layer
     for o in report.ops:
         assert o.status in STATUSES

@@ -190,7 +190,9 @@ def test_select_is_numpy_where(shapes_: object, data: st.DataObject) -> None:
 
 @given(to=st.sampled_from(["f32", "f16", "i32", "i64", "bool", "u8"]), data=st.data())
 def test_cast_is_numpy_astype(to: str, data: st.DataObject) -> None:
-    x = data.draw(tensors(data.draw(shapes()), lo=0.0 if to == "u8" else -100.0, hi=100.0))
+    # float32 input, the widest float TensorRT has: torch casts float64 to float16 through float32, which rounds
+    # twice (50.7656261 -> 50.765625 -> 50.75) where numpy rounds once (50.78125); TensorRT never casts from float64.
+    x = data.draw(tensors(data.draw(shapes()), torch.float32, lo=0.0 if to == "u8" else -100.0, hi=100.0))
     (out,) = run("trt.cast", input=x, to=to)
     np_type = {"f32": np.float32, "f16": np.float16, "i32": np.int32, "i64": np.int64, "bool": np.bool_,
                "u8": np.uint8}[to]

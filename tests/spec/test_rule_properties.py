@@ -151,7 +151,19 @@ def _arange_of_runtime_length_example() -> tuple[Graph, list[torch.Tensor]]:
     return g, [x]
 
 
+def _full_of_runtime_size_example() -> tuple[Graph, list[torch.Tensor]]:
+    """full([s0, 3], 2.5) where s0 is the run-time length of an input."""
+    x = torch.randint(-5, 5, (6,))
+    g = Graph()
+    g.add_input("x", TensorType("i64", (SymDim("s0"),)), 0)
+    g.meta["symbols"] = {"s0": SymbolRange(2, 6, 16)}
+    args = {"size": [SymDim("s0"), 3], "fill_value": 2.5, "dtype": "f32"}
+    g.set_outputs([Value(add_op(g, OPS, "aten.full.default", args))])
+    return g, [x]
+
+
 HAND_BUILT: dict[str, Callable[[], tuple[Graph, list[torch.Tensor]]]] = {
+    "full_of_runtime_size": _full_of_runtime_size_example,
     "arange_of_runtime_length": _arange_of_runtime_length_example,
     "all_neg_inf_as_amax": _masked_rows_example,
     "add_zeros_is_identity": _add_zeros_example((4,)),
