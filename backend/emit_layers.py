@@ -158,13 +158,23 @@ class LayerContext:
         self.set_reshape(layer, dims, name)
         return layer.get_output(0)
 
-    def set_reshape(self, layer: Any, dims: Sequence[int | SymDim], name: str) -> None:
-        """Static dims go in ``reshape_dims``; symbolic ones in a shape tensor, where 0 means 0 (not "copy")."""
-        if any(isinstance(d, SymDim) for d in dims):
-            layer.set_input(1, self.shape_tensor(dims, name))
-            layer.zero_is_placeholder = False
-        else:
+    def set_reshape(self, layer: Any, dims: Sequence[int | SymDim], name: str,
+                    source: Sequence[int | SymDim] | None = None) -> None:
+        """Static dims go in ``reshape_dims``. A symbolic dim that the reshaped tensor (``source``: its IR shape
+        after the first transpose) has at the same position is TensorRT's 0 ("copy that dim"), and one further
+        symbolic dim is its -1 (inferred from the element count), so the usual reshapes of a dynamic batch or
+        sequence stay static; otherwise the dims go in a shape tensor, where 0 means 0."""
+        if not any(isinstance(d, SymDim) for d in dims):
             layer.reshape_dims = tuple(int(d) for d in dims)
+            return
+        if source is not None and 0 not in dims and -1 not in dims:
+            kept = [isinstance(d, SymDim) and i < len(source) and source[i] == d for i, d in enumerate(dims)]
+            others = [i for i, d in enumerate(dims) if isinstance(d, SymDim) and not kept[i]]
+            if len(others) <= 1:  # one more symbolic dim is TensorRT's -1, inferred from the element count
+                layer.reshape_dims = tuple(0 if kept[i] else -1 if i in others else int(d) for i, d in enumerate(dims))
+                return
+        layer.set_input(1, self.shape_tensor(dims, name))
+        layer.zero_is_placeholder = False
 
     def padded(self, o: Operand, rank: int, name: str) -> Any:
         """``o`` left-padded with 1s to ``rank``. A constant is emitted already padded (its weights reshaped, not
@@ -382,7 +392,9 @@ def shuffle(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
     if a["first_transpose"] is not None:
         layer.first_transpose = tuple(a["first_transpose"])
     if a["reshape"] is not None:  # static: 0 copies, -1 infers (TensorRT's zero_is_placeholder); see set_reshape
-        c.set_reshape(layer, a["reshape"], name)
+        shape = list(a["input"].type.shape)
+        perm = a["first_transpose"]
+        c.set_reshape(layer, a["reshape"], name, [shape[i] for i in perm] if perm is not None else shape)
     if a["second_transpose"] is not None:
         layer.second_transpose = tuple(a["second_transpose"])
     return [layer.get_output(0)]
