@@ -230,6 +230,22 @@ def _same_type(a: TensorType, b: TensorType) -> bool:
 
 def apply_match(graph: Graph, m: Match, ops: OpRegistry) -> tuple[Value, tuple[int, ...]]:
     """Build, check and commit the replacement of ``m``; returns the new value and the created node ids."""
+    plan, replace = _plan_match(graph, m, ops)
+    created = _commit(graph, plan, [r for _, r in replace], m)
+    news = [(i, _resolve(r, created)) for i, r in replace]
+    for i, new in news:
+        graph.replace_uses(Value(m.root, i), new)
+    _remove_dead(graph, m.matched_nodes)
+    return news[0][1], tuple(created[i] for i in sorted(created))
+
+
+def check_applicable(graph: Graph, m: Match, ops: OpRegistry) -> None:
+    """Build and type-check the replacement of ``m`` without changing the graph; raises as :func:`apply_match`.
+    With symbolic sizes a right side can fail where its guard could not tell (a size an op needs static)."""
+    _plan_match(graph, m, ops)
+
+
+def _plan_match(graph: Graph, m: Match, ops: OpRegistry) -> tuple[_Plan, list[tuple[int, Value | Pending]]]:
     rule = m.rule
     plan = _Plan(graph, ops, rule)
     ev = Evaluator(plan, registry_enums(ops), builder=plan)
@@ -256,12 +272,7 @@ def apply_match(graph: Graph, m: Match, ops: OpRegistry) -> tuple[Value, tuple[i
         if r == Value(m.root, i):
             raise RuleApplicationError(rule, "the right side is the matched root itself; the rule would fire "
                                              "forever")
-    created = _commit(graph, plan, [r for _, r in replace], m)
-    news = [(i, _resolve(r, created)) for i, r in replace]
-    for i, new in news:
-        graph.replace_uses(Value(m.root, i), new)
-    _remove_dead(graph, m.matched_nodes)
-    return news[0][1], tuple(created[i] for i in sorted(created))
+    return plan, replace
 
 
 def _commit(graph: Graph, plan: _Plan, results: list[Value | Pending], m: Match) -> dict[int, int]:

@@ -16,7 +16,7 @@ from typing import Any
 import networkx as nx
 
 from trt_passes.ir import STRUCTURAL_OPS, Graph, Provenance, Value
-from trt_passes.ir.symbolic import SymDim, symbols_in
+from trt_passes.ir.symbolic import SymbolicError, SymDim, symbols_in
 from trt_passes.passes.context import PassContext
 from trt_passes.passes.report import Fallback, Partition
 
@@ -44,14 +44,35 @@ def classify(ctx: PassContext, rulesets: Sequence[Any]) -> dict[int, Fallback | 
                       "needs each size's range")
             verdicts[node.id] = Fallback(node.id, node.op, source, reason)
             continue
-        if any(match_at(g, node.id, rs, ctx.ops) is not None for rs in rulesets):
-            verdicts[node.id] = None
+        match = next((m for m in (match_at(g, node.id, rs, ctx.ops) for rs in rulesets) if m is not None), None)
+        if match is not None:
+            verdicts[node.id] = _replaceable(ctx, node, match)
             continue
         # explain_no_match reports "no rule has this root op" as the pseudo-rule "*": that is an op-level reason.
         candidates = [c for rs in rulesets for c in explain_no_match(g, node.id, rs, ctx.ops) if c[0] != "*"]
         reason = "no converter rule matched" if candidates else f"no converter rule handles {node.op}"
         verdicts[node.id] = Fallback(node.id, node.op, source, reason, candidates)
     return verdicts
+
+
+def _replaceable(ctx: PassContext, node: Any, match: Any) -> Fallback | None:
+    """None when the matched converter can build its replacement. With symbolic sizes it is built (not committed)
+    first: an op whose type inference needs a size static makes the node stay in PyTorch, with that reason."""
+    from trt_passes.dsl.rewriter import RuleApplicationError, check_applicable
+
+    if not _symbols_of(ctx.graph, node):
+        return None
+    try:
+        check_applicable(ctx.graph, match, ctx.ops)
+    except RuleApplicationError as e:
+        cause: BaseException | None = e
+        while cause is not None and not isinstance(cause, SymbolicError):
+            cause = cause.__cause__
+        if cause is None:
+            raise  # a rule bug, not a symbolic size: fail loudly as the converter would
+        return Fallback(node.id, node.op, node.provenance.source,
+                        f"rule {match.rule.name} cannot build its replacement with run-time sizes: {cause}")
+    return None
 
 
 def _symbols_of(g: Graph, node: Any) -> set[str]:

@@ -175,3 +175,26 @@ def test_an_exported_program_with_dynamic_dims_keeps_them_with_its_range():
     x = torch.randn(6, 3, 64, 64, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         assert max_relative_error(program(x), model(x)) <= 1e-4
+
+
+def test_a_converter_whose_replacement_needs_a_static_size_leaves_the_op_to_pytorch(monkeypatch):
+    """A guard cannot foresee every op that needs a size static; building the replacement tells, and the op falls
+    back with that reason instead of failing the compile. Simulated by a relu whose semantics read a size as int."""
+    from trt_passes.backend import reference
+
+    def relu_reading_an_int_size(input, type, alpha=0.0, beta=0.0):
+        int(input.shape[0])  # pins a symbolic size to one value
+        return (torch.relu(input),)
+
+    import weakref
+
+    from trt_passes.dsl import rewriter
+
+    monkeypatch.setitem(reference.OPS, "trt.activation", relu_reading_an_int_size)
+    monkeypatch.setattr(rewriter, "_INFER_MEMO", weakref.WeakKeyDictionary())  # no type inferred before the patch
+    model = torch.nn.Sequential(torch.nn.Linear(13, 13), torch.nn.ReLU(), torch.nn.Linear(13, 13)).eval()
+    rows = Input(min_shape=(1, 13), opt_shape=(3, 13), max_shape=(5, 13))
+    report = trt_passes.explain(model, inputs=[rows], min_block_size=1)
+    (fallback,) = [f for f in report.fallbacks if f.op == "aten.relu.default"]
+    assert "cannot build its replacement with run-time sizes" in fallback.reason
+    assert "needs a static size" in fallback.reason
