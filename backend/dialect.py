@@ -107,6 +107,9 @@ _SCHEMAS: tuple[OpSchema, ...] = (
         "`axes`; scale/bias broadcast to the input (layer norm: axes=[-1], scale [D])."),
     _op("identity", [_t("input")],
         "IIdentityLayer: a copy of the input."),
+    _op("shape", [_t("input")],
+        "IShapeLayer: the input's dims as an i64 tensor [rank] (a run-time size as a value, e.g. to wrap negative "
+        "indices against a dim of dynamic size)."),
     _op("topk", [_t("input"), _a("op", "TopKOperation"), _a("k", "int"), _a("axes", "int[]")],
         "ITopKLayer: the k largest (MAX) or smallest (MIN) along the single axis in `axes`, sorted; outputs "
         "values and i32 indices.", returns=("Tensor", "Tensor")),

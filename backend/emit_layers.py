@@ -442,6 +442,10 @@ def identity(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
     return [c.named(c.network.add_identity(a["input"].tensor), name).get_output(0)]
 
 
+def shape(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
+    return [c.named(c.network.add_shape(a["input"].tensor), name).get_output(0)]
+
+
 def topk(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
     op = to_tensorrt(c.trt, as_member(TopKOperation, a["op"]))
     x, axis = _at_least_2d(c, a["input"], a["axes"][0] if a["axes"] else 0, name)
@@ -498,6 +502,7 @@ EMITTERS: dict[str, Emitter] = {
     "trt.cast": cast,
     "trt.normalization": normalization,
     "trt.identity": identity,
+    "trt.shape": shape,
     "trt.topk": topk,
     "trt.resize": resize,
     "trt.cumulative": cumulative,

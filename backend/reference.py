@@ -217,6 +217,12 @@ def identity(input: torch.Tensor) -> Outputs:
     return (input.clone(),)
 
 
+def shape(input: torch.Tensor) -> Outputs:
+    if not _has_values(input):  # type inference: only the result's type matters, and reading a symbolic size as a
+        return (torch.empty([input.dim()], dtype=torch.int64, device=input.device),)  # value would pin it
+    return (torch.tensor(list(input.shape), dtype=torch.int64, device=input.device),)
+
+
 # ---- matrix multiply ---------------------------------------------------------------------------------------------
 
 def matrix_multiply(a: torch.Tensor, b: torch.Tensor, op_a: Any = MatrixOperation.NONE,
@@ -474,12 +480,13 @@ def gather(data: torch.Tensor, indices: torch.Tensor, axis: int, mode: Any = Gat
         q = indices.shape[-1] if indices.dim() else 0
         if not 1 <= q <= data.dim():
             raise ValueError(f"trt.gather ND: index depth {q} does not fit data of rank {data.dim()}")
-        sizes = torch.tensor(data.shape[:q], dtype=torch.int64, device=idx.device)
-        if _has_values(idx) and bool(((idx < 0) | (idx >= sizes)).any()):
-            raise IndexError(f"trt.gather ND: an index is outside the data's leading dims {tuple(data.shape[:q])}")
-        strides = torch.tensor([math.prod(data.shape[i + 1:q]) for i in range(q)], dtype=torch.int64,
-                               device=idx.device)
-        linear = (idx * strides).sum(-1)
+        if _has_values(idx):  # (a size read into a tensor would pin a symbolic dim: only with real values)
+            sizes = torch.tensor(list(data.shape[:q]), dtype=torch.int64, device=idx.device)
+            if bool(((idx < 0) | (idx >= sizes)).any()):
+                raise IndexError(f"trt.gather ND: an index is outside the data's leading dims {tuple(data.shape[:q])}")
+        linear = idx[..., 0]
+        for i in range(1, q):  # row-major position over the leading q dims, by Horner's rule
+            linear = linear * data.shape[i] + idx[..., i]
         flat = data.reshape([-1, *data.shape[q:]])
         return (flat.index_select(0, linear.reshape(-1)).reshape([*indices.shape[:-1], *data.shape[q:]]),)
     ax = _axis("trt.gather", axis, data.dim())
@@ -628,6 +635,7 @@ OPS: dict[str, Callable[..., Outputs]] = {
     "trt.cast": cast,
     "trt.normalization": normalization,
     "trt.identity": identity,
+    "trt.shape": shape,
     "trt.topk": topk,
     "trt.resize": resize,
     "trt.cumulative": cumulative,

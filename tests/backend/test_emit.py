@@ -222,6 +222,13 @@ def test_tensorrt_rejections_surface_with_tensorrts_words_and_the_node() -> None
         emit_engine(b.outputs(v), FAST)
 
 
+def test_shape_emits_a_shape_layer_that_tensorrt_types_like_the_ir() -> None:
+    b = TrtGraph()
+    x = b.input("x", "f32", (2, 5, 3))
+    art = emit_engine(b.outputs(b.op("trt.shape", x)), FAST)  # the type cross-check: TensorRT says i64[3] too
+    assert art.num_layers >= 1
+
+
 def test_an_input_returned_unchanged_is_copied_to_become_an_output() -> None:
     b = TrtGraph()
     x = b.input("x", "f32", (2,))

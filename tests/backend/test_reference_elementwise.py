@@ -205,6 +205,13 @@ def test_identity_copies() -> None:
     assert torch.equal(out, x) and out.data_ptr() != x.data_ptr()
 
 
+@given(data=st.data())
+def test_shape_is_the_dims_as_an_i64_vector(data: st.DataObject) -> None:
+    x = data.draw(tensors(data.draw(shapes())))
+    (out,) = run("trt.shape", input=x)
+    assert out.dtype == torch.int64 and out.tolist() == list(x.shape)
+
+
 @pytest.mark.parametrize(("op", "args"), [
     ("trt.activation", {"type": "SIGMOID"}), ("trt.softmax", {"axis": 0}),
 ])
