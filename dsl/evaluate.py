@@ -186,6 +186,8 @@ def binop(op: str, a: Any, b: Any) -> Any:
             return list(b) * a
     if op in ("<", "<=", ">", ">=") and (isinstance(a, SymDim) or isinstance(b, SymDim)):
         return _compare_sizes(op, a, b)
+    if op in ("+", "-", "*", "//", "%") and (isinstance(a, SymDim) or isinstance(b, SymDim)):
+        return _size_arithmetic(op, a, b)
     if not (_is_number(a) and _is_number(b)):
         raise GuardError(f"`{op}` of {a!r} and {b!r}")
     if op == "+":
@@ -199,6 +201,18 @@ def binop(op: str, a: Any, b: Any) -> Any:
             raise GuardError(f"`{op}` by zero")
         return a // b if op == "//" else a % b
     return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+
+
+def _size_arithmetic(op: str, a: Any, b: Any) -> Any:
+    """Arithmetic with a symbolic dim gives a symbolic dim (``shape(x)[0] * shape(x)[1]`` is ``s0*s1``)."""
+    from trt_passes.ir.fake_shapes import size_arithmetic
+
+    for v in (a, b):
+        if not isinstance(v, SymDim) and not (isinstance(v, int) and not isinstance(v, bool)):
+            raise GuardError(f"`{op}` of {a!r} and {b!r}")
+    if op in ("//", "%") and b == 0:
+        raise GuardError(f"`{op}` by zero")
+    return size_arithmetic(op, a, b)
 
 
 def _compare_sizes(op: str, a: Any, b: Any) -> bool:

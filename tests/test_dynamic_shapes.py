@@ -198,3 +198,13 @@ def test_a_converter_whose_replacement_needs_a_static_size_leaves_the_op_to_pyto
     (fallback,) = [f for f in report.fallbacks if f.op == "aten.relu.default"]
     assert "cannot build its replacement with run-time sizes" in fallback.reason
     assert "needs a static size" in fallback.reason
+
+
+def test_linear_layers_of_a_dynamic_bert_need_no_flatten_and_unflatten():
+    """Guards compute with symbolic sizes (shape(x)[0] * shape(x)[1] is s0*s1), so the rule that turns a flattened
+    linear layer into a batched product fires with a dynamic batch and sequence as it does with static shapes."""
+    model, program = compiled("bert")
+    static = trt_passes.explain(model, inputs=ZOO["bert"].inputs()).rule_fires
+    fires = program.compile_report.rule_fires
+    for rule in ("flattened_matmul_as_batched_matmul", "flattened_bmm_as_matmul"):
+        assert fires[rule] == static[rule] > 0, rule

@@ -85,3 +85,14 @@ def test_symbolic_attributes_and_ranges_survive_the_body_codec():
     assert isinstance(node.attrs["size"][0], SymDim) and node.attrs["size"] == ["s0*2", 3]
     assert back.meta["symbols"] == {"s0": SymbolRange(1, 2, 4)}
     assert isinstance(node.outputs[0].shape[0], SymDim)
+
+
+def test_size_arithmetic_in_guards_gives_the_canonical_form_inference_gives():
+    from trt_passes.dsl.evaluate import binop
+
+    product = binop("*", SymDim("s72"), SymDim("s70"))
+    assert product == binop("*", SymDim("s70"), SymDim("s72")) == "s70*s72"
+    (flat,) = aten_dialect().infer("aten.view.default", {"self": TensorType("f32", ("s72", "s70", 8)),
+                                                        "size": [-1, 8]})
+    assert binop("==", [product, 8], list(flat.shape))  # a guard `shape(v) == [s[0] * s[1], s[2]]` holds
+    assert binop("//", SymDim("s1"), 2) == "(s1//2)" and binop("+", SymDim("s1"), 0) == "s1"

@@ -137,3 +137,16 @@ def infer_symbolic(evaluate: Callable[[dict[str, Any]], tuple[torch.Tensor, ...]
         raise SymbolicError(f"needs a static size for {', '.join(pinned)}: its meta function specialised the "
                             "symbolic dim to one value")
     return [TensorType(dtype_name(o.dtype), tuple(space.dim(d) for d in o.shape)) for o in outs]
+
+
+_SIZE_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "//": lambda a, b: a // b,
+    "%": lambda a, b: a % b,
+}
+
+
+def size_arithmetic(op: str, a: int | SymDim, b: int | SymDim) -> int | SymDim:
+    """``a op b`` for sizes, symbolic ones included, in the canonical form inference gives (``s0*s1``, not
+    ``s1*s0``), so a guard comparing a computed size with a type's dim compares like with like."""
+    space = _Space(tuple(sorted(symbols_in([a, b]))))
+    return space.dim(_SIZE_OPS[op](space.convert(a), space.convert(b)))
