@@ -22,6 +22,8 @@ from trt_passes.backend.enums import (
     MatrixOperation,
     PoolingType,
     ReduceOperation,
+    ScatterMode,
+    TopKOperation,
     UnaryOperation,
 )
 from trt_passes.backend.tensorrt_import import TensorRTNotAvailableError, find_tensorrt
@@ -241,3 +243,26 @@ def test_build_settings_reach_the_builder_and_the_log_goes_to_python_logging(cap
         art = emit_engine(_conv(), BuildSettings(workspace_size=1 << 26, optimization_level=1))
     assert art.engine
     assert any(r.name == "trt_passes.tensorrt" for r in caplog.records)
+
+
+@pytest.mark.parametrize("dtype, idx_dtype", [("f32", "i64"), ("f16", "i32"), ("i64", "i64")])
+def test_tensorrt_builds_scatter_and_topk_indices_with_the_irs_types(dtype: str, idx_dtype: str) -> None:
+    """ELEMENT (indices smaller than data off the axis, negative axis), ND with depth 1 and 2 and a constant index
+    tensor, and TopK's i32 indices cast to i64: emit_engine holds every layer's TensorRT types against the IR."""
+    b = TrtGraph()
+    x = b.input("x", dtype, (3, 5, 2))
+    element = b.op("trt.scatter", x, b.input("i", idx_dtype, (2, 2, 2)), b.input("u", dtype, (2, 2, 2)),
+                   mode=ScatterMode.ELEMENT, axis=-2, rule="scatter_src_elements")
+    rows = b.op("trt.scatter", x, b.input("r", idx_dtype, (2, 1)), b.input("v", dtype, (2, 5, 2)),
+                mode=ScatterMode.ND, rule="index_put_one_index")
+    cells = b.const(torch.tensor([[0, 4], [2, 1]], dtype=getattr(torch, {"i64": "int64", "i32": "int32"}[idx_dtype])))
+    pairs = b.op("trt.scatter", x, cells, b.input("w", dtype, (2, 2)), mode=ScatterMode.ND,
+                 rule="index_put_two_indices")
+    outs = [element, rows, pairs]
+    if dtype != "i64":  # the topk rules take float inputs only
+        t = b.op("trt.topk", x, op=TopKOperation.MAX, k=3, axes=[1], rule="topk_with_indices")
+        outs.append(b.op("trt.cast", type(t)(t.node, 1), to="i64", rule="topk_with_indices"))
+    art = emit_engine(b.outputs(*outs), BuildSettings(optimization_level=0))
+    assert art.engine and len(art.output_names) == len(outs)
+    assert {n.split(":")[0] for n in art.layer_names} >= {"scatter_src_elements", "index_put_one_index",
+                                                          "index_put_two_indices"}

@@ -15,7 +15,7 @@ from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 from tests.backend.builders import TrtGraph, shapes
 from trt_passes.backend.emit import check_emission
-from trt_passes.backend.enums import GatherMode, MatrixOperation, PoolingType, ReduceOperation
+from trt_passes.backend.enums import GatherMode, MatrixOperation, PoolingType, ReduceOperation, ScatterMode
 from trt_passes.backend.tensorrt_import import TensorRTNotAvailableError, find_tensorrt
 
 try:
@@ -148,3 +148,25 @@ def test_elementwise_select_and_normalization_broadcast_shapes(shapes_: object, 
         outs.append(b.op("trt.normalization", n_in, b.const(scale), b.const(scale.clone()), axes=[-1],
                          epsilon=1e-5))
     check_emission(b.outputs(*outs))
+
+
+@given(data_shape=st.lists(st.integers(1, 4), min_size=1, max_size=4), mode=st.sampled_from(ScatterMode),
+       dtype=st.sampled_from(["f32", "f16", "bf16", "i32", "i64"]), idx_dtype=st.sampled_from(["i32", "i64"]),
+       data=st.data())
+def test_tensorrt_infers_the_references_scatter_types(data_shape: list[int], mode: ScatterMode, dtype: str,
+                                                      idx_dtype: str, data: st.DataObject) -> None:
+    """Random ELEMENT and ND configurations: TensorRT's shape and dtype inference agrees with the reference's
+    (``check_emission`` defines the one-layer network and holds its types against the IR's; no engine is built)."""
+    rank = len(data_shape)
+    axis = data.draw(st.integers(-rank, rank - 1))
+    if mode is ScatterMode.ELEMENT:
+        idx_shape = [data.draw(st.integers(1, s)) for s in data_shape]
+        updates_shape = idx_shape
+    else:
+        k = data.draw(st.integers(1, rank))
+        batch = data.draw(st.lists(st.integers(1, 3), min_size=1, max_size=2))
+        idx_shape, updates_shape = [*batch, k], [*batch, *data_shape[k:]]
+    b = TrtGraph()
+    out = b.op("trt.scatter", b.input("x", dtype, tuple(data_shape)), b.input("i", idx_dtype, tuple(idx_shape)),
+               b.input("u", dtype, tuple(updates_shape)), mode=mode, axis=axis)
+    assert check_emission(b.outputs(out))

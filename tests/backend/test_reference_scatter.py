@@ -1,6 +1,7 @@
 """``trt.scatter``: the reference runtime against an element-by-element definition in plain Python (the reference
-itself is written with torch.scatter / index_put, so it is checked against something else), its refusals, and the
-real TensorRT builder accepting scatter layers with the types the IR gives them."""
+itself is written with torch.scatter / index_put, so it is checked against something else) and its refusals. The real
+TensorRT builder's side is in test_emit.py (an engine with scatter and topk indices) and test_emit_agreement.py
+(TensorRT's scatter types against the reference's)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.backend.builders import TrtGraph, run, tensors
-from trt_passes.backend.emit import BuildSettings, check_emission, emit_engine
-from trt_passes.backend.enums import ScatterMode, TopKOperation
-from trt_passes.backend.tensorrt_import import TensorRTNotAvailableError, find_tensorrt
+from tests.backend.builders import run, tensors
+from trt_passes.backend.enums import ScatterMode
 
 
 @st.composite
@@ -102,62 +101,3 @@ def test_scatter_refuses_what_tensorrt_would(args: dict, error: type, words: str
             **args}
     with pytest.raises(error, match=words.replace("(", r"\(").replace(")", r"\)")):
         run("trt.scatter", **full)
-
-
-# ---- emission: the real TensorRT builder ----------------------------------------------------------------------------
-def _tensorrt_present() -> bool:
-    try:
-        find_tensorrt()
-    except TensorRTNotAvailableError:
-        return False
-    return True
-
-
-needs_tensorrt = pytest.mark.skipif(not _tensorrt_present(), reason="no TensorRT module installed")
-
-
-@needs_tensorrt
-@pytest.mark.parametrize("dtype, idx_dtype", [("f32", "i64"), ("f16", "i32"), ("i64", "i64")])
-def test_tensorrt_builds_scatter_and_topk_indices_with_the_irs_types(dtype: str, idx_dtype: str) -> None:
-    """ELEMENT (indices smaller than data off the axis, negative axis), ND with depth 1 and 2 and a constant index
-    tensor, and TopK's i32 indices cast to i64: emit_engine holds every layer's TensorRT types against the IR."""
-    b = TrtGraph()
-    x = b.input("x", dtype, (3, 5, 2))
-    element = b.op("trt.scatter", x, b.input("i", idx_dtype, (2, 2, 2)), b.input("u", dtype, (2, 2, 2)),
-                   mode=ScatterMode.ELEMENT, axis=-2, rule="scatter_src_elements")
-    rows = b.op("trt.scatter", x, b.input("r", idx_dtype, (2, 1)), b.input("v", dtype, (2, 5, 2)),
-                mode=ScatterMode.ND, rule="index_put_one_index")
-    cells = b.const(torch.tensor([[0, 4], [2, 1]], dtype=getattr(torch, {"i64": "int64", "i32": "int32"}[idx_dtype])))
-    pairs = b.op("trt.scatter", x, cells, b.input("w", dtype, (2, 2)), mode=ScatterMode.ND,
-                 rule="index_put_two_indices")
-    outs = [element, rows, pairs]
-    if dtype != "i64":  # the topk rules take float inputs only
-        t = b.op("trt.topk", x, op=TopKOperation.MAX, k=3, axes=[1], rule="topk_with_indices")
-        outs.append(b.op("trt.cast", type(t)(t.node, 1), to="i64", rule="topk_with_indices"))
-    art = emit_engine(b.outputs(*outs), BuildSettings(optimization_level=0))
-    assert art.engine and len(art.output_names) == len(outs)
-    assert {n.split(":")[0] for n in art.layer_names} >= {"scatter_src_elements", "index_put_one_index",
-                                                          "index_put_two_indices"}
-
-
-@needs_tensorrt
-@given(data_shape=st.lists(st.integers(1, 4), min_size=1, max_size=4), mode=st.sampled_from(ScatterMode),
-       dtype=st.sampled_from(["f32", "f16", "bf16", "i32", "i64"]), idx_dtype=st.sampled_from(["i32", "i64"]),
-       data=st.data())
-def test_tensorrt_infers_the_references_scatter_types(data_shape: list[int], mode: ScatterMode, dtype: str,
-                                                      idx_dtype: str, data: st.DataObject) -> None:
-    """Random ELEMENT and ND configurations: TensorRT's shape and dtype inference agrees with the reference's
-    (``check_emission`` defines the one-layer network and holds its types against the IR's; no engine is built)."""
-    rank = len(data_shape)
-    axis = data.draw(st.integers(-rank, rank - 1))
-    if mode is ScatterMode.ELEMENT:
-        idx_shape = [data.draw(st.integers(1, s)) for s in data_shape]
-        updates_shape = idx_shape
-    else:
-        k = data.draw(st.integers(1, rank))
-        batch = data.draw(st.lists(st.integers(1, 3), min_size=1, max_size=2))
-        idx_shape, updates_shape = [*batch, k], [*batch, *data_shape[k:]]
-    b = TrtGraph()
-    out = b.op("trt.scatter", b.input("x", dtype, tuple(data_shape)), b.input("i", idx_dtype, tuple(idx_shape)),
-               b.input("u", dtype, tuple(updates_shape)), mode=mode, axis=axis)
-    assert check_emission(b.outputs(out))
