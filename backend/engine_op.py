@@ -235,10 +235,10 @@ def _run_reference(meta: str, data: dict[str, Any], inputs: list[torch.Tensor],
     return list(run_graph(_body(meta, data, weights), list(inputs), _reference_ops()))
 
 
-@torch.library.custom_op("trt_passes::execute_engine", mutates_args=())
 def execute_engine(inputs: list[torch.Tensor], engine: torch.Tensor, weights: list[torch.Tensor],
                    meta: str) -> list[torch.Tensor]:
-    """Run one TensorRT segment: its engine where it can run, else its body on the reference runtime."""
+    """Run one TensorRT segment: its engine where it can run, else its body on the reference runtime (the op's
+    implementation; :mod:`trt_passes.torch_registrations` declares the op and calls this)."""
     data = parse_meta(meta)
     runtime = data["runtime"]
     device = inputs[0].device if inputs else engine.device
@@ -261,8 +261,7 @@ def execute_engine(inputs: list[torch.Tensor], engine: torch.Tensor, weights: li
     return [o.clone() if o.numel() and o.untyped_storage().data_ptr() in taken else o for o in outputs]
 
 
-@execute_engine.register_fake
-def _execute_engine_fake(inputs: list[torch.Tensor], engine: torch.Tensor, weights: list[torch.Tensor],
+def execute_engine_fake(inputs: list[torch.Tensor], engine: torch.Tensor, weights: list[torch.Tensor],
                          meta: str) -> list[torch.Tensor]:
     data = parse_meta(meta)
     device = inputs[0].device if inputs else engine.device

@@ -6,8 +6,8 @@
 Columns: TensorRT segments, ops left to PyTorch (the reasons ``explain`` gives are listed under the table), TensorRT
 layers, compile time split into torch.export (+ import), our passes (everything but engine building) and TensorRT's
 builder, and parity: the maximum relative error of the compiled program (segments on the reference runtime) against
-eager PyTorch (``trt_passes.parity.max_relative_error``). Each number is one run on this machine; a model that fails
-to compile gets a row saying where.
+eager PyTorch (``trt_passes.tools.parity.max_relative_error``). Each number is one run on this machine; a model that
+fails to compile gets a row saying where.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from trt_passes.compiler import build_runtime_program, run_passes
 from trt_passes.frontends import get_frontend
 from trt_passes.frontends.dynamo import dynamic_shapes_for
 from trt_passes.inputs import Input, example_inputs
-from trt_passes.parity import max_relative_error
 from trt_passes.passes.settings import CompileSettings
+from trt_passes.tools.parity import max_relative_error
 
 
 @dataclass

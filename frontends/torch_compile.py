@@ -11,7 +11,7 @@ Each FX graph TorchDynamo captures (torch-level calls, weights as graph inputs) 
 2. the rest goes through ``torch.export`` and the default core-ATen decompositions into the dynamo frontend's
    importer: the same ATen every other frontend produces.
 
-The backend (:func:`trt_passes.compiler.dynamo_backend`, registered as ``"trt_passes"``) then runs the normal
+The backend (:func:`trt_passes.torch_registrations.dynamo_backend`, registered as ``"trt_passes"``) then runs the normal
 pipeline and returns the program; it takes compile options as ``torch.compile(..., options={...})``.
 """
 
@@ -39,17 +39,6 @@ def _dynamo_says_weight(node: torch.fx.Node) -> bool:
         return False
     name = source.name() if callable(getattr(source, "name", None)) else getattr(source, "name", "")
     return isinstance(name, str) and ("._parameters[" in name or "._buffers[" in name)
-
-
-def backend_registry() -> tuple[Any, Any]:
-    """TorchDynamo's backend tables (name -> entry point, name -> function).
-
-    Private API (``torch._dynamo.backends.registry._BACKENDS`` / ``_COMPILER_FNS``): the public ``list_backends``
-    hides tagged backends and would itself load entry points, so registering from inside an entry point's import needs
-    the raw tables. Missing tables (a future torch) read as empty."""
-    from torch._dynamo.backends import registry
-
-    return getattr(registry, "_BACKENDS", {}), getattr(registry, "_COMPILER_FNS", {})
 
 
 def weight_ids(model: Any) -> set[int]:

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 import trt_passes
 from tests.models_for_tests import mlp, unsupported
 from trt_passes.dsl import RuleLoadError
-from trt_passes.parity import max_relative_error
 from trt_passes.passes.partition import FullCompilationError
+from trt_passes.tools.parity import max_relative_error
 
 X = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
 

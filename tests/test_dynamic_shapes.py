@@ -18,7 +18,7 @@ import trt_passes
 from benchmarks.zoo import ZOO
 from trt_passes.inputs import Input
 from trt_passes.ir.symbolic import SymbolicError
-from trt_passes.parity import max_relative_error
+from trt_passes.tools.parity import max_relative_error
 
 pytestmark = pytest.mark.slow
 

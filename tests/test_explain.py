@@ -10,8 +10,8 @@ import torch
 
 import trt_passes
 from tests.models_for_tests import unsupported
-from trt_passes.cli import main
 from trt_passes.passes.report import SCHEMA
+from trt_passes.tools.cli import main
 
 MODELS = str(Path(__file__).with_name("models_for_tests.py"))
 X = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))

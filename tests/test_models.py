@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import trt_passes
 from benchmarks.zoo import ZOO
-from trt_passes.parity import max_relative_error
+from trt_passes.tools.parity import max_relative_error
 
 pytestmark = pytest.mark.slow
 MODELS = ["resnet18", "mobilenet_v2", "bert"]

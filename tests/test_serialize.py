@@ -23,8 +23,8 @@ import torch.utils._pytree as pytree
 
 import trt_passes
 from benchmarks.zoo import bert, resnet18
-from trt_passes.parity import max_relative_error
 from trt_passes.serialize import FORMAT_VERSION, read_manifest
+from trt_passes.tools.parity import max_relative_error
 
 REPO = Path(__file__).resolve().parents[1]
 FORMATS = ["exported_program", "torchscript"]

@@ -18,6 +18,7 @@ from trt_passes.passes.pipeline import load_pipeline
 from trt_passes.passes.report import CompileReport
 from trt_passes.passes.scheduler import run_pipeline
 from trt_passes.passes.settings import CompileSettings
+from trt_passes.torch_registrations import register_dynamo_backend
 
 
 @functools.lru_cache(maxsize=1)
@@ -115,9 +116,6 @@ def explain_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: C
 
 
 # ---- torch.compile ---------------------------------------------------------------------------------------------------
-DYNAMO_BACKEND_NAME = "trt_passes"
-
-
 def make_dynamo_backend(settings: CompileSettings, known_weights: set[int] | None = None,
                         reports: list[CompileReport] | None = None) -> Any:
     """A TorchDynamo backend compiling each captured graph with ``settings``; ``known_weights`` are the ids of the
@@ -147,21 +145,3 @@ def dynamo_backend(gm: Any, example_inputs: Sequence[Any], *, options: dict[str,
     ``options`` are :func:`trt_passes.compile`'s options (an unknown one is an error); ``mode`` is ignored."""
     settings = CompileSettings.from_options(dict(options or {}))
     return make_dynamo_backend(settings)(gm, example_inputs)
-
-
-def register_dynamo_backend() -> bool:
-    """Register :func:`dynamo_backend` as ``"trt_passes"`` with TorchDynamo unless it is known there already.
-
-    Importing ``torch._dynamo`` costs seconds, so ``import trt_passes`` calls this only when it is already imported;
-    otherwise the ``torch_dynamo_backends`` entry point (pyproject.toml) makes the name resolve on first use. While
-    TorchDynamo is loading that entry point the name is in its table but has no function yet: registering then would
-    collide with TorchDynamo's own registration, so the check is on the name, not the function."""
-    import torch._dynamo
-
-    from trt_passes.frontends.torch_compile import backend_registry
-
-    names, functions = backend_registry()
-    if DYNAMO_BACKEND_NAME in names or DYNAMO_BACKEND_NAME in functions:
-        return False
-    torch._dynamo.register_backend(dynamo_backend, name=DYNAMO_BACKEND_NAME)
-    return True

@@ -111,6 +111,7 @@ WORKER = textwrap.dedent("""
     import json, sys
     import torch
     import trt_passes
+    from trt_passes.tools.parity import max_relative_error
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(8, 8, 3),
                                 torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(8 * 6 * 6, 4)).eval()
@@ -118,7 +119,7 @@ WORKER = textwrap.dedent("""
     compiled = trt_passes.compile(model, inputs=[x], cache_dir=sys.argv[1], require_full_compilation=True,
                                   runtime="reference")
     with torch.no_grad():
-        err = trt_passes.parity.max_relative_error(compiled(x), model(x))
+        err = max_relative_error(compiled(x), model(x))
     print(json.dumps({"cached": [p.cached for p in compiled.compile_report.partitions], "err": err,
                       "report": str(compiled.compile_report)}))
 """)

@@ -21,7 +21,7 @@ import torch.fx
 import trt_passes
 from benchmarks.zoo import bert, resnet18
 from trt_passes.frontends.calling import PyTreeProgram
-from trt_passes.parity import max_relative_error
+from trt_passes.tools.parity import max_relative_error
 
 IRS = ["dynamo", "fx", "torchscript", "torch_compile"]
 

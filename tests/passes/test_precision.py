@@ -3,7 +3,7 @@
 Parity tolerances. Every op that rounds its result to the reduced dtype adds at most about one unit roundoff
 (epsilon / 2) of the output's magnitude when the network is well conditioned, so a chain of ``depth`` rounding
 layers stays within ``depth * epsilon / 2`` relative to the output's largest magnitude (the measure of
-:func:`trt_passes.parity.max_relative_error`). epsilon is 2**-10 ~ 9.8e-4 for f16 (10 stored significand bits) and
+:func:`trt_passes.tools.parity.max_relative_error`). epsilon is 2**-10 ~ 9.8e-4 for f16 (10 stored significand bits) and
 2**-7 ~ 7.8e-3 for bf16 (7 bits). Measured errors are about one epsilon or less (see the test bodies); a wrong cast
 (an input reinterpreted, a weight left uncast, bf16 read as f16) gives errors of order 1.
 """
@@ -23,14 +23,14 @@ from torch import nn
 
 import trt_passes
 from trt_passes.compiler import default_ops, run_passes
-from trt_passes.explain_graph import explain_with_graph
 from trt_passes.frontends import get_frontend
 from trt_passes.inputs import example_inputs
 from trt_passes.ir import Graph, Value
-from trt_passes.parity import max_relative_error
 from trt_passes.passes import precision
 from trt_passes.passes.precision import PrecisionTable, PrecisionTableError, parse_table, reduce_precision
 from trt_passes.passes.settings import CompileSettings
+from trt_passes.tools.explain_graph import explain_with_graph
+from trt_passes.tools.parity import max_relative_error
 
 EPS = {"f16": 2.0**-10, "bf16": 2.0**-7}
 TORCH = {"f16": torch.float16, "bf16": torch.bfloat16}
@@ -389,7 +389,7 @@ def test_engine_cache_never_serves_a_float32_engine_for_a_reduced_precision_comp
 
 # ---- the command line ------------------------------------------------------------------------------------------------
 def test_the_command_line_takes_precision_and_explain_shows_what_the_pass_did(capsys):
-    from trt_passes.cli import main
+    from trt_passes.tools.cli import main
 
     mlp = f"{Path(__file__).parents[1] / 'models_for_tests.py'}:mlp"
     assert main(["explain", mlp, "--input", "4x8", "--precision", "f16", "--min-block-size", "1", "-q"]) == 0

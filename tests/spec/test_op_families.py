@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 import trt_passes
-from trt_passes.parity import max_relative_error
+from trt_passes.tools.parity import max_relative_error
 
 
 def _fn(f: Callable[..., torch.Tensor]) -> torch.nn.Module:

@@ -11,9 +11,9 @@ import torchvision
 
 import trt_passes
 from tests.models_for_tests import mlp
-from trt_passes.cli import main
+from trt_passes.tools.cli import main
 
-MODELS = str(Path(__file__).with_name("models_for_tests.py"))
+MODELS = str(Path(__file__).parent.parent / "models_for_tests.py")
 
 # Planted bugs: each file adds a rule to a shipped rule set, with a priority above the shipped rule for the op.
 LEAKY_RELU = """ruleset convert.core : converter

@@ -18,14 +18,14 @@ import torch
 
 import trt_passes
 from tests.models_for_tests import mlp, unsupported
-from trt_passes.cli import main
 from trt_passes.passes.observe import DEBUG_ENV, TRACE_ENV, PipelineObserver, observing
 from trt_passes.passes.pipeline import load_pipeline
-from trt_passes.progress import ProgressLine, progress_display
+from trt_passes.tools.cli import main
+from trt_passes.tools.progress import ProgressLine, progress_display
 
 STEPS = len(load_pipeline("default").steps)  # the default pipeline's passes, as the progress line counts them
 
-MODELS = str(Path(__file__).with_name("models_for_tests.py"))
+MODELS = str(Path(__file__).parent.parent / "models_for_tests.py")
 CLI = str(Path(sys.executable).with_name("trt-passes"))
 COMPILE = [CLI, "compile", f"{MODELS}:mlp", "--input", "4x8", "--min-block-size", "1", "--runtime", "reference"]
 X = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))

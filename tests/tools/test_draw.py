@@ -10,12 +10,12 @@ import torch
 import torchvision
 
 from tests.models_for_tests import unsupported
-from trt_passes.cli import main
-from trt_passes.draw import write_graph
-from trt_passes.explain_graph import explain_with_graph
+from trt_passes.tools.cli import main
+from trt_passes.tools.draw import write_graph
+from trt_passes.tools.explain_graph import explain_with_graph
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
-MODELS = str(Path(__file__).with_name("models_for_tests.py"))
+MODELS = str(Path(__file__).parent.parent / "models_for_tests.py")
 
 
 @pytest.fixture(scope="module")

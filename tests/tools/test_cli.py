@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from trt_passes.cli import main
+from trt_passes.tools.cli import main
 
-MODELS = str(Path(__file__).with_name("models_for_tests.py"))
+MODELS = str(Path(__file__).parent.parent / "models_for_tests.py")
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

@@ -23,7 +23,6 @@ import torch.utils._pytree as pytree
 
 from trt_passes.ir import Graph
 from trt_passes.ir.interpreter import run_graph
-from trt_passes.parity import max_relative_error
 from trt_passes.passes.context import PassContext
 from trt_passes.passes.observe import active_observers
 from trt_passes.passes.pipeline import Pipeline, PipelineStep, load_pipeline, validate_pipeline
@@ -31,6 +30,7 @@ from trt_passes.passes.registry import builtin_passes
 from trt_passes.passes.report import CompileReport, PassRecord
 from trt_passes.passes.scheduler import run_step
 from trt_passes.passes.settings import CompileSettings
+from trt_passes.tools.parity import max_relative_error
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ def _tolerance(args: argparse.Namespace) -> float:
 def _model_and_specs(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     """The model and its ``--input`` specs (Inputs; dynamic ones keep their ranges)."""
     from trt_passes.inputs import Input
-    from trt_passes.models import load_model
+    from trt_passes.tools.models import load_model
 
     if not args.input:
         raise ValueError("give at least one --input SHAPE[:DTYPE], e.g. --input 1x3x224x224")
@@ -95,7 +95,7 @@ def _check_shapes(specs: list[Any]) -> list[list[Any]]:
 def cmd_compile(args: argparse.Namespace) -> int:
     import trt_passes
     from trt_passes.inputs import example_inputs
-    from trt_passes.parity import check_parity
+    from trt_passes.tools.parity import check_parity
 
     model, specs = _model_and_specs(args)
     start = time.perf_counter()
@@ -136,7 +136,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
                     return EXIT_OK
         print(f"error: {args.target!r} is no pass or rule; to explain a model give --input SHAPE", file=sys.stderr)
         return EXIT_ERROR
-    from trt_passes.explain_graph import explain_with_graph
+    from trt_passes.tools.explain_graph import explain_with_graph
 
     args.model = args.target
     model, specs = _model_and_specs(args)
@@ -149,7 +149,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     else:
         print(report)
     if args.graph:
-        from trt_passes.draw import write_graph
+        from trt_passes.tools.draw import write_graph
 
         path = write_graph(args.graph, graph, report, expand=args.expand)
         print(f"Graph drawn to {path}", file=sys.stderr)
@@ -175,7 +175,7 @@ def cmd_bisect(args: argparse.Namespace) -> int:
 def _progress(args: argparse.Namespace) -> Iterator[None]:
     """The progress line (on a terminal, unless --quiet) and the --trace file, for the command's pipelines."""
     from trt_passes.passes.observe import TraceFile, observing
-    from trt_passes.progress import progress_display, showing_progress
+    from trt_passes.tools.progress import progress_display, showing_progress
 
     trace = (TraceFile(Path(args.trace)),) if getattr(args, "trace", None) else ()
     with observing(*trace), showing_progress(progress_display(quiet=getattr(args, "quiet", False))):
@@ -232,7 +232,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_coverage(args: argparse.Namespace) -> int:
     import json
 
-    from trt_passes.coverage import coverage_report
+    from trt_passes.tools.coverage import coverage_report
 
     report = coverage_report(tuple(Path(r) for r in args.rules))
     print(json.dumps(report.to_dict(), indent=2) if args.json else report)
