@@ -36,7 +36,7 @@ from trt_passes.backend.enums import (
     UnaryOperation,
     as_member,
 )
-from trt_passes.ir.ops import ArgSpec, OpSchema, infer_by_meta
+from trt_passes.ir.ops import ArgSpec, OpSchema, SchemaBindError, infer_by_meta
 from trt_passes.ir.types import TensorType
 
 
@@ -162,20 +162,14 @@ class TrtDialect:
         schema = self.schema(op)
         if schema is None:
             raise KeyError(f"unknown TensorRT dialect op {op}")
-        kwargs: dict[str, Any] = {}
+        try:
+            kwargs = schema.bind((), args)
+        except SchemaBindError as e:
+            raise TypeError(str(e)) from None
         for spec in schema.args:
-            if spec.name in args:
-                value = args[spec.name]
-            elif spec.has_default:
-                value = spec.default
-            else:
-                raise TypeError(f"{op}: missing argument {spec.name!r}")
+            value = kwargs[spec.name]
             if spec.type in _ENUM_ARGS and value is not None:
-                value = as_member(_ENUM_ARGS[spec.type], value)
-            kwargs[spec.name] = value
-        unknown = set(args) - set(kwargs)
-        if unknown:
-            raise TypeError(f"{op}: unknown arguments {sorted(unknown)}")
+                kwargs[spec.name] = as_member(_ENUM_ARGS[spec.type], value)
         return reference.OPS[op](**kwargs)
 
     def infer(self, op: str, args: dict[str, Any]) -> tuple[TensorType, ...]:

@@ -44,6 +44,7 @@ import torch
 import torch.fx
 
 from trt_passes.backend.body_codec import decode_body, encode_body
+from trt_passes.backend.registry import default_ops
 from trt_passes.ir.graph import Graph
 from trt_passes.ir.symbolic import fold
 from trt_passes.ir.types import torch_dtype
@@ -201,15 +202,6 @@ def _run_engine(data: dict[str, Any], inputs: list[torch.Tensor], engine: torch.
     return list(runner(*inputs))
 
 
-@functools.lru_cache(maxsize=1)
-def _reference_ops() -> Any:
-    from trt_passes.backend.dialect import trt_dialect
-    from trt_passes.ir.aten import aten_dialect
-    from trt_passes.ir.ops import OpRegistry
-
-    return OpRegistry([aten_dialect(), trt_dialect()])
-
-
 # Decoded bodies by (meta, weight identities): decoding costs tens of ms for a BERT-sized body, more than running it.
 # An entry holds its weights, so their ids cannot be reused while it is cached.
 _bodies: collections.OrderedDict[tuple[str, tuple[int, ...]], Graph] = collections.OrderedDict()
@@ -232,7 +224,7 @@ def _run_reference(meta: str, data: dict[str, Any], inputs: list[torch.Tensor],
                    weights: list[torch.Tensor]) -> list[torch.Tensor]:
     from trt_passes.ir.interpreter import run_graph
 
-    return list(run_graph(_body(meta, data, weights), list(inputs), _reference_ops()))
+    return list(run_graph(_body(meta, data, weights), list(inputs), default_ops()))
 
 
 def execute_engine(inputs: list[torch.Tensor], engine: torch.Tensor, weights: list[torch.Tensor],

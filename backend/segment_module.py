@@ -15,27 +15,18 @@ touched and no tensor is copied at construction.
 
 from __future__ import annotations
 
-import functools
 import warnings
 from typing import Any
 
 import torch
 
+from trt_passes.backend.registry import default_ops
 from trt_passes.ir.graph import Graph
 from trt_passes.ir.interpreter import run_graph
-from trt_passes.ir.ops import OpRegistry
 
 RUNTIMES = ("auto", "tensorrt", "reference")
 
 _fallback_warned = False
-
-
-@functools.lru_cache(maxsize=1)
-def _reference_ops() -> OpRegistry:
-    from trt_passes.backend.dialect import trt_dialect  # lazily: the dialect is optional for ATen-only bodies
-    from trt_passes.ir.aten import aten_dialect
-
-    return OpRegistry([aten_dialect(), trt_dialect()])
 
 
 def _tensorrt_status(device: torch.device) -> tuple[bool, str]:
@@ -84,7 +75,7 @@ class SegmentModule(torch.nn.Module):
     def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if self._select(inputs) == "tensorrt":
             return tuple(self._engine_runner(inputs)(*inputs))
-        return tuple(run_graph(self._current_body(), list(inputs), _reference_ops()))
+        return tuple(run_graph(self._current_body(), list(inputs), default_ops()))
 
     # ---- runtime choice -------------------------------------------------------------------------------------
     def _select(self, inputs: tuple[torch.Tensor, ...]) -> str:

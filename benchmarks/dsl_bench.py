@@ -19,16 +19,14 @@ from pathlib import Path
 import torch
 
 import trt_passes.spec
-from trt_passes.backend.dialect import trt_dialect
+from trt_passes.backend.registry import default_ops
 from trt_passes.dsl import load_rules, match_at, rewrite
 from trt_passes.dsl.compiled import compiled_matcher
-from trt_passes.dsl.construct import add_op
 from trt_passes.ir import Graph, TensorType, Value
-from trt_passes.ir.aten import aten_dialect
-from trt_passes.ir.ops import OpRegistry
+from trt_passes.ir.construct import add_op
 
 SPEC = Path(trt_passes.spec.__file__).parent
-OPS = OpRegistry([aten_dialect(), trt_dialect()])
+OPS = default_ops()
 
 _LOAD = """
 import time, sys
@@ -38,7 +36,7 @@ from trt_passes.ir.aten import aten_dialect
 from trt_passes.ir.ops import OpRegistry
 from trt_passes.dsl import load_rules
 from trt_passes.dsl.compiled import compiled_matcher
-ops = OpRegistry([aten_dialect(), trt_dialect()])
+ops = default_ops()
 t1 = time.perf_counter()
 lib = load_rules([sys.argv[1] + "/lower", sys.argv[1] + "/convert"], ops)
 t2 = time.perf_counter()

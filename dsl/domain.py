@@ -19,11 +19,11 @@ from typing import Any
 import torch
 
 from trt_passes.dsl import ast as A
-from trt_passes.dsl.construct import add_op
 from trt_passes.dsl.evaluate import Evaluator
 from trt_passes.dsl.matcher import _is_tensor_literal
 from trt_passes.dsl.rules import Rule
 from trt_passes.dsl.signature import bind_args
+from trt_passes.ir.construct import add_op
 from trt_passes.ir.graph import Graph, Provenance, Value
 from trt_passes.ir.ops import ArgSpec, OpRegistry
 from trt_passes.ir.types import FLOAT_DTYPES, TensorType, torch_dtype

@@ -46,28 +46,3 @@ def fmt_paths(paths: Iterable[str | os.PathLike[str]], *, check: bool = False, o
 def coverage_text(paths: Iterable[str | os.PathLike[str]], ops: OpRegistry, model_ops: Iterable[str] = ()) -> str:
     """The converter coverage report of the rules under ``paths`` (see :func:`converter_coverage`)."""
     return converter_coverage(load_rules(paths, ops), model_ops).format()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m trt_passes.dsl.tools fmt [--check] PATH...`` / ``... coverage PATH...`` until the CLI has them."""
-    import argparse
-
-    ap = argparse.ArgumentParser(prog="python -m trt_passes.dsl.tools")
-    sub = ap.add_subparsers(dest="command", required=True)
-    fmt = sub.add_parser("fmt", help="format .rw files in place")
-    fmt.add_argument("--check", action="store_true", help="only report files that would change")
-    fmt.add_argument("paths", nargs="+")
-    cov = sub.add_parser("coverage", help="ATen ops reachable after lowering that no converter handles")
-    cov.add_argument("paths", nargs="+")
-    args = ap.parse_args(argv)
-    if args.command == "fmt":
-        return fmt_paths(args.paths, check=args.check)
-    from trt_passes.backend.dialect import trt_dialect
-    from trt_passes.ir.aten import aten_dialect
-
-    print(coverage_text(args.paths, OpRegistry([aten_dialect(), trt_dialect()])))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

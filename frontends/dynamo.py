@@ -29,7 +29,7 @@ from torch.export.graph_signature import (
 
 from trt_passes.ir.aten import aten_dialect, op_name_of
 from trt_passes.ir.graph import Graph, Provenance, Slot, Value
-from trt_passes.ir.ops import ArgSpec, OpSchema, dtype_arg
+from trt_passes.ir.ops import ArgSpec, OpSchema, SchemaBindError, dtype_arg
 from trt_passes.ir.symbolic import SymbolRange, SymDim
 from trt_passes.ir.types import TensorType
 
@@ -280,21 +280,10 @@ class _Importer:
 
     def _bind(self, node: torch.fx.Node, schema: OpSchema) -> dict[str, Any]:
         """Every schema argument by name: positional FX args, then keywords, then defaults."""
-        positional = [a for a in schema.args if not a.kwarg_only]
-        if len(node.args) > len(positional):
-            raise FrontendError(f"{node.name}: {schema.name} takes {len(positional)} positional arguments, "
-                               f"got {len(node.args)}")
-        bound: dict[str, Any] = {a.name: v for a, v in zip(positional, node.args)}
-        for k, v in node.kwargs.items():
-            if schema.arg(k) is None:
-                raise FrontendError(f"{node.name}: {schema.name} has no argument {k!r}")
-            bound[k] = v
-        for a in schema.args:
-            if a.name not in bound:
-                if not a.has_default:
-                    raise FrontendError(f"{node.name}: {schema.name} argument {a.name!r} is missing")
-                bound[a.name] = a.default
-        return bound
+        try:
+            return schema.bind(node.args, node.kwargs)
+        except SchemaBindError as e:
+            raise FrontendError(f"{node.name}: {e}") from None
 
     def _attr(self, node: torch.fx.Node, spec: ArgSpec, value: Any, inputs: list[Value],
               bound: dict[str, Any]) -> Any:

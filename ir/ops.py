@@ -9,7 +9,7 @@ one interface, so none of them knows which dialects exist.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
@@ -65,6 +65,35 @@ class OpSchema:
                 return a
         return None
 
+    def bind(self, positional: Sequence[Any] = (), keywords: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Every argument by name, in schema order: ``positional`` fill the non-keyword-only arguments in order,
+        then ``keywords``, then defaults. Too many positionals, an unknown or repeated name, or a missing argument
+        without a default is a :class:`SchemaBindError` naming the op and its signature (callers re-raise it as
+        their own error, with their own location)."""
+        keywords = keywords or {}
+        positional_specs = [a for a in self.args if not a.kwarg_only]
+        if len(positional) > len(positional_specs):
+            raise SchemaBindError(f"{self.name} takes {len(positional_specs)} positional arguments, got "
+                                  f"{len(positional)}; signature: {self.signature()}")
+        given: dict[str, Any] = {a.name: v for a, v in zip(positional_specs, positional)}
+        unknown = sorted(name for name in keywords if self.arg(name) is None)
+        if unknown:
+            raise SchemaBindError(f"{self.name}: unknown arguments {unknown}; signature: {self.signature()}")
+        twice = sorted(name for name in keywords if name in given)
+        if twice:
+            raise SchemaBindError(f"{self.name}: arguments {twice} given both by position and by name")
+        given.update(keywords)
+        bound: dict[str, Any] = {}
+        for a in self.args:
+            if a.name in given:
+                bound[a.name] = given[a.name]
+            elif a.has_default:
+                bound[a.name] = a.default
+            else:
+                raise SchemaBindError(f"{self.name}: missing argument {a.name!r} (it has no default); "
+                                      f"signature: {self.signature()}")
+        return bound
+
     @property
     def is_mutating(self) -> bool:
         return any(a.mutable for a in self.args)
@@ -94,6 +123,10 @@ class Dialect(Protocol):
     def evaluate(self, op: str, args: dict[str, Any]) -> tuple[torch.Tensor, ...]: ...
 
     def infer(self, op: str, args: dict[str, Any]) -> tuple[TensorType, ...]: ...
+
+
+class SchemaBindError(TypeError):
+    """Arguments that do not fit an op's schema (see :meth:`OpSchema.bind`)."""
 
 
 class UnknownOpError(KeyError):

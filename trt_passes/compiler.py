@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Sequence
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from trt_passes.backend.registry import default_ops
 from trt_passes.ir import Graph
-from trt_passes.ir.aten import aten_dialect
 from trt_passes.ir.ops import OpRegistry
 from trt_passes.passes.context import PassContext
 from trt_passes.passes.pipeline import load_pipeline
@@ -19,13 +18,6 @@ from trt_passes.passes.report import CompileReport
 from trt_passes.passes.scheduler import run_pipeline
 from trt_passes.passes.settings import CompileSettings
 from trt_passes.torch_registrations import register_dynamo_backend
-
-
-@functools.lru_cache(maxsize=1)
-def default_ops() -> OpRegistry:
-    from trt_passes.backend.dialect import trt_dialect
-
-    return OpRegistry([aten_dialect(), trt_dialect()])
 
 
 def shipped_rule_dir() -> Path:

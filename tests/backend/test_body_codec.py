@@ -80,7 +80,7 @@ def test_the_encoding_is_strict_json_of_plain_types_only():
 
 
 def test_a_real_converted_body_round_trips_and_computes_the_same():
-    from trt_passes.backend.segment_module import _reference_ops
+    from trt_passes.backend.registry import default_ops
     from trt_passes.compiler import run_passes
     from trt_passes.frontends import get_frontend
     from trt_passes.ir.interpreter import run_graph
@@ -99,7 +99,7 @@ def test_a_real_converted_body_round_trips_and_computes_the_same():
         back = loads_body(text, weights)
         same_graph(body, back)
         inputs = [torch.randn(*body.node(i).type.shape) for i in body.graph_inputs()]
-        for a, b in zip(run_graph(body, inputs, _reference_ops()), run_graph(back, inputs, _reference_ops())):
+        for a, b in zip(run_graph(body, inputs, default_ops()), run_graph(back, inputs, default_ops())):
             torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 

@@ -10,10 +10,9 @@ import torch
 
 from trt_passes.backend import enums
 from trt_passes.backend.dialect import trt_dialect
-from trt_passes.ir.aten import aten_dialect
+from trt_passes.backend.registry import default_ops
 from trt_passes.ir.graph import Graph, Slot, Value
 from trt_passes.ir.interpreter import run_graph
-from trt_passes.ir.ops import OpRegistry
 from trt_passes.ir.types import TensorType
 
 ARCHITECTURE = (Path(__file__).parents[2] / "ARCHITECTURE.md").read_text()
@@ -99,7 +98,7 @@ def test_infer_uses_types_only() -> None:
 
 
 def test_the_registry_runs_mixed_aten_and_trt_graphs() -> None:
-    ops = OpRegistry([aten_dialect(), trt_dialect()])
+    ops = default_ops()
     assert ops.enums()["ActivationType"] is enums.ActivationType
     g = Graph()
     x = g.add_input("x", TensorType("f32", (2, 3)), 0)

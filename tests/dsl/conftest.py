@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from trt_passes.dsl import RuleLibrary, RuleLoadError, load_text
-from trt_passes.dsl.construct import add_op
 from trt_passes.ir import Graph, TensorType, Value
 from trt_passes.ir.aten import aten_dialect
+from trt_passes.ir.construct import add_op
 from trt_passes.ir.ops import OpRegistry
 
 

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 import trt_passes
-from trt_passes.compiler import default_ops, run_passes
+from trt_passes.backend.registry import default_ops
+from trt_passes.compiler import run_passes
 from trt_passes.frontends import get_frontend
 from trt_passes.inputs import example_inputs
 from trt_passes.ir import Graph, Value

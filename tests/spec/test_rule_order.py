@@ -11,7 +11,7 @@ import pytest
 
 import trt_passes.spec
 from benchmarks.zoo import ZOO
-from trt_passes.compiler import default_ops
+from trt_passes.backend.registry import default_ops
 from trt_passes.dsl import ast as A
 from trt_passes.dsl import load_rules
 from trt_passes.dsl.formatter import format_item

@@ -18,17 +18,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import trt_passes.spec
-from trt_passes.backend.dialect import trt_dialect
+from trt_passes.backend.registry import default_ops
 from trt_passes.dsl import Rule, draw_example, load_rules, rewrite
-from trt_passes.dsl.construct import add_op
 from trt_passes.ir import Graph, SymbolRange, SymDim, TensorType, Value
-from trt_passes.ir.aten import aten_dialect
+from trt_passes.ir.construct import add_op
 from trt_passes.ir.interpreter import bind_symbols, run_graph
-from trt_passes.ir.ops import OpRegistry
 from trt_passes.ir.symbolic import evaluate
 from trt_passes.ir.types import FLOAT_DTYPES, dtype_name
 
-OPS = OpRegistry([aten_dialect(), trt_dialect()])
+OPS = default_ops()
 SPEC = Path(trt_passes.spec.__file__).parent
 LIBRARY = load_rules([SPEC / "lower", SPEC / "convert"], OPS)
 RULES: list[Rule] = sorted(LIBRARY.all_rules(), key=lambda r: r.name)

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 import trt_passes
 from trt_passes.dsl import rewrite
-from trt_passes.dsl.construct import add_op
 from trt_passes.ir import Graph, TensorType, Value
+from trt_passes.ir.construct import add_op
 from trt_passes.ir.interpreter import run_graph
 from trt_passes.tools.parity import check_parity
 

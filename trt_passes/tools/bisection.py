@@ -282,7 +282,8 @@ def _flat_tensors(x: Any) -> list[torch.Tensor]:
 
 def bisect_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: CompileSettings,
                  tolerance: float = 1e-4) -> BisectResult:
-    from trt_passes.compiler import default_ops, load_library
+    from trt_passes.backend.registry import default_ops
+    from trt_passes.compiler import load_library
     from trt_passes.frontends import get_frontend
     from trt_passes.inputs import example_inputs
 

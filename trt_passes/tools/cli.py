@@ -120,7 +120,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from trt_passes.compiler import default_ops, load_library
+    from trt_passes.backend.registry import default_ops
+    from trt_passes.compiler import load_library
     from trt_passes.passes.registry import builtin_passes
 
     if not args.input:  # naming a rule or a pass
@@ -194,7 +195,8 @@ def describe_rule(rule: Any) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from trt_passes.compiler import default_ops, load_library
+    from trt_passes.backend.registry import default_ops
+    from trt_passes.compiler import load_library
     from trt_passes.passes.pipeline import load_pipeline
     from trt_passes.passes.registry import builtin_passes
 
@@ -216,7 +218,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from trt_passes.compiler import default_ops, load_library
+    from trt_passes.backend.registry import default_ops
+    from trt_passes.compiler import load_library
     from trt_passes.dsl import RuleLoadError
 
     try:

@@ -115,7 +115,8 @@ def coverage_report(extra_rules: Sequence[Path] = ()) -> CoverageReport:
     """The status of every core ATen op under the shipped rules (plus ``extra_rules`` files or folders)."""
     import torch
 
-    from trt_passes.compiler import default_ops, load_library
+    from trt_passes.backend.registry import default_ops
+    from trt_passes.compiler import load_library
     from trt_passes.passes.left_to_pytorch import left_to_pytorch_reason
 
     lib = load_library(tuple(Path(p) for p in extra_rules), default_ops())

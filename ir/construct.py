@@ -1,33 +1,28 @@
 """Adding a fully formed op node to a graph from named arguments: attrs in schema order with defaults filled, tensor
-arguments as :class:`Slot` markers, output types from the catalogue. The domain sampler builds left sides with it;
-tests build graphs with it."""
+arguments as :class:`Slot` markers, output types from the catalogue. The DSL's domain sampler builds left sides
+with it; tests build graphs with it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from trt_passes.ir.graph import Graph, Provenance, Slot, Value
-from trt_passes.ir.ops import OpRegistry
+from trt_passes.ir.ops import OpRegistry, SchemaBindError
 
 
 def add_op(graph: Graph, ops: OpRegistry, op: str, args: dict[str, Any] | None = None,
            provenance: Provenance | None = None) -> int:
     """``add_op(g, ops, "aten.add.Tensor", {"self": Value(x), "other": Value(y)})``; unknown names are an error."""
-    args = dict(args or {})
     schema = ops.schema(op)
-    unknown = set(args) - {a.name for a in schema.args}
-    if unknown:
-        raise TypeError(f"{op} has no arguments {sorted(unknown)}; signature: {schema.signature()}")
+    try:
+        bound = schema.bind((), args or {})
+    except SchemaBindError as e:
+        raise TypeError(str(e)) from None
     inputs: list[Value] = []
     attrs: dict[str, Any] = {}
     infer_args: dict[str, Any] = {}
     for spec in schema.args:
-        if spec.name in args:
-            v = args[spec.name]
-        elif spec.has_default:
-            v = spec.default
-        else:
-            raise TypeError(f"{op}: argument {spec.name!r} has no default; signature: {schema.signature()}")
+        v = bound[spec.name]
         if spec.is_tensor_list and isinstance(v, (list, tuple)):
             slots: list[Slot | None] = []
             for x in v:  # `Tensor?[]` items may be absent
