@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from trt_passes.backend.emit_layers import EMITTERS, EmissionError, LayerContext, Operand, ir_dtype, trt_dtype
+from trt_passes.backend.layers import LAYERS
+from trt_passes.backend.layers.emission import EmissionError, Emitter, LayerContext, Operand, ir_dtype, trt_dtype
 from trt_passes.backend.tensorrt_import import find_tensorrt
 from trt_passes.backend.trt_logger import tensorrt_logger
 from trt_passes.ir.graph import Graph, Node, Slot, Value
@@ -31,6 +32,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("trt_passes.backend")
+
+EMITTERS: dict[str, Emitter] = {layer.op: layer.emit for layer in LAYERS}
 
 
 class BuildProgress(Protocol):

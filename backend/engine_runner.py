@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from trt_passes.backend.emit_layers import ir_dtype
+from trt_passes.backend.layers.emission import ir_dtype
 from trt_passes.backend.tensorrt_import import TensorRTNotAvailableError, find_tensorrt
 from trt_passes.backend.trt_logger import tensorrt_logger
 from trt_passes.ir.types import torch_dtype

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from trt_passes.backend import enums
+from trt_passes.backend import enums, reference
 from trt_passes.backend.dialect import trt_dialect
+from trt_passes.backend.emit import EMITTERS
+from trt_passes.backend.layers import LAYERS
 from trt_passes.backend.registry import default_ops
 from trt_passes.ir.graph import Graph, Slot, Value
 from trt_passes.ir.interpreter import run_graph
@@ -42,6 +44,16 @@ def test_the_table_was_read() -> None:
 
 def test_the_catalogue_is_exactly_the_architecture_table() -> None:
     assert sorted(trt_dialect().op_names()) == sorted(TABLE)
+
+
+def test_each_layer_is_declared_once_and_gives_the_catalogue_the_reference_and_the_emitter() -> None:
+    ops = [layer.op for layer in LAYERS]
+    assert len(ops) == len(set(ops)), sorted(op for op in ops if ops.count(op) > 1)
+    assert list(trt_dialect().op_names()) == ops
+    for layer in LAYERS:
+        assert trt_dialect().schema(layer.op) == layer.schema
+        assert reference.OPS[layer.op] is layer.reference and EMITTERS[layer.op] is layer.emit
+    assert set(reference.OPS) == set(EMITTERS) == set(ops)
 
 
 @pytest.mark.parametrize("op", sorted(TABLE))

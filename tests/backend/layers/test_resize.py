@@ -1,4 +1,4 @@
-"""The reference runtime's resize against independent formulations in float64: nearest by explicit source indices,
+"""Resize (backend/layers/resize.py) against independent formulations in float64: nearest by explicit source indices,
 linear by explicit per-axis interpolation weights (separable, one spatial axis at a time)."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""``trt.scatter``: the reference runtime against an element-by-element definition in plain Python (the reference
-itself is written with torch.scatter / index_put, so it is checked against something else) and its refusals. The real
+"""Gather and scatter (backend/layers/indexing.py). Gather against torch.index_select and numpy's take_along_axis /
+advanced indexing; scatter against an element-by-element definition in plain Python (the reference itself is written
+with torch.scatter / index_put, so it is checked against something else), and the refusals of both. The real
 TensorRT builder's side is in test_emit.py (an engine with scatter and topk indices) and test_emit_agreement.py
 (TensorRT's scatter types against the reference's)."""
 
@@ -8,13 +9,52 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.backend.builders import run, tensors
-from trt_passes.backend.enums import ScatterMode
+from tests.backend.builders import run, shapes, tensors
+from trt_passes.backend.enums import GatherMode, ScatterMode
+
+
+@given(data=st.data(), idx_dtype=st.sampled_from([torch.int32, torch.int64]))
+def test_gather_default_is_index_select_with_indices_of_any_shape(data: st.DataObject, idx_dtype: torch.dtype) -> None:
+    x = data.draw(tensors(data.draw(shapes())))
+    axis = data.draw(st.integers(-x.dim(), x.dim() - 1))
+    idx_shape = data.draw(shapes(min_dims=0, max_dims=2))
+    idx = data.draw(tensors(idx_shape, idx_dtype, 0, x.shape[axis] - 1))
+    (out,) = run("trt.gather", data=x, indices=idx, axis=axis)
+    ax = axis % x.dim()
+    flat = torch.index_select(x, ax, idx.flatten().long())
+    assert torch.equal(out, flat.reshape([*x.shape[:ax], *idx_shape, *x.shape[ax + 1:]]))
+
+
+@given(data=st.data())
+def test_gather_element_is_take_along_axis(data: st.DataObject) -> None:
+    x = data.draw(tensors(data.draw(shapes())))
+    axis = data.draw(st.integers(0, x.dim() - 1))
+    idx_shape = tuple(data.draw(st.integers(1, 3)) if i == axis else d for i, d in enumerate(x.shape))
+    idx = data.draw(tensors(idx_shape, torch.int64, 0, x.shape[axis] - 1))
+    (out,) = run("trt.gather", data=x, indices=idx, axis=axis, mode=GatherMode.ELEMENT)
+    assert np.array_equal(out.numpy(), np.take_along_axis(x.numpy(), idx.numpy(), axis=axis))
+
+
+@given(data=st.data())
+def test_gather_nd_addresses_the_leading_dims(data: st.DataObject) -> None:
+    x = data.draw(tensors(data.draw(shapes(min_dims=1, max_dims=3))))
+    q = data.draw(st.integers(1, x.dim()))
+    batch = data.draw(shapes(min_dims=0, max_dims=2))
+    idx = torch.stack([data.draw(tensors(batch, torch.int64, 0, x.shape[i] - 1)) for i in range(q)], dim=-1)
+    (out,) = run("trt.gather", data=x, indices=idx, axis=0, mode="ND")
+    expected = x.numpy()[tuple(idx.numpy()[..., i] for i in range(q))]
+    assert np.array_equal(out.numpy(), expected)
+
+
+def test_gather_does_not_wrap_negative_indices() -> None:
+    with pytest.raises(IndexError, match="not wrapped"):
+        run("trt.gather", data=torch.ones(3, 2), indices=torch.tensor([-1]), axis=0)
 
 
 @st.composite

@@ -1,6 +1,6 @@
-"""The reference runtime's pointwise ops (activation, unary, elementwise, select, cast, identity) against independent
-formulations: torch.nn.functional where it has the function, numpy otherwise, in float64. Every property also checks
-that meta-tensor inference predicts the real result's type (``run``)."""
+"""``trt.activation`` and ``trt.unary`` (backend/layers/activation.py) against independent formulations:
+torch.nn.functional where it has the function, numpy otherwise, in float64. Every property also checks that meta-tensor
+inference predicts the real result's type (``run``)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 from tests.backend.builders import run, shapes, tensors
-from trt_passes.backend.enums import ActivationType, ElementWiseOperation, UnaryOperation
+from trt_passes.backend.enums import ActivationType, UnaryOperation
 
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 
@@ -116,100 +115,6 @@ def test_not_and_isinf_give_bool() -> None:
     assert run("trt.unary", input=x, op="ISINF")[0].tolist() == [False, True, True]
     with pytest.raises(TypeError, match="NOT takes bool"):
         run("trt.unary", input=x, op="NOT")
-
-
-_FLOAT_OPS = {
-    ElementWiseOperation.SUM: np.add,
-    ElementWiseOperation.PROD: np.multiply,
-    ElementWiseOperation.MAX: np.maximum,
-    ElementWiseOperation.MIN: np.minimum,
-    ElementWiseOperation.SUB: np.subtract,
-    ElementWiseOperation.DIV: np.divide,
-    ElementWiseOperation.POW: np.power,
-    ElementWiseOperation.FLOOR_DIV: np.floor_divide,
-    ElementWiseOperation.EQUAL: np.equal,
-    ElementWiseOperation.GREATER: np.greater,
-    ElementWiseOperation.LESS: np.less,
-}
-
-
-@given(kind=st.sampled_from(sorted(_FLOAT_OPS, key=lambda k: k.name)),
-       shapes_=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=4), data=st.data())
-def test_elementwise_broadcasts_like_numpy_over_unequal_ranks(kind: ElementWiseOperation, shapes_: object,
-                                                              data: st.DataObject) -> None:
-    sa, sb = shapes_.input_shapes  # type: ignore[attr-defined]
-    positive = kind in (ElementWiseOperation.POW, ElementWiseOperation.DIV, ElementWiseOperation.FLOOR_DIV)
-    a = data.draw(tensors(sa, lo=0.5 if positive else -3.0))
-    b = data.draw(tensors(sb, lo=0.5 if positive else -3.0))
-    if kind is ElementWiseOperation.EQUAL:
-        b = torch.where(torch.rand(b.shape) < 0.5, b, torch.ones_like(b))  # make some elements equal
-        a = torch.where(torch.rand(a.shape) < 0.5, a, torch.ones_like(a))
-    (out,) = run("trt.elementwise", a=a, b=b, op=kind)
-    expected = torch.from_numpy(np.asarray(_FLOAT_OPS[kind](a.numpy(), b.numpy())))
-    assert out.shape == shapes_.result_shape  # type: ignore[attr-defined]
-    torch.testing.assert_close(out, expected)
-
-
-@given(kind=st.sampled_from([ElementWiseOperation.DIV, ElementWiseOperation.FLOOR_DIV, ElementWiseOperation.SUM,
-                             ElementWiseOperation.MAX]), data=st.data())
-def test_integer_division_truncates_and_floor_division_floors(kind: ElementWiseOperation, data: st.DataObject) -> None:
-    shape = data.draw(shapes(max_dims=2))
-    a = data.draw(tensors(shape, torch.int64, -20, 20))
-    b = data.draw(tensors(shape, torch.int64, 1, 6)) * data.draw(st.sampled_from([1, -1]))
-    (out,) = run("trt.elementwise", a=a, b=b, op=kind)
-    py = {ElementWiseOperation.DIV: lambda x, y: int(x / y), ElementWiseOperation.FLOOR_DIV: lambda x, y: x // y,
-          ElementWiseOperation.SUM: lambda x, y: x + y, ElementWiseOperation.MAX: max}[kind]
-    assert out.dtype == torch.int64
-    assert out.flatten().tolist() == [py(x, y) for x, y in zip(a.flatten().tolist(), b.flatten().tolist())]
-
-
-@given(kind=st.sampled_from([ElementWiseOperation.AND, ElementWiseOperation.OR, ElementWiseOperation.XOR]),
-       data=st.data())
-def test_logical_operations_on_bool(kind: ElementWiseOperation, data: st.DataObject) -> None:
-    a = data.draw(tensors((3, 4), torch.bool))
-    b = data.draw(tensors((4,), torch.bool))
-    fn = {ElementWiseOperation.AND: np.logical_and, ElementWiseOperation.OR: np.logical_or,
-          ElementWiseOperation.XOR: np.logical_xor}[kind]
-    (out,) = run("trt.elementwise", a=a, b=b, op=kind)
-    assert torch.equal(out, torch.from_numpy(fn(a.numpy(), b.numpy())))
-
-
-def test_elementwise_wants_one_dtype_as_a_strongly_typed_network_does() -> None:
-    with pytest.raises(TypeError, match="one dtype"):
-        run("trt.elementwise", a=torch.ones(2), b=torch.ones(2, dtype=torch.float16), op="SUM")
-
-
-@given(shapes_=mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=4, max_side=4), data=st.data())
-def test_select_is_numpy_where(shapes_: object, data: st.DataObject) -> None:
-    sc, st_, se = shapes_.input_shapes  # type: ignore[attr-defined]
-    c = data.draw(tensors(sc, torch.bool))
-    t, e = data.draw(tensors(st_)), data.draw(tensors(se))
-    (out,) = run("trt.select", condition=c, then_input=t, else_input=e)
-    assert torch.equal(out, torch.from_numpy(np.where(c.numpy(), t.numpy(), e.numpy())))
-
-
-@given(to=st.sampled_from(["f32", "f16", "i32", "i64", "bool", "u8"]), data=st.data())
-def test_cast_is_numpy_astype(to: str, data: st.DataObject) -> None:
-    # float32 input, the widest float TensorRT has: torch casts float64 to float16 through float32, which rounds
-    # twice (50.7656261 -> 50.765625 -> 50.75) where numpy rounds once (50.78125); TensorRT never casts from float64.
-    x = data.draw(tensors(data.draw(shapes()), torch.float32, lo=0.0 if to == "u8" else -100.0, hi=100.0))
-    (out,) = run("trt.cast", input=x, to=to)
-    np_type = {"f32": np.float32, "f16": np.float16, "i32": np.int32, "i64": np.int64, "bool": np.bool_,
-               "u8": np.uint8}[to]
-    assert np.array_equal(out.numpy(), x.numpy().astype(np_type))
-
-
-def test_identity_copies() -> None:
-    x = torch.randn(2, 3)
-    (out,) = run("trt.identity", input=x)
-    assert torch.equal(out, x) and out.data_ptr() != x.data_ptr()
-
-
-@given(data=st.data())
-def test_shape_is_the_dims_as_an_i64_vector(data: st.DataObject) -> None:
-    x = data.draw(tensors(data.draw(shapes())))
-    (out,) = run("trt.shape", input=x)
-    assert out.dtype == torch.int64 and out.tolist() == list(x.shape)
 
 
 @pytest.mark.parametrize(("op", "args"), [
