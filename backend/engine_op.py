@@ -13,17 +13,12 @@ Schema::
       {"format": 1, "name": "trt_0", "runtime": "auto" | "tensorrt" | "reference",
        "outputs": [[dtype, [dims]], ...],          # what the fake (meta) implementation returns
        "body": <body_codec data>,                   # the segment body (TensorRT dialect), for the reference runtime
-       "engine": null | {"tensorrt_module": "tensorrt_rtx", "tensorrt_version": "1.7.1.116",
-                          "target": {"gpu": name | null, "compute_capability": [major, minor] | null},
-                          "sha256": hex of the engine bytes, "bytes": int},
+       "engine": null | <engine record>,           # what it was built with and for: backend/engine_record.py
        "reference_weights": true | false}        # false: weights left out, the segment runs on its engine only
 
-  ``target.compute_capability`` null means the engine was built ahead of time without a GPU (TensorRT for RTX) and is
-  meant for any GPU that TensorRT module supports.
-
-The real implementation (any device) runs the engine with the backend's ``EngineRunner`` when the meta's runtime and
-:func:`tensorrt_runtime_status` allow it and the engine's recorded TensorRT version and target match this process,
-else evaluates the body with the reference runtime (``"auto"`` warns once per process with the reason). The fake
+The real implementation (any device) runs the engine with the backend's ``EngineRunner`` or evaluates the body with
+the reference runtime, as :func:`trt_passes.backend.segment_runtime.use_engine` decides from the meta's runtime, this
+process's TensorRT runtime status and the engine's record (``"auto"`` warns once per process with the reason). The fake
 implementation builds empty tensors of the recorded output types, which is all ``torch.export`` (export, re-export,
 ``torch.export.load``) and ``torch.compile`` need.
 
@@ -44,85 +39,16 @@ import torch
 import torch.fx
 
 from trt_passes.backend.body_codec import decode_body, encode_body
-from trt_passes.backend.registry import default_ops
+from trt_passes.backend.engine_record import ArtifactError, current_tensorrt, engine_record
+from trt_passes.backend.engine_runner import EngineRunner
+from trt_passes.backend.runtimes import check_runtime
+from trt_passes.backend.segment_module import SegmentModule
+from trt_passes.backend.segment_runtime import run_reference, use_engine
 from trt_passes.ir.graph import Graph
 from trt_passes.ir.symbolic import fold
 from trt_passes.ir.types import torch_dtype
 
 META_FORMAT = 1
-RUNTIMES = ("auto", "tensorrt", "reference")
-
-
-class ArtifactError(RuntimeError):
-    """A saved or serialised engine cannot be used here. ``kind`` is one of ``"corrupt"``, ``"format"``,
-    ``"unsafe"``, ``"tensorrt_version"``, ``"device"``; the message says what to do."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
-# ---- build-time facts ----------------------------------------------------------------------------------------------
-def current_target() -> dict[str, Any]:
-    """The GPU engines built in this process are for (``compute_capability`` None: no GPU here)."""
-    if torch.cuda.is_available():
-        index = torch.cuda.current_device()
-        return {"gpu": torch.cuda.get_device_name(index),
-                "compute_capability": list(torch.cuda.get_device_capability(index))}
-    return {"gpu": None, "compute_capability": None}
-
-
-def current_tensorrt() -> tuple[str, str] | None:
-    """``(module, version)`` of the TensorRT this process would use, or None when none imports."""
-    try:
-        from trt_passes.backend.tensorrt_import import find_tensorrt
-
-        found = find_tensorrt()
-    except ImportError:
-        return None
-    return found.name, found.version
-
-
-def engine_record(engine: bytes, tensorrt_module: str, tensorrt_version: str,
-                  target: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The ``meta["engine"]`` entry for an engine built in this process."""
-    return {"tensorrt_module": tensorrt_module, "tensorrt_version": tensorrt_version,
-            "target": target if target is not None else current_target(),
-            "sha256": hashlib.sha256(engine).hexdigest(), "bytes": len(engine)}
-
-
-def _release(version: str) -> tuple[str, ...]:
-    return tuple(version.split(".")[:3])
-
-
-def check_engine_compatible(record: dict[str, Any], *, here_tensorrt: tuple[str, str] | None,
-                            here_target: dict[str, Any], check_device: bool = True) -> None:
-    """Raise :class:`ArtifactError` if an engine described by ``record`` cannot be used in this process.
-
-    Works from the recorded metadata alone: no GPU and no deserialisation are needed. A TensorRT module that is not
-    importable here is not an incompatibility (the reference runtime runs the segment)."""
-    module, version = record.get("tensorrt_module"), str(record.get("tensorrt_version"))
-    if here_tensorrt is not None:
-        here_module, here_version = here_tensorrt
-        if module != here_module or _release(version) != _release(here_version):
-            raise ArtifactError(
-                "tensorrt_version",
-                f"the engines were built with {module} {version}, but this process has {here_module} {here_version}; "
-                "TensorRT engines only load in the TensorRT release that built them. Recompile the model "
-                "(trt_passes.compile) with this TensorRT and save it again, or install " f"{module}=={version}.")
-    target = record.get("target") or {}
-    wanted = target.get("compute_capability")
-    if check_device and wanted is not None:
-        have = here_target.get("compute_capability")
-        if have is None or list(have) != list(wanted):
-            built = f"{target.get('gpu') or 'a GPU'} (compute capability {wanted[0]}.{wanted[1]})"
-            here = (f"{here_target.get('gpu')} (compute capability {have[0]}.{have[1]})" if have is not None
-                    else "no CUDA GPU")
-            raise ArtifactError(
-                "device",
-                f"the engines were built for {built}, but this machine has {here}; engines only run on the GPU they "
-                "were built for. Recompile the model on this machine and save it again (or pass check_device=False "
-                "to trt_passes.load to run the segments with the reference runtime).")
 
 
 # ---- meta ----------------------------------------------------------------------------------------------------------
@@ -130,8 +56,7 @@ def make_meta(name: str, body: Graph, runtime: str, engine: dict[str, Any] | Non
               reference_weights: bool = True) -> tuple[str, list[torch.Tensor]]:
     """The op's ``meta`` string for a segment, and the weights list to pass with it (empty, and recorded as omitted,
     when ``reference_weights`` is False: the segment then runs only on its engine)."""
-    if runtime not in RUNTIMES:
-        raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}; got {runtime!r}")
+    check_runtime(runtime)
     data, weights = encode_body(body)
     outputs = [[t.dtype, list(t.shape)] for t in (body.type(v) for v in body.outputs())]
     if not reference_weights:
@@ -160,36 +85,10 @@ def parse_meta(meta: str) -> dict[str, Any]:
 
 
 # ---- the op --------------------------------------------------------------------------------------------------------
-_fallback_warned = False
 _runners: dict[tuple[str, str], Any] = {}
 
 
-def _warn_once(reason: str) -> None:
-    global _fallback_warned
-    if not _fallback_warned:
-        _fallback_warned = True
-        warnings.warn(f"trt_passes.execute_engine: running TensorRT segments with the reference runtime (slow, for "
-                      f"correctness only) because {reason}", RuntimeWarning, stacklevel=3)
-
-
-def _engine_usable(record: dict[str, Any] | None, engine: torch.Tensor, device: torch.device) -> tuple[bool, str]:
-    if record is None or engine.numel() == 0:
-        return False, "the segment has no engine"
-    from trt_passes.backend.engine_runner import tensorrt_runtime_status
-
-    ok, reason = tensorrt_runtime_status(device)
-    if not ok:
-        return False, reason
-    try:
-        check_engine_compatible(record, here_tensorrt=current_tensorrt(), here_target=current_target())
-    except ArtifactError as e:
-        return False, str(e)
-    return True, ""
-
-
 def _run_engine(data: dict[str, Any], inputs: list[torch.Tensor], engine: torch.Tensor) -> list[torch.Tensor]:
-    from trt_passes.backend.engine_runner import EngineRunner
-
     device = inputs[0].device if inputs else torch.device("cuda")
     key = (data["engine"]["sha256"], str(device))
     runner = _runners.get(key)
@@ -220,34 +119,18 @@ def _body(meta: str, data: dict[str, Any], weights: list[torch.Tensor]) -> Graph
     return body
 
 
-def _run_reference(meta: str, data: dict[str, Any], inputs: list[torch.Tensor],
-                   weights: list[torch.Tensor]) -> list[torch.Tensor]:
-    from trt_passes.ir.interpreter import run_graph
-
-    return list(run_graph(_body(meta, data, weights), list(inputs), default_ops()))
-
-
 def execute_engine(inputs: list[torch.Tensor], engine: torch.Tensor, weights: list[torch.Tensor],
                    meta: str) -> list[torch.Tensor]:
     """Run one TensorRT segment: its engine where it can run, else its body on the reference runtime (the op's
     implementation; :mod:`trt_passes.torch_registrations` declares the op and calls this)."""
     data = parse_meta(meta)
-    runtime = data["runtime"]
     device = inputs[0].device if inputs else engine.device
-    use_engine, reason = False, "runtime='reference'"
-    if runtime == "tensorrt":
-        ok, reason = _engine_usable(data["engine"], engine, device)
-        if not ok:
-            raise RuntimeError(f"segment {data['name']!r}: runtime='tensorrt' but the engine cannot run: {reason}")
-        use_engine = True
-    elif runtime == "auto":
-        use_engine, reason = _engine_usable(data["engine"], engine, device)
-        if not use_engine and data.get("reference_weights", True):
-            _warn_once(reason)
-    if not use_engine and not data.get("reference_weights", True):
-        raise RuntimeError(f"segment {data['name']!r} was saved without its weights (reference_weights=False), so "
-                           f"only its TensorRT engine can run it, and it cannot run here: {reason}")
-    outputs = _run_engine(data, inputs, engine) if use_engine else _run_reference(meta, data, inputs, weights)
+    record = data["engine"]
+    if use_engine(data["name"], data["runtime"], record is not None and engine.numel() > 0, device, record,
+                  reference_possible=data.get("reference_weights", True)):
+        outputs = _run_engine(data, inputs, engine)
+    else:
+        outputs = run_reference(_body(meta, data, weights), inputs)
     # A custom op's outputs may not alias its arguments (the reference runtime can return an input or a view of one).
     taken = {t.untyped_storage().data_ptr() for t in (*inputs, *weights) if t.numel()}
     return [o.clone() if o.numel() and o.untyped_storage().data_ptr() in taken else o for o in outputs]
@@ -274,8 +157,6 @@ def engine_op_program(program: torch.fx.GraphModule, reference_weights: bool = T
     on buffers (engine bytes, body constants); only attributes the graph reads are kept (no tensor is copied but the
     engine bytes). ``reference_weights=False`` leaves the body constants out (about half the size for
     convolutional models): segments then run only on their engines."""
-    from trt_passes.backend.segment_module import SegmentModule
-
     graph = torch.fx.Graph()
     env: dict[torch.fx.Node, torch.fx.Node] = {}
     attrs: dict[str, Any] = {}
@@ -362,5 +243,4 @@ def segment_calls(gm: torch.fx.GraphModule) -> list[torch.fx.Node]:
                                                          torch.ops.trt_passes.execute_engine)]
 
 
-__all__ = ["ArtifactError", "check_engine_compatible", "engine_op_program", "execute_engine", "make_meta",
-           "parse_meta", "script_program", "segment_calls"]
+__all__ = ["engine_op_program", "execute_engine", "make_meta", "parse_meta", "script_program", "segment_calls"]

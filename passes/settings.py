@@ -16,7 +16,8 @@ from typing import Any
 
 import torch
 
-RUNTIMES = ("auto", "tensorrt", "reference")
+from trt_passes.backend.runtimes import RUNTIMES
+
 # What enabled_precisions accepts: torch dtypes or the IR's names for them.
 PRECISIONS = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
 

@@ -247,7 +247,7 @@ def test_engines_from_another_tensorrt_release_are_refused_from_the_metadata(tmp
 def test_engines_built_for_another_gpu_are_refused_unless_the_check_is_waived(tmp_path: Path,
                                                                               monkeypatch: pytest.MonkeyPatch):
     hopper = {"gpu": "NVIDIA H100 80GB HBM3", "compute_capability": [9, 0]}
-    monkeypatch.setattr("trt_passes.backend.engine_op.current_target", lambda: hopper)
+    monkeypatch.setattr("trt_passes.backend.engine_record.current_target", lambda: hopper)
     compiled = quiet(trt_passes.compile, small_cnn(), "dynamo", [SMALL_INPUT], min_block_size=1)
     monkeypatch.undo()
     path = tmp_path / "hopper.pt2"

@@ -44,7 +44,7 @@ def run_passes(graph: Graph, settings: CompileSettings) -> PassContext:
 
 def build_runtime_program(graph: Graph, settings: CompileSettings) -> Any:
     """The ``torch.fx.GraphModule`` running ``graph``: segments run engines or the reference runtime."""
-    from trt_passes.backend.engine_op import current_target
+    from trt_passes.backend.engine_record import current_target
     from trt_passes.backend.program import build_program
     from trt_passes.backend.segment_module import SegmentModule
 

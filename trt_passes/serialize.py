@@ -46,16 +46,8 @@ from typing import Any
 import torch
 import torch.fx
 
-from trt_passes.backend.engine_op import (
-    ArtifactError,
-    check_engine_compatible,
-    current_target,
-    current_tensorrt,
-    engine_op_program,
-    parse_meta,
-    script_program,
-    segment_calls,
-)
+from trt_passes.backend.engine_op import engine_op_program, parse_meta, script_program, segment_calls
+from trt_passes.backend.engine_record import ArtifactError, check_engine_compatible, current_target, current_tensorrt
 
 FORMAT_VERSION = 1
 MANIFEST = "trt_passes.json"

@@ -9,7 +9,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-import trt_passes.backend.segment_module as segment_module
+import trt_passes.backend.segment_runtime as segment_runtime
 from trt_passes.backend.segment_module import SegmentModule
 from trt_passes.ir import Graph, Slot, TensorType, Value
 
@@ -54,7 +54,7 @@ def test_body_constants_are_buffers_that_move_with_the_module_and_the_callers_gr
 
 
 def test_auto_without_an_engine_falls_back_to_the_reference_runtime_warning_once_per_process(monkeypatch):
-    monkeypatch.setattr(segment_module, "_fallback_warned", False)
+    monkeypatch.setattr(segment_runtime, "_fallback_warned", False)
     weight, x = torch.randn(4, 4), torch.randn(3, 4)
     first = SegmentModule("a", linear_relu_body(weight), None)
     second = SegmentModule("b", linear_relu_body(weight), None)
@@ -68,7 +68,7 @@ def test_auto_without_an_engine_falls_back_to_the_reference_runtime_warning_once
 
 
 def test_auto_with_an_engine_on_a_device_tensorrt_cannot_use_falls_back_with_the_reason(monkeypatch):
-    monkeypatch.setattr(segment_module, "_fallback_warned", False)
+    monkeypatch.setattr(segment_runtime, "_fallback_warned", False)
     module = SegmentModule("a", linear_relu_body(torch.randn(4, 4)), b"not-an-engine")
     with pytest.warns(RuntimeWarning, match="reference runtime"):
         out = module(torch.randn(3, 4))  # CPU tensors: engines run on CUDA only
