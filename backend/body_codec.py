@@ -23,8 +23,8 @@ encoding must be plain data that loading can never turn into arbitrary objects. 
 
 Constant tensors are not in the JSON: :func:`encode_body` returns them as a list (in first-use order) and each
 constant node names its index; :func:`decode_body` takes the list back. Enums are resolved only among the dialect's own
-enum classes (:data:`ENUMS`), torch objects only among an allow-list: decoding never imports or calls anything named
-by the data.
+enum classes (:data:`~trt_passes.backend.enums.ENUMS`), torch objects only among an allow-list: decoding never
+imports or calls anything named by the data.
 """
 
 from __future__ import annotations
@@ -36,17 +36,12 @@ from typing import Any
 
 import torch
 
-from trt_passes.backend import enums as _enums
+from trt_passes.backend.enums import ENUMS
 from trt_passes.ir.graph import Graph, Node, Provenance, Slot
 from trt_passes.ir.symbolic import SymbolRange, SymDim, free_symbols
 from trt_passes.ir.types import DTYPE_NAMES, TORCH_DTYPES, TensorType
 
 CODEC_VERSION = 1
-
-ENUMS: dict[str, type[Enum]] = {
-    name: obj for name, obj in vars(_enums).items()
-    if isinstance(obj, type) and issubclass(obj, Enum) and obj is not Enum and obj.__module__ == _enums.__name__
-}
 
 _TORCH_OBJECTS: dict[str, Any] = {
     str(obj).replace("torch.", ""): obj for obj in (

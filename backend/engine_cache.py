@@ -26,7 +26,8 @@ from typing import Any
 import torch
 
 from trt_passes.backend.body_codec import encode_body
-from trt_passes.backend.emit import BuildSettings, EngineArtifact
+from trt_passes.backend.emit import BuildSettings, EngineArtifact, emit_engine
+from trt_passes.backend.tensorrt_import import find_tensorrt
 from trt_passes.ir.graph import Graph
 
 CACHE_FORMAT = 1
@@ -100,9 +101,6 @@ class EngineCache:
 def build_cached(body: Graph, settings: BuildSettings, cache_dir: str | os.PathLike[str] | None) -> \
         tuple[EngineArtifact, bool]:
     """``(artifact, cached)``: the engine for ``body`` from the cache when present, else built (and stored)."""
-    from trt_passes.backend.emit import emit_engine
-    from trt_passes.backend.tensorrt_import import find_tensorrt
-
     if cache_dir is None:
         return emit_engine(body, settings), False
     found = find_tensorrt()
