@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 import torch
 
 from benchmarks.zoo import MODELS, ZOO
-from trt_passes.compiler import build_runtime_program, run_passes
+from trt_passes.compiler import graph_compiler, import_graph
 from trt_passes.frontends import get_frontend
-from trt_passes.frontends.dynamo import dynamic_shapes_for
 from trt_passes.inputs import Input, example_inputs
 from trt_passes.passes.settings import CompileSettings
 from trt_passes.tools.parity import max_relative_error
@@ -64,17 +63,13 @@ def measure(name: str, *, build_engines: bool = True, dynamic: bool = False) -> 
         frontend = get_frontend("dynamo")
         specs = dynamic_batch(inputs) if dynamic else None
         t0 = time.perf_counter()
-        if specs is not None:
-            graph = frontend.import_model(model, example_inputs(specs), dynamic_shapes_for(specs))
-        else:
-            graph = frontend.import_model(model, inputs)
+        graph = import_graph(frontend, model, specs if specs is not None else inputs)
         row.export_s = time.perf_counter() - t0
         settings = CompileSettings(runtime="reference", build_engines=build_engines)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ctx = run_passes(graph, settings)
-            program = frontend.wrap(build_runtime_program(ctx.graph, settings), ctx.graph)
-        report = ctx.report
+            flat_program, report = graph_compiler(settings)(graph)
+            program = frontend.wrap(flat_program, graph)
         row.build_s = sum(p.build_seconds or 0.0 for p in report.partitions)
         row.passes_s = report.total_seconds - row.build_s
         row.segments = len(report.partitions)

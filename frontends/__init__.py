@@ -1,7 +1,10 @@
 """Frontends: model -> IR, and compiled program -> the object handed back to the user.
 
-A frontend has ``import_model(model, inputs) -> Graph`` and ``wrap(program_gm, graph) -> object``; ``compile(...,
-ir=NAME)`` picks one from :data:`FRONTENDS` through :func:`get_frontend`:
+Every frontend is a :class:`~trt_passes.frontends.base.Frontend`: ``import_model(model, examples, dynamic_dims)``
+-> ``Graph`` and ``wrap(program, graph)`` -> the user's object, and it declares what it can do
+(``takes_dynamic_inputs``, ``compiles_lazily``; a lazy frontend compiles through ``compile_lazily(model,
+compile_graph)`` with the driver's compiler for one graph). ``compile(..., ir=NAME)`` picks one from
+:data:`FRONTENDS` through :func:`get_frontend`; the driver never names one:
 
 ========================  =============================================  =========================================
 ``ir``                    model in                                       compiled model out
@@ -14,69 +17,42 @@ ir=NAME)`` picks one from :data:`FRONTENDS` through :func:`get_frontend`:
 ========================  =============================================  =========================================
 
 Every frontend reaches core ATen the same way (``torch.export`` + the default core-ATen decompositions) and imports
-it with the dynamo frontend's importer. ``torch_compile`` compiles lazily: it also has ``compile(model, backend)``,
-and the driver hands it a TorchDynamo backend instead of importing the model up front.
+it with the dynamo frontend's importer. Only ``dynamo`` takes dynamic inputs; only ``torch_compile`` compiles lazily.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from trt_passes.frontends.base import CompileGraph, DynamicDims, Frontend, FrontendError
+from trt_passes.frontends.dynamo import DynamoFrontend
+from trt_passes.frontends.fx import FxFrontend
+from trt_passes.frontends.torch_compile import TorchCompileFrontend
+from trt_passes.frontends.torchscript import TorchScriptFrontend
 
-import torch.fx
+_DYNAMO, _TORCHSCRIPT = DynamoFrontend(), TorchScriptFrontend()
 
-from trt_passes.ir.graph import Graph
-
-
-class Frontend(Protocol):
-    name: str
-
-    def import_model(self, model: Any, inputs: Any) -> Graph: ...
-
-    def wrap(self, program_gm: torch.fx.GraphModule, graph: Graph) -> Any: ...
-
-
-def _dynamo() -> Frontend:
-    from trt_passes.frontends.dynamo import DynamoFrontend
-
-    return DynamoFrontend()
-
-
-def _fx() -> Frontend:
-    from trt_passes.frontends.fx import FxFrontend
-
-    return FxFrontend()
-
-
-def _torchscript() -> Frontend:
-    from trt_passes.frontends.torchscript import TorchScriptFrontend
-
-    return TorchScriptFrontend()
-
-
-def _torch_compile() -> Frontend:
-    from trt_passes.frontends.torch_compile import TorchCompileFrontend
-
-    return TorchCompileFrontend()
-
-
-# ir name -> factory (lazy, so importing the package does not import torch.export machinery).
-FRONTENDS: dict[str, Any] = {
-    "dynamo": _dynamo,
-    "default": _dynamo,
-    "fx": _fx,
-    "torchscript": _torchscript,
-    "ts": _torchscript,
-    "torch_compile": _torch_compile,
+# ir name -> frontend (frontends hold no state: one instance serves every compilation)
+FRONTENDS: dict[str, Frontend] = {
+    "dynamo": _DYNAMO,
+    "default": _DYNAMO,
+    "fx": FxFrontend(),
+    "torchscript": _TORCHSCRIPT,
+    "ts": _TORCHSCRIPT,
+    "torch_compile": TorchCompileFrontend(),
 }
 
 
 def get_frontend(ir: str) -> Frontend:
     """The frontend for ``ir``; an unknown name is a ValueError listing the valid ones."""
     try:
-        factory = FRONTENDS[ir]
+        return FRONTENDS[ir]
     except (KeyError, TypeError):
         raise ValueError(f"unknown ir {ir!r}; valid: {', '.join(sorted(FRONTENDS))}") from None
-    return factory()
 
 
-__all__ = ["FRONTENDS", "Frontend", "get_frontend"]
+def frontends_taking_dynamic_inputs() -> list[str]:
+    """The names of the frontends that take dynamic inputs (for error messages)."""
+    return sorted({f.name for f in FRONTENDS.values() if f.takes_dynamic_inputs})
+
+
+__all__ = ["FRONTENDS", "CompileGraph", "DynamicDims", "Frontend", "FrontendError", "frontends_taking_dynamic_inputs",
+           "get_frontend"]

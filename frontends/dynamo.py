@@ -13,7 +13,6 @@ that imports is a model every later pass can reason about.
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -27,6 +26,8 @@ from torch.export.graph_signature import (
     TensorArgument,
 )
 
+from trt_passes.frontends.base import DynamicDims, Frontend, FrontendError, split_inputs
+from trt_passes.frontends.calling import PyTreeProgram
 from trt_passes.ir.aten import aten_dialect, op_name_of
 from trt_passes.ir.graph import Graph, Provenance, Slot, Value
 from trt_passes.ir.ops import ArgSpec, OpSchema, SchemaBindError, dtype_arg
@@ -38,21 +39,17 @@ from trt_passes.ir.types import TensorType
 _DROPPED_PREFIXES = ("aten._assert", "aten.sym_constrain_range")
 
 
-class FrontendError(ValueError):
-    """A model the dynamo frontend cannot translate; the message names the FX node."""
-
-
 def export_model(model: torch.nn.Module | ExportedProgram, inputs: Any, dynamic_shapes: Any = None) -> ExportedProgram:
     """Export ``model`` in eval mode and decompose it to core ATen.
 
     ``inputs`` is a tensor, a tuple/list of positional arguments, or a dict of keyword arguments; ``dynamic_shapes``
-    is ``torch.export``'s argument of that name (see :func:`dynamic_shapes_for`). An :class:`ExportedProgram` is
+    is ``torch.export``'s argument of that name (see :func:`export_dynamic_shapes`). An :class:`ExportedProgram` is
     accepted as is (and decomposed, which is a no-op if it already is core ATen), with whatever dynamic dims it has.
     The model's training flag is restored afterwards: exporting must not change the caller's module.
     """
     if isinstance(model, ExportedProgram):
         return model.run_decompositions()
-    args, kwargs = _split_inputs(inputs)
+    args, kwargs = split_inputs(inputs)
     was_training = model.training
     model.eval()
     try:
@@ -62,43 +59,28 @@ def export_model(model: torch.nn.Module | ExportedProgram, inputs: Any, dynamic_
     return ep.run_decompositions()
 
 
-def dynamic_shapes_for(specs: Sequence[Any]) -> tuple[dict[int, Any] | None, ...] | None:
-    """``torch.export`` dynamic shapes for positional inputs given as tensors or :class:`trt_passes.Input` s.
+def export_dynamic_shapes(dims: DynamicDims | None) -> tuple[dict[int, Any] | None, ...] | None:
+    """``torch.export``'s ``dynamic_shapes`` for positional inputs whose dynamic axes have the ranges ``dims``.
 
-    Each dynamic axis becomes a ``torch.export.Dim`` with the Input's min and max. Axes of different inputs with the
-    same position and the same (min, opt, max) share one Dim: that is how a batch or sequence dim common to
+    Each dynamic axis becomes a ``torch.export.Dim`` with its min and max. Axes of different inputs with the same
+    position and the same (min, opt, max) share one Dim: that is how a batch or sequence dim common to
     ``input_ids`` and ``attention_mask`` is said to be one size (export refuses two Dims it finds equal). None when
     every input is static.
     """
-    from trt_passes.inputs import Input
-
-    dims: dict[tuple[int, int, int, int], Any] = {}
+    shared: dict[tuple[int, SymbolRange], Any] = {}
     out: list[dict[int, Any] | None] = []
-    for spec in specs:
-        axes = spec.dynamic_axes if isinstance(spec, Input) else ()
+    for axes in dims or ():
         if not axes:
             out.append(None)
             continue
-        assert spec.min_shape is not None and spec.opt_shape is not None and spec.max_shape is not None
         per_input = {}
-        for axis in axes:
-            key = (axis, spec.min_shape[axis], spec.opt_shape[axis], spec.max_shape[axis])
-            if key not in dims:
-                dims[key] = torch.export.Dim(f"d{len(dims)}_axis{axis}", min=key[1], max=key[3])
-            per_input[axis] = dims[key]
+        for axis, dim_range in axes.items():
+            key = (axis, dim_range)
+            if key not in shared:
+                shared[key] = torch.export.Dim(f"d{len(shared)}_axis{axis}", min=dim_range.min, max=dim_range.max)
+            per_input[axis] = shared[key]
         out.append(per_input)
     return tuple(out) if any(o is not None for o in out) else None
-
-
-def _split_inputs(inputs: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    if isinstance(inputs, torch.Tensor):
-        return (inputs,), {}
-    if isinstance(inputs, Mapping):
-        return (), dict(inputs)
-    if isinstance(inputs, Sequence) and not isinstance(inputs, str):
-        return tuple(inputs), {}
-    raise TypeError(f"inputs must be a tensor, a tuple/list of arguments or a dict of keyword arguments, "
-                    f"not {type(inputs).__name__}")
 
 
 def import_model(model: torch.nn.Module | ExportedProgram, inputs: Any, dynamic_shapes: Any = None) -> Graph:
@@ -411,15 +393,19 @@ def _mirror(val: Any, make: Any) -> Any:
     return type(val)(_mirror(v, make) for v in val) if isinstance(val, tuple) else [_mirror(v, make) for v in val]
 
 
-class DynamoFrontend:
+class DynamoFrontend(Frontend):
     """``ir="dynamo"``: ``torch.export`` in, a :class:`~trt_passes.frontends.calling.PyTreeProgram` out."""
 
     name = "dynamo"
+    takes_dynamic_inputs = True
 
-    def import_model(self, model: torch.nn.Module | ExportedProgram, inputs: Any, dynamic_shapes: Any = None) -> Graph:
-        return import_model(model, inputs, dynamic_shapes)
+    def import_model(self, model: torch.nn.Module | ExportedProgram, examples: Any,
+                     dynamic_dims: DynamicDims | None = None) -> Graph:
+        return import_model(model, examples, export_dynamic_shapes(dynamic_dims))
 
-    def wrap(self, program_gm: torch.fx.GraphModule, graph: Graph) -> torch.nn.Module:
-        from trt_passes.frontends.calling import PyTreeProgram
+    def wrap(self, program: torch.fx.GraphModule, graph: Graph) -> torch.nn.Module:
+        return PyTreeProgram(program, graph.meta)
 
-        return PyTreeProgram(program_gm, graph.meta)
+
+__all__ = ["DynamoFrontend", "FrontendError", "export_dynamic_shapes", "export_model", "import_exported_program",
+           "import_model"]

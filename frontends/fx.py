@@ -18,8 +18,9 @@ from typing import Any
 import torch
 import torch.fx
 
+from trt_passes.frontends.base import DynamicDims, Frontend, split_inputs
 from trt_passes.frontends.calling import program_structure, register_program, structured_outputs
-from trt_passes.frontends.dynamo import _split_inputs, import_model
+from trt_passes.frontends.dynamo import import_model
 from trt_passes.ir.graph import Graph
 
 
@@ -36,7 +37,7 @@ def to_graph_module(model: Any, inputs: Any) -> torch.fx.GraphModule | torch.exp
         warnings.warn(f"ir='fx': torch.fx.symbolic_trace could not trace {type(model).__name__} "
                       f"({type(e).__name__}: {e}); capturing its FX graph with torch.export instead",
                       UserWarning, stacklevel=4)
-    args, kwargs = _split_inputs(inputs)
+    args, kwargs = split_inputs(inputs)
     was_training = model.training
     model.eval()
     try:
@@ -45,20 +46,21 @@ def to_graph_module(model: Any, inputs: Any) -> torch.fx.GraphModule | torch.exp
         model.train(was_training)
 
 
-class FxFrontend:
+class FxFrontend(Frontend):
     name = "fx"
 
-    def import_model(self, model: Any, inputs: Any) -> Graph:
-        gm = to_graph_module(model, inputs)
-        graph = import_model(gm, inputs)
+    def import_model(self, model: Any, examples: Any, dynamic_dims: DynamicDims | None = None) -> Graph:
+        self.refuse_dynamic_dims(dynamic_dims)
+        gm = to_graph_module(model, examples)
+        graph = import_model(gm, examples)
         graph.meta["frontend"] = "fx"
         return graph
 
-    def wrap(self, program_gm: torch.fx.GraphModule, graph: Graph) -> torch.fx.GraphModule:
-        # The result shares program_gm's submodules and buffers; program_gm stays flat for save().
-        result = torch.fx.GraphModule(program_gm, _copy_graph(program_gm.graph), class_name="TrtPassesFxProgram")
+    def wrap(self, program: torch.fx.GraphModule, graph: Graph) -> torch.fx.GraphModule:
+        # The result shares program's submodules and buffers; program stays flat for save().
+        result = torch.fx.GraphModule(program, _copy_graph(program.graph), class_name="TrtPassesFxProgram")
         structured_outputs(result, graph.meta)
-        register_program(result, program_gm, program_structure(graph.meta))
+        register_program(result, program, program_structure(graph.meta))
         return result
 
 

@@ -11,20 +11,24 @@ Each FX graph TorchDynamo captures (torch-level calls, weights as graph inputs) 
 2. the rest goes through ``torch.export`` and the default core-ATen decompositions into the dynamo frontend's
    importer: the same ATen every other frontend produces.
 
-The backend (:func:`trt_passes.torch_registrations.dynamo_backend`, registered as ``"trt_passes"``) then runs the normal
-pipeline and returns the program; it takes compile options as ``torch.compile(..., options={...})``.
+Everything TorchDynamo-specific lives here: :func:`dynamo_backend` makes the backend function TorchDynamo calls
+per captured graph, given the driver's compiler for one graph (``trt_passes.compile(..., ir="torch_compile")``
+passes its compiler through :meth:`TorchCompileFrontend.compile_lazily`; the backend registered as ``"trt_passes"``,
+:func:`trt_passes.torch_registrations.dynamo_backend`, builds one from ``torch.compile(..., options={...})``).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 import torch.fx
 
+from trt_passes.frontends.base import CompileGraph, DynamicDims, Frontend, FrontendError, split_inputs
 from trt_passes.frontends.calling import PyTreeProgram
-from trt_passes.frontends.dynamo import FrontendError, _split_inputs, export_model, import_exported_program
+from trt_passes.frontends.dynamo import export_model, import_exported_program
 from trt_passes.ir.graph import Graph
 
 
@@ -101,28 +105,55 @@ class CompiledGraph:
         return self.program(*(args[i] for i in self.user))
 
 
-class TorchCompileFrontend:
-    name = "torch_compile"
+def dynamo_backend(compile_graph: CompileGraph, known_weights: set[int] | None = None,
+                   on_report: Callable[[Any], None] | None = None) -> Callable[..., CompiledGraph]:
+    """A TorchDynamo backend compiling each captured graph with ``compile_graph``; ``known_weights`` are the ids of
+    the model's parameters and buffers (they become constants); each compilation's report goes to ``on_report``."""
+    known = set(known_weights or ())
 
-    def import_model(self, model: Any, inputs: Any) -> Graph:
+    def trt_passes_backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any], **kwargs: Any) -> CompiledGraph:
+        if kwargs.get("options"):
+            raise TypeError("pass compile options to trt_passes.compile(...), not to torch.compile's options=")
+        graph, user = import_captured(gm, list(example_inputs), known)
+        program, report = compile_graph(graph)
+        if on_report is not None:
+            on_report(report)
+        return CompiledGraph(PyTreeProgram(program, graph.meta), user, report)
+
+    return trt_passes_backend
+
+
+class TorchCompileFrontend(Frontend):
+    name = "torch_compile"
+    compiles_lazily = True  # one program per graph TorchDynamo captures, on first call and for new shapes
+
+    def import_model(self, model: Any, examples: Any, dynamic_dims: DynamicDims | None = None) -> Graph:
         """The model's single captured graph (``explain`` uses this); graph breaks are an error here."""
+        self.refuse_dynamic_dims(dynamic_dims)
         captured: list[tuple[torch.fx.GraphModule, list[Any]]] = []
 
         def capture(gm: torch.fx.GraphModule, example_inputs: list[Any], **_: Any) -> Callable[..., Any]:
             captured.append((gm, list(example_inputs)))
             return gm.forward
 
-        args, kwargs = _split_inputs(inputs)
+        args, kwargs = split_inputs(examples)
         with torch.no_grad():
             torch.compile(model, backend=capture, dynamic=False)(*args, **kwargs)
         if len(captured) != 1:
             raise FrontendError(f"torch.compile captured {len(captured)} graphs (graph breaks); explain with "
                                 "ir='torch_compile' needs exactly one, try ir='dynamo'")
-        gm, examples = captured[0]
-        return import_captured(gm, examples, weight_ids(model))[0]
+        gm, example_inputs = captured[0]
+        return import_captured(gm, example_inputs, weight_ids(model))[0]
 
-    def wrap(self, program_gm: torch.fx.GraphModule, graph: Graph) -> PyTreeProgram:
-        return PyTreeProgram(program_gm, graph.meta)
+    def wrap(self, program: torch.fx.GraphModule, graph: Graph) -> PyTreeProgram:
+        return PyTreeProgram(program, graph.meta)
 
-    def compile(self, model: Any, backend: Callable[..., Any]) -> Any:
-        return torch.compile(model, backend=backend, dynamic=False)
+    def compile_lazily(self, model: Any, compile_graph: CompileGraph) -> Any:
+        """``torch.compile(model)`` with the trt_passes backend; ``.compile_reports`` gets one report per captured
+        graph (and recompilation), as calls compile them."""
+        reports: list[Any] = []
+        compiled = torch.compile(model, backend=dynamo_backend(compile_graph, weight_ids(model), reports.append),
+                                 dynamic=False)
+        with contextlib.suppress(AttributeError):  # a callable that refuses attributes still compiles
+            compiled.compile_reports = reports
+        return compiled

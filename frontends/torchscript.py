@@ -26,8 +26,9 @@ import torch.utils._pytree as pytree
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from trt_passes.backend.engine_op import engine_op_program, script_program
+from trt_passes.frontends.base import DynamicDims, Frontend, FrontendError, split_inputs
 from trt_passes.frontends.calling import program_structure, register_program, structured_outputs
-from trt_passes.frontends.dynamo import FrontendError, _split_inputs, import_model
+from trt_passes.frontends.dynamo import import_model
 from trt_passes.ir.graph import Graph
 
 
@@ -46,7 +47,7 @@ def to_script_module(model: Any, inputs: Any) -> torch.jit.ScriptModule:
                 return torch.jit.script(model)
             except Exception as e:  # scripting fails with many exception types (NotSupportedError, RuntimeError...)
                 reason = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-            args, kwargs = _split_inputs(inputs)
+            args, kwargs = split_inputs(inputs)
             if kwargs:
                 raise FrontendError("ir='torchscript' traces with positional inputs only; pass inputs as a list")
             with torch.no_grad():
@@ -118,7 +119,7 @@ class _AtenRecorder(TorchDispatchMode):
 
 def capture_aten(script: torch.jit.ScriptModule, inputs: Any) -> torch.fx.GraphModule:
     """The ATen ops ``script`` runs on ``inputs``, as an FX graph (weights are constants of the graph)."""
-    args, kwargs = _split_inputs(inputs)
+    args, kwargs = split_inputs(inputs)
     if kwargs:
         raise FrontendError("ir='torchscript' takes positional inputs only; pass inputs as a list")
     if not all(isinstance(a, torch.Tensor) for a in args):
@@ -131,19 +132,20 @@ def capture_aten(script: torch.jit.ScriptModule, inputs: Any) -> torch.fx.GraphM
     return torch.fx.GraphModule(recorder.constants, recorder.graph, class_name="TorchScriptAten")
 
 
-class TorchScriptFrontend:
+class TorchScriptFrontend(Frontend):
     name = "torchscript"
 
-    def import_model(self, model: Any, inputs: Any) -> Graph:
-        script = to_script_module(model, inputs)
-        graph = import_model(capture_aten(script, inputs), inputs)
+    def import_model(self, model: Any, examples: Any, dynamic_dims: DynamicDims | None = None) -> Graph:
+        self.refuse_dynamic_dims(dynamic_dims)
+        script = to_script_module(model, examples)
+        graph = import_model(capture_aten(script, examples), examples)
         graph.meta["frontend"] = "torchscript"
         return graph
 
-    def wrap(self, program_gm: torch.fx.GraphModule, graph: Graph) -> torch.jit.ScriptModule:
+    def wrap(self, program: torch.fx.GraphModule, graph: Graph) -> torch.jit.ScriptModule:
         structure = program_structure(graph.meta)
-        ops = engine_op_program(program_gm)
+        ops = engine_op_program(program)
         structured_outputs(ops, structure)
         script = script_program(ops)
-        register_program(script, program_gm, structure)
+        register_program(script, program, structure)
         return script

@@ -1,15 +1,29 @@
-"""The compiler driver: frontend -> IR -> pipeline -> program. Every public entry point goes through here."""
+"""The compiler driver: frontend -> IR -> pipeline -> program. Every public entry point goes through here.
+
+The driver knows frontends only through their interface (:class:`~trt_passes.frontends.base.Frontend`): it turns
+the user's inputs into plain data (example tensors, the ranges of dynamic dims), asks the frontend for the IR, runs
+the pipeline and hands the program back to the frontend to wrap. A frontend that compiles lazily gets the
+compiler for one graph (:func:`graph_compiler`) instead and calls it for each graph it captures.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import torch.fx
+
+from trt_passes.backend import engine_record
+from trt_passes.backend.program import build_program
 from trt_passes.backend.registry import default_ops
+from trt_passes.backend.segment_module import SegmentModule
+from trt_passes.dsl import RuleLibrary, load_rules
+from trt_passes.frontends import Frontend, frontends_taking_dynamic_inputs, get_frontend
+from trt_passes.inputs import dynamic_dims, example_inputs
 from trt_passes.ir import Graph
 from trt_passes.ir.ops import OpRegistry
 from trt_passes.passes.context import PassContext
@@ -17,17 +31,15 @@ from trt_passes.passes.pipeline import load_pipeline
 from trt_passes.passes.report import CompileReport
 from trt_passes.passes.scheduler import run_pipeline
 from trt_passes.passes.settings import CompileSettings
-from trt_passes.torch_registrations import register_dynamo_backend
+from trt_passes.torch_registrations import register_if_dynamo_loaded
 
 
 def shipped_rule_dir() -> Path:
     return Path(str(resources.files("trt_passes.spec")))
 
 
-def load_library(extra: Sequence[Path] = (), ops: OpRegistry | None = None) -> Any:
+def load_library(extra: Sequence[Path] = (), ops: OpRegistry | None = None) -> RuleLibrary:
     """The shipped rules plus the user's ``.rw`` files or folders, checked together."""
-    from trt_passes.dsl import load_rules
-
     for path in extra:
         if not Path(path).exists():
             raise FileNotFoundError(f"rules path {path} does not exist")
@@ -42,98 +54,63 @@ def run_passes(graph: Graph, settings: CompileSettings) -> PassContext:
     return ctx
 
 
-def build_runtime_program(graph: Graph, settings: CompileSettings) -> Any:
+def build_runtime_program(graph: Graph, settings: CompileSettings) -> torch.fx.GraphModule:
     """The ``torch.fx.GraphModule`` running ``graph``: segments run engines or the reference runtime."""
-    from trt_passes.backend.engine_record import current_target
-    from trt_passes.backend.program import build_program
-    from trt_passes.backend.segment_module import SegmentModule
-
     segments = {}
     for node in graph.all_nodes():
         if node.op == "segment":
             artifact = node.attrs.get("engine")
             engine = artifact.engine if artifact is not None else None
             module = SegmentModule(node.attrs["name"], node.attrs["body"], engine, settings.runtime)
-            if artifact is not None:  # what saving records about the engine (see backend/engine_op.py)
+            if artifact is not None:  # what saving records about the engine (see backend/engine_record.py)
                 module.engine_info = {"tensorrt_module": artifact.tensorrt_module,
-                                      "tensorrt_version": artifact.tensorrt_version, "target": current_target()}
+                                      "tensorrt_version": artifact.tensorrt_version,
+                                      "target": engine_record.current_target()}
             segments[node.id] = module
     return build_program(graph, segments)
 
 
+def graph_compiler(settings: CompileSettings) -> Callable[[Graph], tuple[torch.fx.GraphModule, CompileReport]]:
+    """The compiler for one imported graph (a frontend's ``CompileGraph``): the pipeline with ``settings``, then
+    the runtime program; returns (program, report)."""
+
+    def compile_graph(graph: Graph) -> tuple[torch.fx.GraphModule, CompileReport]:
+        ctx = run_passes(graph, settings)
+        return build_runtime_program(ctx.graph, settings), ctx.report
+
+    return compile_graph
+
+
 def compile_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: CompileSettings) -> Any:
-    from trt_passes.frontends import get_frontend
-
     frontend = get_frontend(ir)
-    if frontend.name == "torch_compile":  # compiles lazily, one program per graph TorchDynamo captures
-        from trt_passes.frontends.torch_compile import weight_ids
-
-        register_dynamo_backend()
-        reports: list[CompileReport] = []
-        compiled = frontend.compile(model, make_dynamo_backend(settings, weight_ids(model), reports))
-        with contextlib.suppress(AttributeError):  # one report per captured graph (and recompilation), on calls
-            compiled.compile_reports = reports
+    compile_graph = graph_compiler(settings)
+    if frontend.compiles_lazily:
+        compiled = frontend.compile_lazily(model, compile_graph)
+        register_if_dynamo_loaded()  # a lazy frontend may have loaded TorchDynamo: keep our backend name known there
         return compiled
     graph = import_graph(frontend, model, inputs)
-    ctx = run_passes(graph, settings)
-    program = build_runtime_program(ctx.graph, settings)
-    result = frontend.wrap(program, ctx.graph)
+    program, report = compile_graph(graph)
+    result = frontend.wrap(program, graph)
     with contextlib.suppress(AttributeError):  # objects that refuse attributes still compile (see explain())
-        result.compile_report = ctx.report
+        result.compile_report = report
     return result
 
 
-def import_graph(frontend: Any, model: Any, inputs: Sequence[Any] | None) -> Graph:
-    """The frontend's IR for ``model``; dynamic :class:`~trt_passes.inputs.Input` s (min/opt/max shapes) become
-    ``torch.export`` dynamic dims, which only the dynamo frontend takes."""
-    from trt_passes.inputs import example_inputs
-
+def import_graph(frontend: Frontend, model: Any, inputs: Sequence[Any] | None) -> Graph:
+    """The frontend's IR for ``model``, given the user's inputs (tensors or :class:`~trt_passes.inputs.Input` s);
+    dynamic Inputs (min/opt/max shapes) reach only a frontend that takes dynamic inputs."""
     examples = example_inputs(inputs)
-    if frontend.name != "dynamo":
-        dynamic = [i for i, x in enumerate(inputs or ()) if getattr(x, "dynamic_axes", ())]
-        if dynamic:
-            raise ValueError(f"inputs {dynamic} have dynamic shapes (min_shape != max_shape); ir={frontend.name!r} "
-                             "compiles static shapes only: use ir='dynamo'")
+    dims = dynamic_dims(inputs)
+    if not any(dims):
         return frontend.import_model(model, examples)
-    from trt_passes.frontends.dynamo import dynamic_shapes_for
-
-    return frontend.import_model(model, examples, dynamic_shapes_for(list(inputs or ())))
+    if not frontend.takes_dynamic_inputs:
+        dynamic = [i for i, axes in enumerate(dims) if axes]
+        capable = " or ".join(f"ir={name!r}" for name in frontends_taking_dynamic_inputs())
+        raise ValueError(f"inputs {dynamic} have dynamic shapes (min_shape != max_shape); ir={frontend.name!r} "
+                         f"compiles static shapes only: use {capable}")
+    return frontend.import_model(model, examples, dims)
 
 
 def explain_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: CompileSettings) -> CompileReport:
-    from trt_passes.frontends import get_frontend
-
     graph = import_graph(get_frontend(ir), model, inputs)
     return run_passes(graph, replace(settings, build_engines=False)).report
-
-
-# ---- torch.compile ---------------------------------------------------------------------------------------------------
-def make_dynamo_backend(settings: CompileSettings, known_weights: set[int] | None = None,
-                        reports: list[CompileReport] | None = None) -> Any:
-    """A TorchDynamo backend compiling each captured graph with ``settings``; ``known_weights`` are the ids of the
-    model's parameters and buffers (they become constants); each compilation's report is appended to ``reports``."""
-    from trt_passes.frontends.torch_compile import CompiledGraph, import_captured
-
-    known = set(known_weights or ())
-
-    def trt_passes_backend(gm: Any, example_inputs: Sequence[Any], **kwargs: Any) -> Any:
-        if kwargs.get("options"):
-            raise TypeError("pass compile options to trt_passes.compile(...), not to torch.compile's options=")
-        graph, user = import_captured(gm, list(example_inputs), known)
-        ctx = run_passes(graph, settings)
-        program = build_runtime_program(ctx.graph, settings)
-        from trt_passes.frontends.calling import PyTreeProgram
-
-        if reports is not None:
-            reports.append(ctx.report)
-        return CompiledGraph(PyTreeProgram(program, ctx.graph.meta), user, ctx.report)
-
-    return trt_passes_backend
-
-
-def dynamo_backend(gm: Any, example_inputs: Sequence[Any], *, options: dict[str, Any] | None = None,
-                   mode: str | None = None) -> Any:
-    """The ``"trt_passes"`` TorchDynamo backend: ``torch.compile(model, backend="trt_passes", options={...})``.
-    ``options`` are :func:`trt_passes.compile`'s options (an unknown one is an error); ``mode`` is ignored."""
-    settings = CompileSettings.from_options(dict(options or {}))
-    return make_dynamo_backend(settings)(gm, example_inputs)

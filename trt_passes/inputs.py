@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
+from trt_passes.ir.symbolic import SymbolRange
 from trt_passes.ir.types import TORCH_DTYPES
 
 
@@ -61,6 +62,13 @@ class Input:
         if self.min_shape is None or self.max_shape is None:
             return ()
         return tuple(i for i, (a, b) in enumerate(zip(self.min_shape, self.max_shape)) if a != b)
+
+    def dim_ranges(self) -> dict[int, SymbolRange]:
+        """Each dynamic axis with its (min, opt, max) range."""
+        if self.min_shape is None or self.opt_shape is None or self.max_shape is None:
+            return {}
+        return {axis: SymbolRange(self.min_shape[axis], self.opt_shape[axis], self.max_shape[axis])
+                for axis in self.dynamic_axes}
 
     def with_shape(self, shape: tuple[int, ...]) -> Input:
         """The same input at another shape in its range (tests and benchmarks draw examples at several sizes)."""
@@ -131,3 +139,9 @@ def example_inputs(inputs: Sequence[torch.Tensor | Input] | None, seed: int = 0)
         else:
             raise TypeError(f"inputs[{i}] is a {type(x).__name__}; expected a torch.Tensor or trt_passes.Input")
     return tuple(out)
+
+
+def dynamic_dims(inputs: Sequence[torch.Tensor | Input] | None) -> tuple[dict[int, SymbolRange], ...]:
+    """Per input, its dynamic axes with their ranges (empty for tensors and static Inputs): the plain data a
+    frontend that takes dynamic inputs turns into symbolic sizes."""
+    return tuple(x.dim_ranges() if isinstance(x, Input) else {} for x in inputs or ())

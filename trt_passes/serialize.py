@@ -34,6 +34,7 @@ TensorRT release), ``"device"`` (engines built for another GPU).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -46,8 +47,12 @@ from typing import Any
 import torch
 import torch.fx
 
+from trt_passes import __version__
 from trt_passes.backend.engine_op import engine_op_program, parse_meta, script_program, segment_calls
 from trt_passes.backend.engine_record import ArtifactError, check_engine_compatible, current_target, current_tensorrt
+from trt_passes.frontends.calling import PyTreeProgram, registered_program, structured_outputs
+from trt_passes.frontends.dynamo import export_dynamic_shapes
+from trt_passes.inputs import dynamic_dims, example_inputs
 
 FORMAT_VERSION = 1
 MANIFEST = "trt_passes.json"
@@ -77,13 +82,10 @@ def save(compiled: Any, path: str | os.PathLike[str], output_format: str = "expo
         if output_format == "exported_program":
             if inputs is None:
                 raise ValueError("save(..., output_format='exported_program') needs inputs=[...] to export with")
-            from trt_passes.frontends.dynamo import dynamic_shapes_for
-            from trt_passes.inputs import example_inputs
-
             module = _plain_io(op_program, structure)
             # Dynamic Inputs (min/opt/max) stay dynamic in the saved program: it runs any shape in their range.
             ep = torch.export.export(module, tuple(example_inputs(inputs)),
-                                     dynamic_shapes=dynamic_shapes_for(list(inputs)))
+                                     dynamic_shapes=export_dynamic_shapes(dynamic_dims(inputs)))
             with open(tmp, "wb") as f:  # a file object: torch.export.save wants a .pt2 name otherwise
                 torch.export.save(ep, f, extra_files=extra)
         else:
@@ -99,8 +101,6 @@ def save(compiled: Any, path: str | os.PathLike[str], output_format: str = "expo
 
 
 def _program_of(compiled: Any) -> tuple[torch.fx.GraphModule, dict[str, Any] | None]:
-    from trt_passes.frontends.calling import PyTreeProgram, registered_program
-
     registered = registered_program(compiled)
     if registered is not None:
         return registered
@@ -117,16 +117,12 @@ def _plain_io(op_program: torch.fx.GraphModule, structure: dict[str, Any] | None
     """The op program, in place, returning the model's output structure when it is plain data (tensors, tuples,
     lists, dicts with str keys), else the flat tuple of output tensors. Other output classes (``ModelOutput``) would
     make the artifact need their library to load, so both formats leave them out."""
-    from trt_passes.frontends.calling import structured_outputs
-
     if structure is not None:
         structured_outputs(op_program, structure)
     return op_program
 
 
 def _manifest(op_program: torch.fx.GraphModule, output_format: str) -> dict[str, Any]:
-    from trt_passes import __version__
-
     engines = []
     tensorrt = None
     for node in segment_calls(op_program):
@@ -186,8 +182,6 @@ def _refuse_pickles(z: zipfile.ZipFile, path: Path) -> None:
     :func:`save` never writes any of these, so their presence means the file was not written by trt_passes (or was
     tampered with). Sample inputs are checked by loading them here with ``weights_only=True``: when that succeeds,
     ``torch.export.load``'s own first (``weights_only=True``) attempt succeeds too and it never falls back."""
-    import io
-
     def unsafe(what: str) -> ArtifactError:
         return ArtifactError("unsafe", f"{path}: {what}; loading it would unpickle arbitrary objects, so it is refused "
                                        "(trt_passes.save never writes this: save the model again with trt_passes)")

@@ -7,7 +7,7 @@
   entry point in pyproject.toml covers processes that import it later).
 
 Both register trampolines that import the implementation on first call: importing any layer of the package (its
-IR, say) must not load the layers above it.
+IR, say) must not load the layers above it, so the function-level imports below are deliberate.
 """
 
 from __future__ import annotations
@@ -42,9 +42,12 @@ def dynamo_backend(gm: Any, example_inputs: Sequence[Any], *, options: dict[str,
                    mode: str | None = None) -> Any:
     """The ``"trt_passes"`` TorchDynamo backend: ``torch.compile(model, backend="trt_passes", options={...})``.
     ``options`` are :func:`trt_passes.compile`'s options (an unknown one is an error); ``mode`` is ignored."""
-    from trt_passes.compiler import dynamo_backend as compile_captured
+    from trt_passes.compiler import graph_compiler
+    from trt_passes.frontends.torch_compile import dynamo_backend as backend_for
+    from trt_passes.passes.settings import CompileSettings
 
-    return compile_captured(gm, example_inputs, options=options, mode=mode)
+    settings = CompileSettings.from_options(dict(options or {}))
+    return backend_for(graph_compiler(settings))(gm, example_inputs)
 
 
 def dynamo_backend_tables() -> tuple[Any, Any]:
