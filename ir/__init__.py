@@ -1,7 +1,16 @@
 """The shared IR (see :mod:`trt_passes.ir.graph` for its schema)."""
 
-from trt_passes.ir.graph import STRUCTURAL_OPS, Graph, GraphError, Node, Provenance, Slot, Value
-from trt_passes.ir.printer import format_graph, format_node
+from trt_passes.ir.graph import (
+    STRUCTURAL_OPS,
+    Graph,
+    GraphError,
+    Node,
+    Provenance,
+    Slot,
+    Value,
+    format_graph,
+    format_node,
+)
 from trt_passes.ir.symbolic import SymbolRange, SymDim
 from trt_passes.ir.types import FLOAT_DTYPES, TensorType, dtype_name, torch_dtype
 from trt_passes.ir.verify import verify

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from trt_passes.ir.ops import ArgSpec, OpSchema, infer_by_meta
-from trt_passes.ir.types import TensorType, torch_dtype
+from trt_passes.ir.types import TensorType, dtype_name, torch_dtype
 
 _DTYPE_TYPES = ("ScalarType", "ScalarType?")
 
@@ -35,8 +35,6 @@ def _default(arg: Any) -> tuple[Any, bool]:
         return None, False
     value = arg.default_value
     if isinstance(value, torch.dtype):
-        from trt_passes.ir.types import dtype_name
-
         value = dtype_name(value)
     return value, True
 

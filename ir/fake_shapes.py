@@ -19,8 +19,10 @@ from typing import Any
 
 import sympy
 import torch
+from torch._dispatch.python import enable_python_dispatcher
 
-from trt_passes.ir.symbolic import SymbolicError, SymbolRange, SymDim, fold, is_symbolic, symbols_in
+from trt_passes.ir.symbolic import SymbolicError, SymbolRange, SymDim, fold, is_symbolic
+from trt_passes.ir.types import TensorType, dtype_name, symbols_in, torch_dtype
 
 _known_ranges: contextvars.ContextVar[Mapping[str, SymbolRange]] = contextvars.ContextVar(
     "trt_passes_symbol_ranges", default=None)
@@ -95,8 +97,6 @@ class _Space:
 
 
 def needs_symbolic(args: dict[str, Any]) -> bool:
-    from trt_passes.ir.types import TensorType
-
     def check(v: Any) -> bool:
         if isinstance(v, TensorType):
             return not v.is_static
@@ -110,10 +110,6 @@ def needs_symbolic(args: dict[str, Any]) -> bool:
 def infer_symbolic(evaluate: Callable[[dict[str, Any]], tuple[torch.Tensor, ...]], args: dict[str, Any]) -> list[Any]:
     """Run ``evaluate`` on fake tensors for ``args`` (TensorTypes in tensor positions) and return the outputs'
     TensorTypes, symbolic sizes in the IR's symbol names."""
-    from torch._dispatch.python import enable_python_dispatcher
-
-    from trt_passes.ir.types import TensorType, dtype_name, torch_dtype
-
     # A fresh space per call: a guard one op adds (a divisibility, a specialisation) must not become a fact the
     # next inference relies on.
     space = _Space(tuple(sorted(set().union(*(symbols_in(v) for v in args.values())))))

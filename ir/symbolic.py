@@ -64,19 +64,6 @@ def is_symbolic(value: Any) -> bool:
     return False
 
 
-def symbols_in(value: Any) -> set[str]:
-    """The symbol names used by ``value`` (SymDims, TensorTypes, lists of them)."""
-    from trt_passes.ir.types import TensorType
-
-    if isinstance(value, SymDim):
-        return set(free_symbols(value))
-    if isinstance(value, TensorType):
-        return {s for d in value.shape if isinstance(d, SymDim) for s in free_symbols(d)}
-    if isinstance(value, (list, tuple)):
-        return set().union(*(symbols_in(v) for v in value)) if value else set()
-    return set()
-
-
 _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,

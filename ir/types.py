@@ -8,10 +8,11 @@ the IR prints compactly and the ``.rw`` language can name them directly. A symbo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
-from trt_passes.ir.symbolic import SymDim
+from trt_passes.ir.symbolic import SymDim, free_symbols
 
 Dim = int | SymDim
 
@@ -93,3 +94,14 @@ def _sym_name(d: object) -> Dim:
     if node is not None and hasattr(node, "maybe_as_int") and node.maybe_as_int() is not None:
         return int(node.maybe_as_int())
     return SymDim(str(d))
+
+
+def symbols_in(value: Any) -> set[str]:
+    """The symbol names used by ``value`` (SymDims, TensorTypes, lists of them)."""
+    if isinstance(value, SymDim):
+        return set(free_symbols(value))
+    if isinstance(value, TensorType):
+        return {s for d in value.shape if isinstance(d, SymDim) for s in free_symbols(d)}
+    if isinstance(value, (list, tuple)):
+        return set().union(*(symbols_in(v) for v in value)) if value else set()
+    return set()

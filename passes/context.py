@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from trt_passes.dsl import RuleLibrary, RuleSet
 from trt_passes.ir import Graph
 from trt_passes.ir.ops import OpRegistry
 from trt_passes.passes.report import CompileReport
@@ -17,7 +18,7 @@ from trt_passes.passes.settings import CompileSettings
 class PassContext:
     graph: Graph
     ops: OpRegistry
-    rules: Any  # trt_passes.dsl.RuleLibrary
+    rules: RuleLibrary
     settings: CompileSettings
     report: CompileReport
     trace: Callable[[Graph, str, Any], None] | None = None
@@ -31,19 +32,17 @@ class PassContext:
             return None
         return lambda event: trace(graph, scope, event)
 
-    def converter_pool(self, pattern: str) -> list[Any]:
+    def converter_pool(self, pattern: str) -> list[RuleSet]:
         """The converter rule sets matching ``pattern`` as ONE rule set. A node converts once, so every converter
         competes at each node: higher priority first, then rule-set name, then source order. A user's fusion rule
         with a higher priority thus beats the shipped single-op rules for the ops it fuses."""
-        from trt_passes.dsl import RuleSet
-
         chosen = self.rulesets(pattern, "converter")
         if len(chosen) <= 1:
             return chosen
         rules = sorted((r for rs in chosen for r in rs.rules), key=lambda r: -r.priority)  # stable: keeps the rest
         return [RuleSet(pattern, "converter", tuple(rules))]
 
-    def rulesets(self, pattern: str, kind: str) -> list[Any]:
+    def rulesets(self, pattern: str, kind: str) -> list[RuleSet]:
         """Rule sets whose name matches the glob ``pattern`` and whose kind is ``kind``, by name."""
         chosen = [rs for name, rs in sorted(self.rules.rulesets.items())
                   if fnmatch.fnmatchcase(name, pattern) and rs.kind == kind]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from trt_passes.dsl import rewrite
 from trt_passes.ir import STRUCTURAL_OPS
 from trt_passes.passes.context import PassContext
 
@@ -11,8 +12,6 @@ class ConversionError(RuntimeError):
 
 
 def run(ctx: PassContext, params: dict[str, str]) -> str:
-    from trt_passes.dsl import rewrite
-
     rulesets = ctx.converter_pool(params.get("rulesets", "convert.*"))
     converted = 0
     for node in list(ctx.graph.all_nodes()):

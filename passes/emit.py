@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from trt_passes.backend.emit import BuildSettings, EmissionError, check_emission
+from trt_passes.backend.engine_cache import build_cached
+from trt_passes.backend.tensorrt_import import TensorRTNotAvailableError
 from trt_passes.passes.context import PassContext
 
 
 def run(ctx: PassContext, params: dict[str, str]) -> str:
     if not ctx.settings.build_engines:
         return check_networks(ctx)
-    from trt_passes.backend.emit import BuildSettings
-    from trt_passes.backend.engine_cache import build_cached
-
     settings = BuildSettings(workspace_size=ctx.settings.workspace_size,
                              optimization_level=ctx.settings.optimization_level)
     built = cached = 0
@@ -34,9 +34,6 @@ def run(ctx: PassContext, params: dict[str, str]) -> str:
 def check_networks(ctx: PassContext) -> str:
     """Without building engines (``explain``): define and type-check each segment's network, recording its layer
     count, or the emission error, on the segment's report entry."""
-    from trt_passes.backend.emit import EmissionError, check_emission
-    from trt_passes.backend.tensorrt_import import TensorRTNotAvailableError
-
     records = {p.name: p for p in ctx.report.partitions}
     checked = 0
     for node in list(ctx.graph.all_nodes()):

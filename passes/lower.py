@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from trt_passes.dsl import rewrite
 from trt_passes.passes.context import PassContext
 
 
 def run(ctx: PassContext, params: dict[str, str]) -> str:
-    from trt_passes.dsl import rewrite
-
     fired = 0
     names = []
     for rs in ctx.rulesets(params.get("rulesets", "lower.*"), "lowering"):

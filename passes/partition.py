@@ -15,8 +15,11 @@ from typing import Any
 
 import networkx as nx
 
+from trt_passes.dsl import explain_no_match, match_at
+from trt_passes.dsl.rewriter import RuleApplicationError, check_applicable
 from trt_passes.ir import STRUCTURAL_OPS, Graph, Provenance, Value
-from trt_passes.ir.symbolic import SymbolicError, SymDim, symbols_in
+from trt_passes.ir.symbolic import SymbolicError, SymDim
+from trt_passes.ir.types import symbols_in
 from trt_passes.passes.context import PassContext
 from trt_passes.passes.report import Fallback, Partition
 
@@ -27,8 +30,6 @@ class FullCompilationError(RuntimeError):
 
 def classify(ctx: PassContext, rulesets: Sequence[Any]) -> dict[int, Fallback | None]:
     """For every op node: None when supported, else the :class:`Fallback` saying why not."""
-    from trt_passes.dsl import explain_no_match, match_at
-
     g = ctx.graph
     verdicts: dict[int, Fallback | None] = {}
     for node in g.nodes():
@@ -58,8 +59,6 @@ def classify(ctx: PassContext, rulesets: Sequence[Any]) -> dict[int, Fallback | 
 def _replaceable(ctx: PassContext, node: Any, match: Any) -> Fallback | None:
     """None when the matched converter can build its replacement. With symbolic sizes it is built (not committed)
     first: an op whose type inference needs a size static makes the node stay in PyTorch, with that reason."""
-    from trt_passes.dsl.rewriter import RuleApplicationError, check_applicable
-
     if not _symbols_of(ctx.graph, node):
         return None
     try:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from trt_passes.passes.context import PassContext
+from trt_passes.passes import convert, dce, emit, fold, lower, partition, precision
+from trt_passes.passes.context import PassContext
 
 INITIAL_PROPERTIES = frozenset({"aten"})
 
@@ -36,8 +35,6 @@ class PassSpec:
 
 def builtin_passes() -> dict[str, PassSpec]:
     """A fresh table each call: nothing global to mutate between compilations."""
-    from trt_passes.passes import convert, dce, emit, fold, lower, partition, precision
-
     specs = [
         PassSpec("fold_constants", fold.__doc__ or "", fold.run, frozenset({"aten"}), frozenset({"folded"})),
         PassSpec("lower", lower.__doc__ or "", lower.run, frozenset({"aten"}), frozenset({"lowered"}),

@@ -8,6 +8,7 @@ reference runtime (no GPU). Tolerance as in tests/test_models.py: 1e-4 relative 
 from __future__ import annotations
 
 import warnings
+import weakref
 
 import pytest
 import torch
@@ -16,6 +17,10 @@ from hypothesis import strategies as st
 
 import trt_passes
 from benchmarks.zoo import ZOO
+from trt_passes.backend import reference
+from trt_passes.backend.emit import profile_shapes
+from trt_passes.backend.segment_module import SegmentModule
+from trt_passes.dsl import rewriter
 from trt_passes.inputs import Input
 from trt_passes.ir.symbolic import SymbolicError
 from trt_passes.tools.parity import max_relative_error
@@ -76,9 +81,6 @@ def test_a_shape_outside_the_compiled_range_is_refused_naming_the_range():
 
 
 def test_the_engine_profile_is_the_inputs_min_opt_max():
-    from trt_passes.backend.emit import profile_shapes
-    from trt_passes.backend.segment_module import SegmentModule
-
     _, program = compiled("bert")
     (segment,) = [m for m in program.modules() if isinstance(m, SegmentModule)]
     assert profile_shapes(segment.body) == [((1, 4), (2, 16), (8, 64))]
@@ -161,8 +163,6 @@ def test_the_hybrid_program_follows_the_data_dependent_size_on_every_call(seed):
 
 
 def test_an_exported_program_with_dynamic_dims_keeps_them_with_its_range():
-    from trt_passes.backend.segment_module import SegmentModule
-
     model = ZOO["resnet18"].build()
     example = torch.randn(3, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     ep = torch.export.export(model, (example,), dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=6)},))
@@ -180,15 +180,10 @@ def test_an_exported_program_with_dynamic_dims_keeps_them_with_its_range():
 def test_a_converter_whose_replacement_needs_a_static_size_leaves_the_op_to_pytorch(monkeypatch):
     """A guard cannot foresee every op that needs a size static; building the replacement tells, and the op falls
     back with that reason instead of failing the compile. Simulated by a relu whose semantics read a size as int."""
-    from trt_passes.backend import reference
 
     def relu_reading_an_int_size(input, type, alpha=0.0, beta=0.0):
         int(input.shape[0])  # pins a symbolic size to one value
         return (torch.relu(input),)
-
-    import weakref
-
-    from trt_passes.dsl import rewriter
 
     monkeypatch.setitem(reference.OPS, "trt.activation", relu_reading_an_int_size)
     monkeypatch.setattr(rewriter, "_INFER_MEMO", weakref.WeakKeyDictionary())  # no type inferred before the patch

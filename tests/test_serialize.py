@@ -7,6 +7,7 @@ and incompatible artifacts are refused with :class:`trt_passes.ArtifactError` na
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 import subprocess
@@ -23,6 +24,7 @@ import torch.utils._pytree as pytree
 
 import trt_passes
 from benchmarks.zoo import bert, resnet18
+from trt_passes.backend.tensorrt_import import find_tensorrt
 from trt_passes.serialize import FORMAT_VERSION, read_manifest
 from trt_passes.tools.parity import max_relative_error
 
@@ -105,8 +107,6 @@ def test_both_formats_round_trip_in_a_fresh_process_and_match_eager(saved: dict[
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_the_artifact_records_format_and_tensorrt_and_each_segment_is_an_op_call(saved: dict[str, Any], fmt: str):
-    from trt_passes.backend.tensorrt_import import find_tensorrt
-
     path = saved["files"][("resnet18", fmt)]
     manifest = read_manifest(path)
     found = find_tensorrt()
@@ -201,8 +201,6 @@ def _pickle_weights_config(data: bytes) -> bytes:
 
 
 def _pickled_object(_: bytes) -> bytes:
-    import io
-
     buf = io.BytesIO()
     torch.save({"x": _Anything()}, buf)
     return buf.getvalue()

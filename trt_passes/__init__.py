@@ -59,6 +59,7 @@ def __dir__() -> list[str]:
 def _debug_logging_if_asked() -> None:
     """``TRT_PASSES_DEBUG=1`` turns on debug logging for the library as for the CLI (see passes/observe.py)."""
     if os.environ.get("TRT_PASSES_DEBUG", "").strip():
+        # Only when asked: the package root loads no layer above the IR (tests/test_package_imports.py).
         from trt_passes.passes.observe import configure_debug_logging, debug_enabled
 
         if debug_enabled():

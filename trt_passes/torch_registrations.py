@@ -25,7 +25,7 @@ DYNAMO_BACKEND_NAME = "trt_passes"
 def execute_engine(inputs: list[torch.Tensor], engine: torch.Tensor, weights: list[torch.Tensor],
                    meta: str) -> list[torch.Tensor]:
     """Run one TensorRT segment: its engine where it can run, else its body on the reference runtime."""
-    from trt_passes.backend.engine_op import execute_engine as run
+    from trt_passes.backend.engine_op import execute_engine as run  # a trampoline: see the module docstring
 
     return run(inputs, engine, weights, meta)
 
@@ -33,7 +33,7 @@ def execute_engine(inputs: list[torch.Tensor], engine: torch.Tensor, weights: li
 @execute_engine.register_fake
 def _execute_engine_fake(inputs: list[torch.Tensor], engine: torch.Tensor, weights: list[torch.Tensor],
                          meta: str) -> list[torch.Tensor]:
-    from trt_passes.backend.engine_op import execute_engine_fake
+    from trt_passes.backend.engine_op import execute_engine_fake  # a trampoline: see the module docstring
 
     return execute_engine_fake(inputs, engine, weights, meta)
 
@@ -42,7 +42,7 @@ def dynamo_backend(gm: Any, example_inputs: Sequence[Any], *, options: dict[str,
                    mode: str | None = None) -> Any:
     """The ``"trt_passes"`` TorchDynamo backend: ``torch.compile(model, backend="trt_passes", options={...})``.
     ``options`` are :func:`trt_passes.compile`'s options (an unknown one is an error); ``mode`` is ignored."""
-    from trt_passes.compiler import graph_compiler
+    from trt_passes.compiler import graph_compiler  # a trampoline: see the module docstring
     from trt_passes.frontends.torch_compile import dynamo_backend as backend_for
     from trt_passes.passes.settings import CompileSettings
 
@@ -56,7 +56,7 @@ def dynamo_backend_tables() -> tuple[Any, Any]:
     Private API (``torch._dynamo.backends.registry._BACKENDS`` / ``_COMPILER_FNS``): the public ``list_backends``
     hides tagged backends and would itself load entry points, so registering from inside an entry point's import needs
     the raw tables. Missing tables (a future torch) read as empty."""
-    from torch._dynamo.backends import registry
+    from torch._dynamo.backends import registry  # only once TorchDynamo is in use: importing it costs seconds
 
     return getattr(registry, "_BACKENDS", {}), getattr(registry, "_COMPILER_FNS", {})
 
@@ -67,7 +67,7 @@ def register_dynamo_backend() -> bool:
     Importing ``torch._dynamo`` costs seconds, so ``import trt_passes`` calls this only when it is already imported.
     While TorchDynamo is loading the entry point the name is in its table but has no function yet: registering then
     would collide with TorchDynamo's own registration, so the check is on the name, not the function."""
-    import torch._dynamo
+    import torch._dynamo  # seconds to import: see above
 
     names, functions = dynamo_backend_tables()
     if DYNAMO_BACKEND_NAME in names or DYNAMO_BACKEND_NAME in functions:

@@ -23,13 +23,14 @@ from torch import nn
 
 import trt_passes
 from trt_passes.backend.registry import default_ops
-from trt_passes.compiler import run_passes
+from trt_passes.compiler import load_library, run_passes
 from trt_passes.frontends import get_frontend
 from trt_passes.inputs import example_inputs
 from trt_passes.ir import Graph, Value
 from trt_passes.passes import precision
 from trt_passes.passes.precision import PrecisionTable, PrecisionTableError, parse_table, reduce_precision
 from trt_passes.passes.settings import CompileSettings
+from trt_passes.tools.cli import main
 from trt_passes.tools.explain_graph import explain_with_graph
 from trt_passes.tools.parity import max_relative_error
 
@@ -390,8 +391,6 @@ def test_engine_cache_never_serves_a_float32_engine_for_a_reduced_precision_comp
 
 # ---- the command line ------------------------------------------------------------------------------------------------
 def test_the_command_line_takes_precision_and_explain_shows_what_the_pass_did(capsys):
-    from trt_passes.tools.cli import main
-
     mlp = f"{Path(__file__).parents[1] / 'models_for_tests.py'}:mlp"
     assert main(["explain", mlp, "--input", "4x8", "--precision", "f16", "--min-block-size", "1", "-q"]) == 0
     out = capsys.readouterr().out
@@ -412,8 +411,6 @@ def test_the_shipped_table_names_real_ops_and_keeps_the_sensitive_families_in_f3
 
 
 def test_every_rule_in_keep_f32_rules_is_a_shipped_lowering_rule_and_a_misspelt_one_is_an_error():
-    from trt_passes.compiler import load_library
-
     library = load_library((), default_ops())
     table = precision.shipped_table(default_ops())
     precision.check_rules(table, library)

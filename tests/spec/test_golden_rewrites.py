@@ -10,15 +10,14 @@ import torch
 
 import trt_passes
 from trt_passes.backend.enums import ActivationType, ElementWiseOperation, MatrixOperation
+from trt_passes.compiler import run_passes
+from trt_passes.frontends import get_frontend
+from trt_passes.passes.settings import CompileSettings
 
 STRUCTURAL = ("input", "constant", "output")
 
 
 def converted_ops(model: torch.nn.Module, *inputs: torch.Tensor) -> list[tuple[str, dict]]:
-    from trt_passes.compiler import run_passes
-    from trt_passes.frontends import get_frontend
-    from trt_passes.passes.settings import CompileSettings
-
     graph = get_frontend("dynamo").import_model(model.eval(), inputs)
     ctx = run_passes(graph, CompileSettings(min_block_size=1, build_engines=False))
     (segment,) = [n for n in ctx.graph.all_nodes() if n.op == "segment"]

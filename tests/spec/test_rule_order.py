@@ -17,7 +17,7 @@ from trt_passes.dsl import load_rules
 from trt_passes.dsl.formatter import format_item
 from trt_passes.dsl.parser import parse
 from trt_passes.frontends import get_frontend
-from trt_passes.ir import Graph, Slot, Value
+from trt_passes.ir import Graph, Slot, TensorType, Value
 from trt_passes.passes.context import PassContext
 from trt_passes.passes.pipeline import load_pipeline
 from trt_passes.passes.report import CompileReport
@@ -98,8 +98,6 @@ def test_shuffling_the_rules_of_every_file_compiles_the_same_graph(name, tmp_pat
 def test_the_canonical_form_tells_different_graphs_apart():
     # Guard against a comparison that cannot fail: two graphs differing in one op must differ canonically.
     def graph(op: str) -> Graph:
-        from trt_passes.ir import TensorType
-
         g = Graph()
         x = g.add_input("x", TensorType("f32", (2,)), 0)
         y = g.add(op, [Value(x)], {"self": Slot(0)}, [TensorType("f32", (2,))])

@@ -22,6 +22,7 @@ from trt_passes.dsl import rewrite
 from trt_passes.ir import Graph, TensorType, Value
 from trt_passes.ir.construct import add_op
 from trt_passes.ir.interpreter import run_graph
+from trt_passes.tools.coverage import coverage_report
 from trt_passes.tools.parity import check_parity
 
 from .test_rule_properties import LIBRARY, OPS, assert_matches, reference
@@ -277,8 +278,6 @@ def test_an_op_merged_back_for_min_block_size_has_no_on_purpose_reason() -> None
 
 
 def test_coverage_lists_the_scatters_as_converted_and_says_why_the_accumulating_ones_are_not() -> None:
-    from trt_passes.tools.coverage import coverage_report
-
     report = coverage_report()
     by_op = {o.op: o for o in [*report.ops, *report.non_core]}
     for op in ("aten.scatter.src", "aten.scatter.value", "aten.index_put.default", "aten.topk.default",

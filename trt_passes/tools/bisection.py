@@ -21,6 +21,10 @@ from typing import Any
 import torch
 import torch.utils._pytree as pytree
 
+from trt_passes.backend.registry import default_ops
+from trt_passes.compiler import load_library
+from trt_passes.frontends import get_frontend
+from trt_passes.inputs import example_inputs
 from trt_passes.ir import Graph
 from trt_passes.ir.interpreter import run_graph
 from trt_passes.passes.context import PassContext
@@ -282,11 +286,6 @@ def _flat_tensors(x: Any) -> list[torch.Tensor]:
 
 def bisect_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: CompileSettings,
                  tolerance: float = 1e-4) -> BisectResult:
-    from trt_passes.backend.registry import default_ops
-    from trt_passes.compiler import load_library
-    from trt_passes.frontends import get_frontend
-    from trt_passes.inputs import example_inputs
-
     if not tolerance >= 0:
         raise ValueError(f"tolerance must be a non-negative max relative error, got {tolerance}")
     start = time.perf_counter()

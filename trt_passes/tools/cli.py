@@ -10,12 +10,30 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+from trt_passes import api
+from trt_passes.backend.registry import default_ops
+from trt_passes.compiler import load_library
+from trt_passes.dsl import RuleLoadError
+from trt_passes.dsl.tools import fmt_paths
+from trt_passes.inputs import Input, example_inputs
+from trt_passes.passes.observe import RuleLogger, TraceFile, debug_enabled, observing
+from trt_passes.passes.pipeline import load_pipeline
+from trt_passes.passes.registry import builtin_passes
+from trt_passes.tools.bisection import bisect
+from trt_passes.tools.coverage import coverage_report
+from trt_passes.tools.draw import write_graph
+from trt_passes.tools.explain_graph import explain_with_graph
+from trt_passes.tools.models import load_model
+from trt_passes.tools.parity import check_parity
+from trt_passes.tools.progress import progress_display, showing_progress
 
 EXIT_OK, EXIT_ERROR = 0, 1
 # Default --tolerance (max relative error vs eager float32) by --precision. float32: reordered sums through ~50 layers
@@ -68,9 +86,6 @@ def _tolerance(args: argparse.Namespace) -> float:
 
 def _model_and_specs(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     """The model and its ``--input`` specs (Inputs; dynamic ones keep their ranges)."""
-    from trt_passes.inputs import Input
-    from trt_passes.tools.models import load_model
-
     if not args.input:
         raise ValueError("give at least one --input SHAPE[:DTYPE], e.g. --input 1x3x224x224")
     return load_model(args.model), [Input.parse(s) for s in args.input]
@@ -78,8 +93,6 @@ def _model_and_specs(args: argparse.Namespace) -> tuple[Any, list[Any]]:
 
 def _model_and_inputs(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     """The model and example tensors drawn from its ``--input`` specs (at the opt shape of a dynamic one)."""
-    from trt_passes.inputs import example_inputs
-
     model, specs = _model_and_specs(args)
     return model, list(example_inputs(specs))
 
@@ -93,14 +106,10 @@ def _check_shapes(specs: list[Any]) -> list[list[Any]]:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    import trt_passes
-    from trt_passes.inputs import example_inputs
-    from trt_passes.tools.parity import check_parity
-
     model, specs = _model_and_specs(args)
     start = time.perf_counter()
     with _progress(args):
-        compiled = trt_passes.compile(model, inputs=specs, **_options(args))
+        compiled = api.compile(model, inputs=specs, **_options(args))
     seconds = time.perf_counter() - start
     print(compiled.compile_report)
     print(f"Compiled in {seconds:.2f} s (torch.export and TensorRT's builder included)")
@@ -120,10 +129,6 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from trt_passes.backend.registry import default_ops
-    from trt_passes.compiler import load_library
-    from trt_passes.passes.registry import builtin_passes
-
     if not args.input:  # naming a rule or a pass
         passes = builtin_passes()
         if args.target in passes:
@@ -137,20 +142,17 @@ def cmd_explain(args: argparse.Namespace) -> int:
                     return EXIT_OK
         print(f"error: {args.target!r} is no pass or rule; to explain a model give --input SHAPE", file=sys.stderr)
         return EXIT_ERROR
-    from trt_passes.tools.explain_graph import explain_with_graph
 
     args.model = args.target
     model, specs = _model_and_specs(args)
     with _progress(args):
         report, graph = explain_with_graph(model, specs, **_options(args))
     if args.json:
-        import json
 
         print(json.dumps(report.to_dict(), indent=2, default=str))
     else:
         print(report)
     if args.graph:
-        from trt_passes.tools.draw import write_graph
 
         path = write_graph(args.graph, graph, report, expand=args.expand)
         print(f"Graph drawn to {path}", file=sys.stderr)
@@ -158,13 +160,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_bisect(args: argparse.Namespace) -> int:
-    import trt_passes
-
     model, inputs = _model_and_inputs(args)
     with _progress(args):
-        result = trt_passes.bisect(model, inputs, tolerance=_tolerance(args), **_options(args))
+        result = bisect(model, inputs, tolerance=_tolerance(args), **_options(args))
     if args.json:
-        import json
 
         print(json.dumps(result.to_dict(), indent=2, default=str))
     else:
@@ -175,9 +174,6 @@ def cmd_bisect(args: argparse.Namespace) -> int:
 @contextlib.contextmanager
 def _progress(args: argparse.Namespace) -> Iterator[None]:
     """The progress line (on a terminal, unless --quiet) and the --trace file, for the command's pipelines."""
-    from trt_passes.passes.observe import TraceFile, observing
-    from trt_passes.tools.progress import progress_display, showing_progress
-
     trace = (TraceFile(Path(args.trace)),) if getattr(args, "trace", None) else ()
     with observing(*trace), showing_progress(progress_display(quiet=getattr(args, "quiet", False))):
         yield
@@ -195,11 +191,6 @@ def describe_rule(rule: Any) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from trt_passes.backend.registry import default_ops
-    from trt_passes.compiler import load_library
-    from trt_passes.passes.pipeline import load_pipeline
-    from trt_passes.passes.registry import builtin_passes
-
     if args.what == "passes":
         for spec in builtin_passes().values():
             print(spec.describe())
@@ -218,10 +209,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from trt_passes.backend.registry import default_ops
-    from trt_passes.compiler import load_library
-    from trt_passes.dsl import RuleLoadError
-
     try:
         lib = load_library(tuple(Path(f) for f in args.files), default_ops())
     except RuleLoadError as e:
@@ -233,18 +220,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
-    import json
-
-    from trt_passes.tools.coverage import coverage_report
-
     report = coverage_report(tuple(Path(r) for r in args.rules))
     print(json.dumps(report.to_dict(), indent=2) if args.json else report)
     return EXIT_OK
 
 
 def cmd_fmt(args: argparse.Namespace) -> int:
-    from trt_passes.dsl.tools import fmt_paths
-
     return fmt_paths(args.paths, check=args.check)
 
 
@@ -292,8 +273,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from trt_passes.passes.observe import RuleLogger, debug_enabled, observing
-
     args = build_parser().parse_args(argv)
     debug = args.verbose or debug_enabled()
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(name)s: %(message)s")

@@ -23,6 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+from torch._decomp import core_aten_decompositions
+
+from trt_passes.backend.registry import default_ops
+from trt_passes.compiler import load_library
+from trt_passes.passes.fold import UNFOLDABLE
+from trt_passes.passes.left_to_pytorch import left_to_pytorch_reason
+
 STATUSES = ("converted", "lowered", "decomposed", "folded", "pytorch")
 
 
@@ -85,8 +93,6 @@ def _on_purpose_label(o: OpCoverage) -> str:
 
 def core_aten_ops() -> list[str]:
     """Every ``aten.NAME.OVERLOAD`` of the installed torch tagged ``torch.Tag.core``, sorted."""
-    import torch
-
     found: set[str] = set()
     for name in dir(torch.ops.aten):
         try:
@@ -106,19 +112,11 @@ def core_aten_ops() -> list[str]:
 
 def decomposed_ops() -> set[str]:
     """The ops ``torch.export``'s default core-ATen decompositions rewrite away."""
-    from torch._decomp import core_aten_decompositions
-
     return {str(k) for k in core_aten_decompositions().keys()}
 
 
 def coverage_report(extra_rules: Sequence[Path] = ()) -> CoverageReport:
     """The status of every core ATen op under the shipped rules (plus ``extra_rules`` files or folders)."""
-    import torch
-
-    from trt_passes.backend.registry import default_ops
-    from trt_passes.compiler import load_library
-    from trt_passes.passes.left_to_pytorch import left_to_pytorch_reason
-
     lib = load_library(tuple(Path(p) for p in extra_rules), default_ops())
     converters: dict[str, list[str]] = {}
     lowerings: dict[str, list[str]] = {}
@@ -130,7 +128,6 @@ def coverage_report(extra_rules: Sequence[Path] = ()) -> CoverageReport:
             if rule.pattern.outputs and None not in rule.pattern.outputs:
                 all_results.add(rule.pattern.op)
     decomposed = decomposed_ops()
-    from trt_passes.passes.fold import UNFOLDABLE
 
     def folds(op: str) -> bool:
         """No tensor arguments, deterministic, not mutating: fold_constants evaluates it."""

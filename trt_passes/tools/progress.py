@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from typing import IO, Any
 
+from trt_passes.backend.emit import watch_builds
 from trt_passes.ir import Graph
 from trt_passes.passes.observe import PipelineObserver, observing
 from trt_passes.passes.report import PassRecord
@@ -153,8 +154,6 @@ def showing_progress(display: ProgressLine | None) -> Iterator[None]:
     if display is None:
         yield
         return
-    from trt_passes.backend.emit import watch_builds
-
     try:
         with observing(display), watch_builds(display):
             yield
