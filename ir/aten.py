@@ -1,13 +1,16 @@
 """The ATen dialect: schemas read from the installed torch, evaluation by calling the op, types by meta tensors.
 
-Nothing here is hand-written per op, so the catalogue follows whichever torch is installed.
+Nothing here is hand-written per op, so the catalogue follows whichever torch is installed. This is also the one
+place for what the project asks about ATen op names: the packet of an overload (:func:`qualified_packet`,
+:func:`packet_name`), the ops torch has (:func:`op_name_of`, :func:`resolve_overload`) and its core set
+(:func:`core_aten_ops`).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from enum import Enum
 from typing import Any
 
@@ -74,6 +77,19 @@ def executable_overload(op_name: str) -> Any | None:
     return resolve_overload(op_name)
 
 
+def qualified_packet(op: str) -> str:
+    """The op without its overload: ``"aten.add.Tensor"`` -> ``"aten.add"`` (how ``torch_executed_ops`` and the
+    precision table name every overload at once)."""
+    return op.rsplit(".", 1)[0]
+
+
+def packet_name(op: str) -> str:
+    """An ATen op's bare packet name, ``"aten.add.Tensor"`` -> ``"add"`` (for short labels and packet tables);
+    other ops unchanged."""
+    parts = op.split(".")
+    return parts[1] if op.startswith("aten.") and len(parts) > 1 else op
+
+
 def op_name_of(target: Any) -> str:
     """``torch.ops.aten.add.Tensor`` -> ``"aten.add.Tensor"``."""
     return f"{target.namespace}.{target._schema.name.split('::')[-1]}.{target._overloadname}"
@@ -130,15 +146,34 @@ def flatten_outputs(result: Any) -> tuple[torch.Tensor, ...]:
     return tuple(out)
 
 
+def _packets() -> Iterator[tuple[str, Any, list[str]]]:
+    """Every ``torch.ops.aten`` packet torch has: (name, packet, its overload names)."""
+    for name in dir(torch.ops.aten):
+        try:
+            packet = getattr(torch.ops.aten, name)
+            overloads = packet.overloads()
+        except (AttributeError, RuntimeError, TypeError):  # module attributes that are no op packet
+            continue
+        yield name, packet, overloads
+
+
 @functools.lru_cache(maxsize=1)
 def _all_op_names() -> tuple[str, ...]:
-    names = []
-    for packet_name in dir(torch.ops.aten):
-        packet = getattr(torch.ops.aten, packet_name, None)
-        if packet is None or not hasattr(packet, "overloads"):
-            continue
-        names.extend(f"aten.{packet_name}.{o}" for o in packet.overloads())
-    return tuple(sorted(names))
+    return tuple(sorted(f"aten.{name}.{o}" for name, _, overloads in _packets() for o in overloads))
+
+
+def core_aten_ops() -> list[str]:
+    """Every ``aten.NAME.OVERLOAD`` of the installed torch tagged ``torch.Tag.core``, sorted."""
+    found: set[str] = set()
+    for _, packet, overloads in _packets():
+        for overload in overloads:
+            try:
+                op = getattr(packet, overload)
+            except (AttributeError, RuntimeError):
+                continue
+            if torch.Tag.core in getattr(op, "tags", ()):
+                found.add(str(op))
+    return sorted(found)
 
 
 @functools.lru_cache(maxsize=1)

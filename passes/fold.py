@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from trt_passes.ir import Graph, Node, Provenance, TensorType, Value
+from trt_passes.ir.aten import packet_name
 from trt_passes.ir.interpreter import node_args
 from trt_passes.ir.symbolic import is_symbolic
 from trt_passes.passes.context import PassContext
@@ -25,7 +26,7 @@ UNFOLDABLE = frozenset({
 
 
 def _foldable(ctx: PassContext, g: Graph, node: Node) -> bool:
-    if not node.op.startswith("aten.") or node.op.split(".")[1] in UNFOLDABLE:
+    if not node.op.startswith("aten.") or packet_name(node.op) in UNFOLDABLE:
         return False
     if ctx.ops.schema(node.op).is_mutating:
         return False

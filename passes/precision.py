@@ -28,6 +28,7 @@ from typing import Any
 import torch
 
 from trt_passes.ir import FLOAT_DTYPES, Graph, Node, Provenance, Slot, TensorType, Value, torch_dtype
+from trt_passes.ir.aten import qualified_packet
 from trt_passes.ir.interpreter import node_args
 from trt_passes.ir.ops import OpRegistry
 from trt_passes.passes.context import PassContext
@@ -52,7 +53,7 @@ class PrecisionTable:
 
     def treatment(self, op: str, rule: str | None = None) -> str:
         """``"keep_f32"``, ``"follow"`` or ``"reduce"`` for ``op``, created by lowering rule ``rule`` (or None)."""
-        packet = op.rsplit(".", 1)[0]
+        packet = qualified_packet(op)
         if packet in self.keep_f32 or rule in self.keep_f32_rules:
             return "keep_f32"
         if packet in self.follow:

@@ -27,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from trt_passes.ir.aten import packet_name
 from trt_passes.passes.left_to_pytorch import left_to_pytorch_reason
 
 SCHEMA = "trt-passes/report/1"
@@ -156,10 +157,6 @@ def _by_count(c: Counter[str]) -> list[tuple[str, int]]:
     return sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def _short(op: str) -> str:
-    return op.split(".")[1] if op.startswith("aten.") else op
-
-
 def format_report(r: CompileReport) -> str:
     lines = ["Passes:"]
     width = max((len(p.name) for p in r.passes), default=4)
@@ -174,7 +171,7 @@ def format_report(r: CompileReport) -> str:
     lines.append(f"TensorRT segments: {len(r.partitions)}")
     for part in r.partitions:
         ops = Counter(part.ops)
-        summary = ", ".join(f"{_short(op)} x{n}" for op, n in ops.most_common())
+        summary = ", ".join(f"{packet_name(op)} x{n}" for op, n in ops.most_common())
         layers = f", {part.layers} layers" if part.layers is not None else ""
         lines.append(f"  {part.name}: {len(part.ops)} ops{layers}, {len(part.inputs)} inputs, "
                      f"{len(part.outputs)} outputs")

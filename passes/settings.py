@@ -17,9 +17,11 @@ from typing import Any
 import torch
 
 from trt_passes.backend.runtimes import RUNTIMES
+from trt_passes.ir.aten import qualified_packet
+from trt_passes.ir.types import torch_dtype
 
 # What enabled_precisions accepts: torch dtypes or the IR's names for them.
-PRECISIONS = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
+PRECISIONS = {name: torch_dtype(name) for name in ("f32", "f16", "bf16")}
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,7 @@ class CompileSettings:
 
     def executes_in_torch(self, op: str) -> bool:
         """True when ``op`` (``aten.relu.default``) is named by ``torch_executed_ops`` with or without overload."""
-        packet = op.rsplit(".", 1)[0]
-        return op in self.torch_executed_ops or packet in self.torch_executed_ops
+        return op in self.torch_executed_ops or qualified_packet(op) in self.torch_executed_ops
 
 
 def normalize_precisions(value: Any) -> tuple[str, ...]:

@@ -17,8 +17,9 @@ import torch
 
 import trt_passes
 from benchmarks.zoo import ZOO
+from trt_passes.ir.aten import core_aten_ops
 from trt_passes.tools.cli import main
-from trt_passes.tools.coverage import STATUSES, core_aten_ops, coverage_report
+from trt_passes.tools.coverage import STATUSES, coverage_report
 from trt_passes.tools.parity import max_relative_error
 
 ZOO_SUBSET = ["efficientnet_b0_64", "vit_small", "llama_tiny", "whisper_encoder"]

@@ -28,6 +28,7 @@ from torch._decomp import core_aten_decompositions
 
 from trt_passes.backend.registry import default_ops
 from trt_passes.compiler import load_library
+from trt_passes.ir.aten import core_aten_ops, packet_name
 from trt_passes.passes.fold import UNFOLDABLE
 from trt_passes.passes.left_to_pytorch import left_to_pytorch_reason
 
@@ -91,25 +92,6 @@ def _on_purpose_label(o: OpCoverage) -> str:
     return "left to PyTorch on purpose" if o.status == "pytorch" else "some uses stay in PyTorch on purpose"
 
 
-def core_aten_ops() -> list[str]:
-    """Every ``aten.NAME.OVERLOAD`` of the installed torch tagged ``torch.Tag.core``, sorted."""
-    found: set[str] = set()
-    for name in dir(torch.ops.aten):
-        try:
-            packet = getattr(torch.ops.aten, name)
-            overloads = packet.overloads()
-        except (AttributeError, RuntimeError, TypeError):
-            continue
-        for overload in overloads:
-            try:
-                op = getattr(packet, overload)
-            except (AttributeError, RuntimeError):
-                continue
-            if torch.Tag.core in getattr(op, "tags", ()):
-                found.add(str(op))
-    return sorted(found)
-
-
 def decomposed_ops() -> set[str]:
     """The ops ``torch.export``'s default core-ATen decompositions rewrite away."""
     return {str(k) for k in core_aten_decompositions().keys()}
@@ -132,7 +114,7 @@ def coverage_report(extra_rules: Sequence[Path] = ()) -> CoverageReport:
     def folds(op: str) -> bool:
         """No tensor arguments, deterministic, not mutating: fold_constants evaluates it."""
         schema = default_ops().schema(op)
-        if schema is None or op.split(".")[1] in UNFOLDABLE or schema.is_mutating:
+        if schema is None or packet_name(op) in UNFOLDABLE or schema.is_mutating:
             return False
         return not any(a.type.startswith("Tensor") for a in schema.args) and bool(schema.returns)
 

@@ -22,6 +22,7 @@ from typing import Any
 import networkx as nx
 
 from trt_passes.ir import Graph
+from trt_passes.ir.aten import packet_name
 from trt_passes.passes.report import CompileReport, Fallback, Partition
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -151,11 +152,6 @@ def layered_layout(boxes: dict[int, Box], edges: list[tuple[int, int]]) -> Layou
     return Layout(boxes, list(edges), routes, total_w, max(y - V_GAP, 0.0))
 
 
-def _short(op: str) -> str:
-    parts = op.split(".")
-    return parts[1] if op.startswith("aten.") and len(parts) > 1 else op
-
-
 def _wrap(text: str, width: int = WRAP, max_lines: int = 4) -> list[str]:
     lines = textwrap.wrap(text, width) or [""]
     if len(lines) > max_lines:
@@ -168,7 +164,7 @@ def _segment_box(nid: int, part: Partition | None, name: str, colour: str, body:
     ops = part.ops if part else [n.op for n in body.all_nodes() if n.op not in ("input", "output", "constant")]
     layers = part.layers if part else None
     head = f"TensorRT {name}: {len(ops)} ops" + (f", {layers} layers" if layers is not None else "")
-    counts = Counter(_short(op) for op in ops).most_common()
+    counts = Counter(packet_name(op) for op in ops).most_common()
     summary = ", ".join(f"{op} x{n}" for op, n in counts)
     lines = [head]
     if not expand:
@@ -192,7 +188,7 @@ def _node_box(g: Graph, nid: int, fallback: Fallback | None, colour: str | None)
         types = ", ".join(str(t) for t in node.outputs) if node.op == "input" else ""
         return Box(nid, [label] + ([types] if types else []), "io", "#eeeeee", "#777777", f"{node.op} {label} {types}")
     if fallback is not None:
-        lines = [f"PyTorch: {_short(node.op)}"] + ([f"({src})"] if src else []) + _wrap(fallback.reason)
+        lines = [f"PyTorch: {packet_name(node.op)}"] + ([f"({src})"] if src else []) + _wrap(fallback.reason)
         tip = [f"%{nid} {node.op} ({src}) runs in PyTorch: {fallback.reason}"]
         tip += [f"rule {rule}: {why}" for rule, why in fallback.candidates]
         return Box(nid, lines, "fallback", FALLBACK_FILL, FALLBACK_STROKE, "\n".join(tip),
@@ -202,7 +198,7 @@ def _node_box(g: Graph, nid: int, fallback: Fallback | None, colour: str | None)
         lines = [node.op.removeprefix("trt.")] + ([f"rule {rule}"] if rule else [])
         tip = f"%{nid} {node.op} by rule {rule} @ {node.provenance.location} (from {src})"
         return Box(nid, lines, "trt-node", "#ffffff", colour, tip, {"rule": rule or "", "op": node.op})
-    return Box(nid, [_short(node.op)] + ([f"({src})"] if src else []), "op", "#ffffff", "#555555",
+    return Box(nid, [packet_name(node.op)] + ([f"({src})"] if src else []), "op", "#ffffff", "#555555",
                f"%{nid} {node.op} ({src})", {"op": node.op})
 
 
