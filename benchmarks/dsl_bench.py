@@ -31,9 +31,7 @@ OPS = default_ops()
 _LOAD = """
 import time, sys
 t0 = time.perf_counter()
-from trt_passes.backend.dialect import trt_dialect
-from trt_passes.ir.aten import aten_dialect
-from trt_passes.ir.ops import OpRegistry
+from trt_passes.backend.registry import default_ops
 from trt_passes.dsl import load_rules
 from trt_passes.dsl.compiled import compiled_matcher
 ops = default_ops()
