@@ -1,7 +1,8 @@
 """The typed syntax tree of a `.rw` file: frozen dataclasses, every node carrying the :class:`Span` it came from.
 
 Patterns (left side), expressions (guards and right sides), type annotations and test domains are separate node
-families so that each consumer (checker, matcher, rewriter, domain sampler) can dispatch on a closed set of classes.
+families so that each consumer (the checker, the formatter, the normaliser) can dispatch on a closed set of classes.
+Everything after checking reads a rule's normal form (:mod:`trt_passes.dsl.normal_form`) instead of this tree.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Compile the rules of one rule set into Python source: per root op, one decision tree over all its rules.
 
 The generated code mirrors the interpreter (:mod:`trt_passes.dsl.matcher`) check for check, in the same order, so a
-rule that fails reports the same first failed condition. What compilation adds:
+rule that fails reports the same first failed condition: both walk the variants of the rules' normal forms
+(:mod:`trt_passes.dsl.normal_form`). What compilation adds:
 
 * the root's arguments are resolved once per attempt and shared by every rule of that root op;
 * each rule gets *necessary conditions* on those arguments (a default or literal, a dtype set, a rank, the op
@@ -22,10 +23,27 @@ from typing import Any
 
 from trt_passes.dsl import ast as A
 from trt_passes.dsl.evaluate import show_expr
-from trt_passes.dsl.matcher import _is_tensor_literal
+from trt_passes.dsl.normal_form import (
+    DimIs,
+    DimVar,
+    DtypeIn,
+    DtypeVar,
+    IsScalar,
+    IsTensor,
+    MCapture,
+    MConst,
+    MDefault,
+    MList,
+    MLiteral,
+    MOp,
+    MPattern,
+    MWild,
+    RankIn,
+    RankIs,
+    TypeCheck,
+)
 from trt_passes.dsl.rules import Rule
-from trt_passes.dsl.signature import bind_args
-from trt_passes.ir.ops import ArgSpec, OpRegistry
+from trt_passes.ir.ops import ArgSpec
 
 #: Bumped whenever the generated code changes meaning, so stale cache entries are never used.
 CODEGEN_VERSION = "13"
@@ -86,18 +104,16 @@ def _default_const(consts: _Consts, op: str, spec: ArgSpec) -> str:
 
 
 class _RuleEmitter:
-    """Emits one rule's body: ``def _rK(g, nid, node, <root args>)`` returning a Match or a Fail."""
+    """Emits one variant of one rule: ``def _rK(g, nid, node, <root args>)`` returning a Match or a Fail."""
 
-    def __init__(self, rule: Rule, k: int, ops: OpRegistry, consts: _Consts, root_args: Sequence[ArgSpec],
-                 pattern: A.POp | None = None, fn: str | None = None) -> None:
-        self.rule, self.k, self.ops, self.consts = rule, k, ops, consts
-        self.pattern = pattern if pattern is not None else rule.pattern
-        self.fn = fn or f"_r{k}"
+    def __init__(self, rule: Rule, k: int, consts: _Consts, root_args: Sequence[ArgSpec], variant: MOp,
+                 fn: str) -> None:
+        self.rule, self.k, self.consts = rule, k, consts
+        self.variant = variant
+        self.fn = fn
         self.root_args = root_args
         self.out = _Lines()
         self.n = 0
-        self.bound: set[str] = set()
-        self.dims: set[str] = set()
         self.tests: list[Test] = []
 
     def fresh(self, base: str) -> str:
@@ -112,18 +128,20 @@ class _RuleEmitter:
 
     def literal_const(self, lit: A.Literal | A.DtypeLit | A.EnumLit) -> str:
         if isinstance(lit, A.Literal):
-            return self.consts.add(_py_literal(lit.value) or repr(lit.value))
+            return self.number_const(lit.value)
         if isinstance(lit, A.DtypeLit):
             return self.consts.add(repr(lit.name))
         return self.consts.add(f"enum_literal(ENUMS, {lit.text!r})")
+
+    def number_const(self, v: Any) -> str:
+        return self.consts.add(_py_literal(v) or repr(v))
 
     def emit(self) -> list[str]:
         r = self.rule
         params = "".join(f", a_{s.name}" for s in self.root_args)
         self.out(0, f"def {self.fn}(g, nid, node{params}):")
-        self.out(1, f"# rule {r.name} ({r.location})" + ("" if self.pattern is r.pattern else
-                                                         f": {self.fn.rsplit('_', 1)[-1]}"))
-        outs = self.pattern.outputs
+        self.out(1, f"# rule {r.name} ({r.location}): {self.fn.rsplit('_', 1)[-1]}")
+        outs = r.normal.outputs
         replaced = tuple(i for i, n in enumerate(outs or ()) if n is not None and i > 0)
         if outs is not None:  # same check, same order and message as the interpreter's _check_outputs
             self.out(1, f"if len(node.outputs) < {len(outs)}:")
@@ -135,11 +153,10 @@ class _RuleEmitter:
         self.out(1, "B = {}")
         for i, name in enumerate(outs or ()):
             if name is not None:
-                self.bound.add(name)
                 self.out(1, f"B[{name!r}] = Value(nid, {i})")
         self.out(1, "M = [nid]")
-        self.op(self.pattern, "nid", "node", 1, root=True)
-        if r.exclusive:
+        self.op(self.variant, "nid", "node", 1, root=True)
+        if r.normal.exclusive:
             self.out(1, "inside = set(M)")
             self.out(1, "for n in M[1:]:")
             self.out(2, "for u in g.users(n):")
@@ -150,168 +167,168 @@ class _RuleEmitter:
         return self.out.lines
 
     # ---- patterns, in the interpreter's order -------------------------------------------------------------------
-    def op(self, p: A.POp, nid: str, node: str, ind: int, root: bool = False) -> None:
-        schema = self.ops.schema(p.op)
-        bound, _ = bind_args(schema, p.args, p.span)
+    def op(self, p: MOp, nid: str, node: str, ind: int, root: bool = False) -> None:
         if p.binder is not None:
-            self.bind(p.binder, f"Value({nid}, 0)", f"`{p.binder} @`", ind)
+            self.bind(p.binder, p.binder_first, f"Value({nid}, 0)", repr(f"`{p.binder} @`"), ind)
         if not root:
             self.out(ind, f"M.append({nid})")
             ins = self.fresh("ins")
             self.out(ind, f"{ins} = g.inputs({nid})")  # one graph query for all of the node's arguments
-        for spec in schema.args:
-            where = f"argument '{spec.name}'" if root else f"{p.op} argument '{spec.name}'"
+        for a in p.args:
+            spec = a.spec
             default = self.default_const(p.op, spec)
             if root:
                 v = f"a_{spec.name}"
             else:
                 v = self.fresh("v")
                 self.out(ind, f"{v} = resolve_arg(g, {nid}, {ins}, {node}.attrs.get({spec.name!r}, {default}))")
-            arg = bound.get(spec.name)
-            if arg is None:
+            if isinstance(a, MDefault):
                 if root:
                     self.tests.append(Test(f"equal_literal(a_{spec.name}, {default})", 1))
                 self.out(ind, f"if not equal_literal({v}, {default}):")
-                self.fail(ind + 1, "{}: {}, rule wants the default {}", repr(where), f"Shown({v})", f"Shown({default})")
+                self.fail(ind + 1, "{}: {}, rule wants the default {}", repr(a.where), f"Shown({v})",
+                          f"Shown({default})")
                 continue
-            self.sub(arg.value, v, spec, where, ind, root_arg=spec.name if root else None)
+            self.sub(a, v, ind, root_arg=spec.name if root else None)
 
-    def sub(self, p: A.Pattern, v: str, spec: ArgSpec, where: str, ind: int, root_arg: str | None = None) -> None:
-        if isinstance(p, A.PWildcard):
+    def sub(self, p: MPattern, v: str, ind: int, root_arg: str | None = None) -> None:
+        """Checks of position ``p`` on the value in local ``v``; ``root_arg``: ``p`` is that argument of the root,
+        whose necessary conditions become tests of the dispatcher."""
+        where = repr(p.where)
+        # the dispatcher holds the type (`t_NAME`) of the root's single-tensor arguments only
+        tensor_arg = root_arg if root_arg is not None and p.spec.is_tensor and not p.spec.is_tensor_list else None
+        if isinstance(p, MWild):
             return
-        if isinstance(p, A.POp):
-            if root_arg is not None and spec.is_tensor and not spec.is_tensor_list:
+        if isinstance(p, MOp):
+            if tensor_arg is not None:
                 self.tests.append(Test(f"t_{root_arg} is not None and a_{root_arg}.index == 0 and "
                                        f"g.node(a_{root_arg}.node).op == {p.op!r}", 4))
             self.out(ind, f"if {v}.__class__ is not Value:")
-            self.fail(ind + 1, "{}: {}, rule wants the result of {}", repr(where), f"Shown({v})", repr(p.op))
+            self.fail(ind + 1, "{}: {}, rule wants the result of {}", where, f"Shown({v})", repr(p.op))
             pn = self.fresh("n")
             self.out(ind, f"{pn} = g.node({v}.node)")
             self.out(ind, f"if {pn}.op != {p.op!r}:")
-            self.fail(ind + 1, "{}: produced by {}, rule wants {}", repr(where), f"{pn}.op", repr(p.op))
+            self.fail(ind + 1, "{}: produced by {}, rule wants {}", where, f"{pn}.op", repr(p.op))
             self.out(ind, f"if {v}.index != 0:")
-            self.fail(ind + 1, "{}: reads output {} of {}, rule wants output 0", repr(where), f"{v}.index",
-                      repr(p.op))
+            self.fail(ind + 1, "{}: reads output {} of {}, rule wants output 0", where, f"{v}.index", repr(p.op))
             self.op(p, f"{v}.node", pn, ind)
             return
-        if isinstance(p, A.PList):
+        if isinstance(p, MList):
             n = len(p.items)
             self.out(ind, f"if not isinstance({v}, (list, tuple)):")
-            self.fail(ind + 1, "{}: {}, rule wants a list of {}", repr(where), f"Shown({v})", str(n))
+            self.fail(ind + 1, "{}: {}, rule wants a list of {}", where, f"Shown({v})", str(n))
             self.out(ind, f"if len({v}) != {n}:")
-            self.fail(ind + 1, "{}: a list of {}, rule wants {}", repr(where), f"len({v})", str(n))
+            self.fail(ind + 1, "{}: a list of {}, rule wants {}", where, f"len({v})", str(n))
             for i, item in enumerate(p.items):
                 iv = self.fresh("v")
                 self.out(ind, f"{iv} = {v}[{i}]")
-                self.sub(item, iv, spec, f"{where}[{i}]", ind)
+                self.sub(item, iv, ind)
             return
-        if isinstance(p, A.PLiteral) and _is_tensor_literal(p, spec):
-            want = self.literal_const(p.value)
+        if isinstance(p, MConst):
+            want = self.number_const(p.value)
             self.out(ind, f"if not literal_matches_constant(g, {v}, {want}):")
-            self.fail(ind + 1, "{}: {}, rule wants a constant {}", repr(where), f"Shown({v})", f"Shown({want})")
+            self.fail(ind + 1, "{}: {}, rule wants a constant {}", where, f"Shown({v})", f"Shown({want})")
             return
-        if isinstance(p, A.PLiteral):
-            want = self.literal_const(p.value)
+        if isinstance(p, MLiteral):
+            want = self.literal_const(p.written)
             if root_arg is not None:
                 self.tests.append(Test(f"equal_literal(a_{root_arg}, {want})", 1))
             self.out(ind, f"if not equal_literal({v}, {want}):")
-            self.fail(ind + 1, "{}: {}, rule wants {}", repr(where), f"Shown({v})", f"Shown({want})")
+            self.fail(ind + 1, "{}: {}, rule wants {}", where, f"Shown({v})", f"Shown({want})")
             return
-        assert isinstance(p, A.PCapture)
-        if p.type is not None:
-            self.check_type(p.type, v, where, ind, root_arg if spec.is_tensor and not spec.is_tensor_list else None)
-        self.bind(p.name, v, repr(where), ind, quoted=True)
+        assert isinstance(p, MCapture), p
+        t, shape = "", ""
+        for c in p.checks:
+            if isinstance(c, (IsScalar, IsTensor)):
+                t = self.check_kind(c, v, where, ind)
+            elif isinstance(c, RankIs):
+                shape = self.check_rank(c, t, where, ind, tensor_arg)
+            else:
+                self.check_tensor(c, t, shape, where, ind, tensor_arg)
+        self.bind(p.name, p.first, v, where, ind)
 
-    def bind(self, name: str, v: str, where: str, ind: int, quoted: bool = False) -> None:
-        where_src = where if quoted else repr(where)
-        if name in self.bound:
-            self.out(ind, f"if not same_binding(B[{name!r}], {v}):")
-            self.fail(ind + 1, "{}: {} is already {}, here {}", where_src, repr(name), f"Shown(B[{name!r}])",
-                      f"Shown({v})")
-        else:
-            self.bound.add(name)
+    def bind(self, name: str, first: bool, v: str, where: str, ind: int) -> None:
+        if first:
             self.out(ind, f"B[{name!r}] = {v}")
-
-    def check_type(self, ann: A.TypeAnn, v: str, where: str, ind: int, root_arg: str | None) -> None:
-        if isinstance(ann, A.ScalarAnn):
-            self.out(ind, f"if not scalar_ok({ann.name!r}, {v}):")
-            self.fail(ind + 1, "{}: {}, rule wants {}", repr(where), f"Shown({v})", repr(ann.name))
             return
+        self.out(ind, f"if not same_binding(B[{name!r}], {v}):")
+        self.fail(ind + 1, "{}: {} is already {}, here {}", where, repr(name), f"Shown(B[{name!r}])", f"Shown({v})")
+
+    def check_kind(self, c: IsScalar | IsTensor, v: str, where: str, ind: int) -> str:
+        """``x: int`` or a tensor; for a tensor, the local holding its type."""
+        if isinstance(c, IsScalar):
+            self.out(ind, f"if not scalar_ok({c.type!r}, {v}):")
+            self.fail(ind + 1, "{}: {}, rule wants {}", where, f"Shown({v})", repr(c.type))
+            return ""
         self.out(ind, f"if {v}.__class__ is not Value:")
-        self.fail(ind + 1, "{}: {}, rule wants a tensor", repr(where), f"Shown({v})")
+        self.fail(ind + 1, "{}: {}, rule wants a tensor", where, f"Shown({v})")
         t = self.fresh("t")
         self.out(ind, f"{t} = g.type({v})")
-        if ann.dtypes is not None:
-            dset = self.consts.add(f"frozenset({sorted(ann.dtypes)!r})")
+        return t
+
+    def check_rank(self, c: RankIs, t: str, where: str, ind: int, root_arg: str | None) -> str:
+        """The rank the dims imply; returns the local holding the shape, which the dim checks read."""
+        shape = self.fresh("s")
+        self.out(ind, f"{shape} = {t}.shape")
+        if not c.at_least:
+            if root_arg is not None:
+                self.tests.append(Test(f"t_{root_arg} is not None and len(t_{root_arg}.shape) == {c.rank}", 3))
+            self.out(ind, f"if len({shape}) != {c.rank}:")
+            self.fail(ind + 1, "{}: rank {}, rule wants {}", where, f"len({shape})", str(c.rank))
+        else:
+            if root_arg is not None and c.rank:
+                self.tests.append(Test(f"t_{root_arg} is not None and len(t_{root_arg}.shape) >= {c.rank}", 3))
+            self.out(ind, f"if len({shape}) < {c.rank}:")
+            self.fail(ind + 1, "{}: rank {}, rule wants at least {}", where, f"len({shape})", str(c.rank))
+        return shape
+
+    def check_tensor(self, c: TypeCheck, t: str, shape: str, where: str, ind: int, root_arg: str | None) -> None:
+        if isinstance(c, DtypeIn):
+            dset = self.consts.add(f"frozenset({sorted(c.dtypes)!r})")
             if root_arg is not None:
                 self.tests.append(Test(f"t_{root_arg} is not None and t_{root_arg}.dtype in {dset}", 2))
             self.out(ind, f"if {t}.dtype not in {dset}:")
-            self.fail(ind + 1, "{}: dtype {}, rule wants {}", repr(where), f"{t}.dtype", repr("|".join(ann.dtypes)))
-        if ann.dtype_var is not None:
-            key = f"T_{ann.dtype_var}"
-            if key in self.dims:
-                self.out(ind, f"if {t}.dtype != {key}:")
-                self.fail(ind + 1, "{}: dtype {}, but {} is {} elsewhere", repr(where), f"{t}.dtype",
-                          repr(ann.dtype_var), key)
-            else:
-                self.dims.add(key)
+            self.fail(ind + 1, "{}: dtype {}, rule wants {}", where, f"{t}.dtype", repr("|".join(c.dtypes)))
+        elif isinstance(c, DtypeVar):
+            key = f"T_{c.var}"
+            if c.first:
                 self.out(ind, f"{key} = {t}.dtype")
-        if ann.rank_range is not None:
-            lo, hi = ann.rank_range
+            else:
+                self.out(ind, f"if {t}.dtype != {key}:")
+                self.fail(ind + 1, "{}: dtype {}, but {} is {} elsewhere", where, f"{t}.dtype", repr(c.var), key)
+        elif isinstance(c, RankIn):
             if root_arg is not None:
-                self.tests.append(Test(f"t_{root_arg} is not None and {lo} <= len(t_{root_arg}.shape) <= {hi}", 3))
-            self.out(ind, f"if not {lo} <= len({t}.shape) <= {hi}:")
-            self.fail(ind + 1, "{}: rank {}, rule wants {}", repr(where), f"len({t}.shape)",
-                      repr(str(lo) if lo == hi else f"{lo}..{hi}"))
-        if ann.dims is None:
-            return
-        dims = ann.dims
-        ell = next((i for i, d in enumerate(dims) if isinstance(d, A.DimEllipsis)), None)
-        shape = self.fresh("s")
-        self.out(ind, f"{shape} = {t}.shape")
-        if ell is None:
-            if root_arg is not None:
-                self.tests.append(Test(f"t_{root_arg} is not None and len(t_{root_arg}.shape) == {len(dims)}", 3))
-            self.out(ind, f"if len({shape}) != {len(dims)}:")
-            self.fail(ind + 1, "{}: rank {}, rule wants {}", repr(where), f"len({shape})", str(len(dims)))
-            positions = [(d, str(i)) for i, d in enumerate(dims)]
+                self.tests.append(Test(f"t_{root_arg} is not None and {c.lo} <= len(t_{root_arg}.shape) <= {c.hi}",
+                                       3))
+            self.out(ind, f"if not {c.lo} <= len({t}.shape) <= {c.hi}:")
+            self.fail(ind + 1, "{}: rank {}, rule wants {}", where, f"len({t}.shape)",
+                      repr(str(c.lo) if c.lo == c.hi else f"{c.lo}..{c.hi}"))
+        elif isinstance(c, DimIs):
+            pos = _dim_position(c.index, shape)
+            self.out(ind, f"if {shape}[{pos}] != {c.value}:")
+            self.fail(ind + 1, "{}: dim {} is {}, rule wants {}", where, pos, f"{shape}[{pos}]", str(c.value))
         else:
-            front, back = dims[:ell], dims[ell + 1:]
-            need = len(front) + len(back)
-            if root_arg is not None and need:
-                self.tests.append(Test(f"t_{root_arg} is not None and len(t_{root_arg}.shape) >= {need}", 3))
-            self.out(ind, f"if len({shape}) < {need}:")
-            self.fail(ind + 1, "{}: rank {}, rule wants at least {}", repr(where), f"len({shape})", str(need))
-            positions = [(d, str(i)) for i, d in enumerate(front)]
-            positions += [(d, f"len({shape}) - {len(back) - j}") for j, d in enumerate(back)]
-        for d, pos in positions:
-            if isinstance(d, A.DimInt):
-                self.out(ind, f"if {shape}[{pos}] != {d.value}:")
-                self.fail(ind + 1, "{}: dim {} is {}, rule wants {}", repr(where), pos, f"{shape}[{pos}]",
-                          str(d.value))
-            elif isinstance(d, A.DimName):
-                key = f"D_{d.name}"
-                if d.name in self.dims:
-                    self.out(ind, f"if {shape}[{pos}] != {key}:")
-                    self.fail(ind + 1, "{}: dim {} is {}, but {} is {} elsewhere", repr(where), pos,
-                              f"{shape}[{pos}]", repr(d.name), key)
-                else:
-                    self.dims.add(d.name)
-                    self.out(ind, f"{key} = {shape}[{pos}]")
+            assert isinstance(c, DimVar), c
+            pos = _dim_position(c.index, shape)
+            key = f"D_{c.name}"
+            if c.first:
+                self.out(ind, f"{key} = {shape}[{pos}]")
+            else:
+                self.out(ind, f"if {shape}[{pos}] != {key}:")
+                self.fail(ind + 1, "{}: dim {} is {}, but {} is {} elsewhere", where, pos, f"{shape}[{pos}]",
+                          repr(c.name), key)
 
     def guard(self, ind: int) -> None:
         """Each conjunct compiled to Python calling the builtins and the evaluator's own operations, so values and
         error messages are the interpreter's."""
-        from trt_passes.dsl.ast import guard_conjuncts
-
-        conjuncts = guard_conjuncts(self.rule.guard)
+        conjuncts = self.rule.normal.guard
         if not conjuncts:
             return
         self.out(ind, "ctx = GraphContext(g)")
         for c in conjuncts:
-            text = self.consts.add(repr(show_expr(c)))
+            text = self.consts.add(repr(c.text))
             self.out(ind, "try:")
-            self.out(ind + 1, f"ok = truth_value({self.expr(c)}, {text})")
+            self.out(ind + 1, f"ok = truth_value({self.expr(c.expr)}, {text})")
             self.out(ind, "except GuardError as err:")
             self.out(ind + 1, f"return fail('guard `{{}}` cannot be evaluated: {{}}', {text}, str(err))")
             self.out(ind, "if not ok:")
@@ -346,6 +363,11 @@ class _RuleEmitter:
             fn = self.consts.add(f"lookup_builtin({e.func!r}).fn", f"{e.func}_")
             return f"{fn}(ctx" + "".join(", " + self.expr(a.value) for a in e.args) + ")"
         raise AssertionError(f"not a guard expression: {show_expr(e)}")
+
+
+def _dim_position(index: int, shape: str) -> str:
+    """Source for the position of dim ``index`` (negative: from the end) in the shape held by local ``shape``."""
+    return str(index) if index >= 0 else f"len({shape}) - {-index}"
 
 
 def _variant_wrapper(rule: Rule, k: int, n: int, args: Sequence[ArgSpec]) -> list[str]:
@@ -400,7 +422,7 @@ def _tree(items: list[tuple[int, Rule, list[str]]], call: str, ind: int, out: _L
         i += n
 
 
-def generate(ruleset_name: str, rules: Sequence[Rule], ops: OpRegistry, profile: bool = False) -> str:
+def generate(ruleset_name: str, rules: Sequence[Rule], profile: bool = False) -> str:
     """Python source of the matchers of one rule set: ``ROOTS[op](g, nid, explain)``; ``profile`` instruments every
     rule attempt (see :mod:`trt_passes.dsl.profile`)."""
     consts = _Consts()
@@ -411,16 +433,15 @@ def generate(ruleset_name: str, rules: Sequence[Rule], ops: OpRegistry, profile:
         roots.setdefault(r.root_op, []).append(k)
     root_names: list[tuple[str, str]] = []
     for ri, (op, ks) in enumerate(roots.items()):
-        schema = ops.schema(op)
-        args = schema.args
+        args = [a.spec for a in rules[ks[0]].normal.variants[0].args]  # the root's schema arguments, in order
         items: list[tuple[int, Rule, list[str]]] = []
         costs: dict[str, int] = {}
         for k in ks:
-            pats = rules[k].variants(ops)
+            pats = rules[k].normal.variants
             per_variant: list[list[Test]] = []
             for j, pat in enumerate(pats):
                 fn = f"_r{k}" if len(pats) == 1 else f"_r{k}_v{j}"
-                em = _RuleEmitter(rules[k], k, ops, consts, args, pat, fn)
+                em = _RuleEmitter(rules[k], k, consts, args, pat, fn)
                 bodies.extend(em.emit())
                 bodies.append("")
                 per_variant.append(em.tests)

@@ -15,7 +15,6 @@ import weakref
 from types import CodeType
 from typing import Any
 
-from trt_passes.dsl import ast as A
 from trt_passes.dsl import cache
 from trt_passes.dsl import profile as profile_state
 from trt_passes.dsl.codegen import CODEGEN_VERSION, generate
@@ -27,29 +26,16 @@ from trt_passes.ir.graph import Graph
 from trt_passes.ir.ops import OpRegistry
 
 
-def _ops_mentioned(p: A.POp, out: set[str]) -> None:
-    out.add(p.op)
-    for a in p.args:
-        _pattern_ops(a.value, out)
-
-
-def _pattern_ops(p: Any, out: set[str]) -> None:
-    if isinstance(p, A.POp):
-        _ops_mentioned(p, out)
-    elif isinstance(p, A.PList):
-        for i in p.items:
-            _pattern_ops(i, out)
-
-
 def matcher_key(ruleset: RuleSet, ops: OpRegistry) -> str:
-    """Hash of everything the generated source depends on: the rules' patterns (spans included, as the source
-    names lines), their order, and the signatures of the ops the patterns mention."""
+    """Hash of everything the generated source depends on: the left sides and guards of the rules' normal forms
+    (spans included, as the source names lines), their order, and the signatures of the ops the patterns mention."""
     op_names: set[str] = set()
     parts: list[str] = [CODEGEN_VERSION, ruleset.name]
     for r in ruleset.rules:
-        _ops_mentioned(r.pattern, op_names)
-        parts += [r.name, r.location, repr(r.variants(ops)), repr(r.guard),
-                  "exclusive" if r.exclusive else ""]
+        n = r.normal
+        op_names.update(n.mentions)
+        parts += [r.name, r.location, repr(n.outputs), repr(n.variants), repr(n.guard),
+                  "exclusive" if n.exclusive else ""]
     parts += [f"{op}={ops.schema(op).signature()}" for op in sorted(op_names)]
     return cache.content_key(*parts)
 
@@ -84,7 +70,7 @@ def compiled_matcher(ruleset: RuleSet, ops: OpRegistry, profile: bool = False) -
     key = matcher_key(ruleset, ops) + ("-profiled" if profile else "")
     data = cache.read("matchers", key, ".py")
     cached = data is not None
-    source = data.decode("utf-8") if data is not None else generate(ruleset.name, ruleset.rules, ops, profile)
+    source = data.decode("utf-8") if data is not None else generate(ruleset.name, ruleset.rules, profile)
     if not cached:
         cache.write("matchers", key, ".py", source.encode("utf-8"))
     # the byte code is cached next to the (readable) source: compiling ~4k generated lines costs more than loading

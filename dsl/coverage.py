@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from trt_passes.dsl.rules import RuleLibrary
-from trt_passes.dsl.termination import emitted_ops
 
 
 @dataclass
@@ -37,7 +36,7 @@ def converter_coverage(library: RuleLibrary, model_ops: Iterable[str] = ()) -> C
     for rs in library.rulesets.values():
         for r in rs.rules:
             if rs.kind == "lowering":
-                for op in emitted_ops(r.rhs, []):
+                for op in r.normal.emits:
                     if r.name not in sources.setdefault(op, []):
                         sources[op].append(r.name)
             else:

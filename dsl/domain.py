@@ -1,4 +1,5 @@
-"""Test domains: draw one example from a rule's ``domain { ... }`` and build the rule's LEFT side as a standalone graph.
+"""Test domains: draw one example from a rule's ``domain { ... }`` and build the rule's LEFT side (the first variant of
+its normal form) as a standalone graph.
 
 Property tests run that graph eagerly before and after :func:`~trt_passes.dsl.rewriter.rewrite` and compare. The
 draw is driven either by a Hypothesis ``data`` object (so failures shrink) or by a ``random.Random``. Tensor values are
@@ -20,9 +21,8 @@ import torch
 
 from trt_passes.dsl import ast as A
 from trt_passes.dsl.evaluate import Evaluator
-from trt_passes.dsl.matcher import _is_tensor_literal
+from trt_passes.dsl.normal_form import MCapture, MConst, MDefault, MList, MLiteral, MOp, MPattern, MWild
 from trt_passes.dsl.rules import Rule
-from trt_passes.dsl.signature import bind_args
 from trt_passes.ir.construct import add_op
 from trt_passes.ir.graph import Graph, Provenance, Value
 from trt_passes.ir.ops import ArgSpec, OpRegistry
@@ -82,8 +82,9 @@ class _Instantiator:
                         self.dims[d.name] = self.draw.int(d.lo, d.hi)
 
     def build(self) -> tuple[Graph, list[torch.Tensor]]:
-        root = self.op(self.rule.pattern)
-        outs = self.rule.pattern.outputs
+        # examples exercise the pattern as written with its first alternatives (the others are tried as variants)
+        root = self.op(self.rule.normal.variants[0])
+        outs = self.rule.normal.outputs
         # a multi-output pattern's example exposes every output the rule replaces, so all are compared
         self.graph.set_outputs([root] if outs is None else
                                [Value(root.node, i) for i, name in enumerate(outs) if name is not None])
@@ -93,48 +94,42 @@ class _Instantiator:
         return DomainError(f"rule {self.rule.name} ({self.rule.location}): {message}")
 
     # ---- the pattern, as a graph ----------------------------------------------------------------------------------
-    def op(self, p: A.POp) -> Value:
-        schema = self.ops.schema(p.op)
-        bound, _ = bind_args(schema, p.args, p.span)
-        values: dict[str, Any] = {}
-        for spec in schema.args:
-            arg = bound.get(spec.name)
-            values[spec.name] = self.sub(arg.value, spec) if arg is not None else spec.default
-        for spec in schema.args:  # `_` in attribute positions: filled once siblings are known
-            if values[spec.name] is _FILL:
-                values[spec.name] = _filler(spec, values)
+    def op(self, p: MOp) -> Value:
+        values: dict[str, Any] = {a.spec.name: self.sub(a) for a in p.args}
+        for a in p.args:  # `_` in attribute positions: filled once siblings are known
+            if values[a.spec.name] is _FILL:
+                values[a.spec.name] = _filler(a.spec, values)
         nid = add_op(self.graph, self.ops, p.op, values, provenance=self.prov)
         if p.binder is not None:
             self.env[p.binder] = Value(nid)
         return Value(nid)
 
-    def sub(self, p: A.Pattern, spec: ArgSpec) -> Any:
-        tensor = spec.is_tensor and not spec.is_tensor_list
-        if isinstance(p, A.PAlt):  # examples exercise the first alternative (the others are tried as variants)
-            return self.sub(p.items[0], spec)
-        if isinstance(p, A.PWildcard):
-            if tensor or spec.is_tensor_list:
+    def sub(self, p: MPattern) -> Any:
+        spec = p.spec
+        assert spec is not None
+        if isinstance(p, MDefault):
+            return p.value
+        if isinstance(p, MWild):
+            if spec.is_tensor or spec.is_tensor_list:
                 raise self.fail(f"`_` for tensor argument '{spec.name}' cannot be instantiated; capture it and "
                                 "give it a domain entry")
             return spec.default if spec.has_default else _FILL
-        if isinstance(p, A.POp):
+        if isinstance(p, MOp):
             return self.op(p)
-        if isinstance(p, A.PLiteral) and _is_tensor_literal(p, spec):  # a 0-d constant, as frontends make them
-            v = p.value.value  # type: ignore[union-attr]
+        if isinstance(p, MConst):  # a 0-d constant, as frontends make them
+            v = p.value
             t = torch.tensor(v, dtype=torch.float32 if isinstance(v, float) else torch.int64)
             return Value(self.graph.add_constant(t, repr(v), provenance=Provenance(source=repr(v))))
-        if isinstance(p, A.PLiteral):
-            return Evaluator(_NoTensors(), self.ops.enums()).eval(p.value, {})
-        if isinstance(p, A.PList):
-            item = ArgSpec(spec.name, spec.type.replace("[]", "")) if spec.is_tensor_list else \
-                ArgSpec(spec.name, spec.type.replace("[]", "").rstrip("?"))
-            return [self.sub(i, item) for i in p.items]
-        assert isinstance(p, A.PCapture)
+        if isinstance(p, MLiteral):
+            return p.value
+        if isinstance(p, MList):
+            return [self.sub(i) for i in p.items]
+        assert isinstance(p, MCapture), p
         if p.name not in self.env:
-            self.env[p.name] = self.capture(p.name, spec)
+            self.env[p.name] = self.capture(p.name)
         return self.env[p.name]
 
-    def capture(self, name: str, spec: ArgSpec) -> Any:
+    def capture(self, name: str) -> Any:
         entry = self.domain.entry(name)
         if entry is None:
             raise self.fail(f"the domain gives no value for `{name}`")

@@ -15,12 +15,13 @@ from typing import Any, Protocol
 
 from trt_passes.dsl import ast as A
 from trt_passes.dsl.builtins import BUILTINS, EvalContext, GuardError
+from trt_passes.dsl.normal_form import Construct
 from trt_passes.ir.ops import OpRegistry, dtype_arg
 from trt_passes.ir.symbolic import SymbolicError, SymDim, dim_at
 
 
 class NodeBuilder(Protocol):
-    def op(self, expr: A.OpExpr, values: Sequence[Any]) -> Any: ...
+    def op(self, construct: Construct, values: Sequence[Any]) -> Any: ...
 
     def const(self, value: Any, dtype: Any, span: A.Span) -> Any: ...
 
@@ -134,7 +135,13 @@ class Evaluator:
     def _OpExpr(self, e: A.OpExpr, env: Mapping[str, Any]) -> Any:
         if self.builder is None:
             raise GuardError(f"op constructor {e.op} outside a right side")
-        return self.builder.op(e, [self.eval(a.value, env) for a in e.args])
+        # right sides are evaluated in their normal form, where every constructor is a bound Construct
+        raise GuardError(f"op constructor {e.op} is not bound to its schema (evaluate the rule's normal form)")
+
+    def _Construct(self, e: Construct, env: Mapping[str, Any]) -> Any:
+        if self.builder is None:
+            raise GuardError(f"op constructor {e.op} outside a right side")
+        return self.builder.op(e, [self.eval(a, env) for a in e.args])
 
     def _ConstExpr(self, e: A.ConstExpr, env: Mapping[str, Any]) -> Any:
         if self.builder is None:
@@ -285,6 +292,8 @@ def show_expr(e: Any, prec: int = 0) -> str:
         name = e.func if isinstance(e, A.Call) else e.op
         args = ", ".join((f"{a.keyword}=" if a.keyword else "") + show_expr(a.value) for a in e.args)
         return f"{name}({args})"
+    if isinstance(e, Construct):
+        return show_expr(e.written, prec)
     if isinstance(e, A.ConstExpr):
         return f"const({show_expr(e.value)}, {show_expr(e.dtype)})"
     if isinstance(e, A.TupleExpr):

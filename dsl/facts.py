@@ -1,11 +1,11 @@
-"""The normalised form of a rule's left side the analyses reason about: what each *path* must be.
+"""What each *path* of a rule's normal form (:mod:`trt_passes.dsl.normal_form`) must be, per variant: the summary the
+analyses reason about.
 
-A path names one value the pattern reaches: ``()`` is the root, ``("self",)`` the root's argument ``self``,
-``("self", "other")`` the argument ``other`` of the node producing it, ``("dim", "[0]")`` an item of a list. At each
-path the rule may require an op (of the producer), a dtype set, a rank, or a literal value. Guard conjuncts of the
-shapes ``dtype(x) == f16``, ``dtype(x) in [..]``, ``rank(x) == n`` become facts of ``x``'s path; every other
-conjunct is kept as opaque text (two rules with the same opaque text test the same thing). A capture used twice is an
-equality between two paths.
+At each path (``()`` the root, ``("self",)`` the root's argument ``self``, ``("self", "other")`` the argument
+``other`` of the node producing it, ``("dim", "[0]")`` an item of a list) the rule may require an op (of the
+producer), a dtype set, a rank, or a literal value. Guard conjuncts of the shapes ``dtype(x) == f16``,
+``dtype(x) in [..]``, ``rank(x) == n`` become facts of ``x``'s path; every other conjunct is kept as opaque text (two
+rules with the same opaque text test the same thing). A capture used twice is an equality between two paths.
 """
 
 from __future__ import annotations
@@ -14,13 +14,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trt_passes.dsl import ast as A
-from trt_passes.dsl.evaluate import show_expr
-from trt_passes.dsl.matcher import _is_tensor_literal
+from trt_passes.dsl.normal_form import (
+    Conjunct,
+    DtypeIn,
+    DtypeVar,
+    IsTensor,
+    MCapture,
+    MConst,
+    MDefault,
+    MLiteral,
+    MOp,
+    MPattern,
+    Path,
+    RankIn,
+    RankIs,
+    walk,
+)
 from trt_passes.dsl.rules import Rule
-from trt_passes.dsl.signature import bind_args
-from trt_passes.ir.ops import ArgSpec, OpRegistry
 
-Path = tuple[str, ...]
 UNSET: Any = object()
 
 
@@ -30,7 +41,6 @@ class PathFacts:
     dtypes: frozenset[str] | None = None
     rank: int | None = None
     min_rank: int = 0
-    max_rank: int | None = None
     max_rank: int | None = None
     literal: Any = UNSET
     contradiction: str | None = None  # why this path can hold no value at all
@@ -68,6 +78,11 @@ class RuleFacts:
     others: list[RuleFacts] = field(default_factory=list)
 
     @property
+    def root_span(self) -> A.Span:
+        """Where the rule's pattern is written."""
+        return self.rule.normal.variants[0].span
+
+    @property
     def all_variants(self) -> list[RuleFacts]:
         return [self, *self.others]
 
@@ -79,76 +94,65 @@ class RuleFacts:
         return [(p, f.contradiction) for p, f in self.paths.items() if f.contradiction]
 
 
-def rule_facts(rule: Rule, ops: OpRegistry) -> RuleFacts:
-    first, *rest = [_variant_facts(rule, p, ops) for p in rule.variants(ops)]
+def rule_facts(rule: Rule) -> RuleFacts:
+    first, *rest = [_variant_facts(rule, v) for v in rule.normal.variants]
     first.others = rest
     return first
 
 
-def _variant_facts(rule: Rule, pattern: A.POp, ops: OpRegistry) -> RuleFacts:
+def _variant_facts(rule: Rule, root: MOp) -> RuleFacts:
     rf = RuleFacts(rule)
-    for i, name in enumerate(pattern.outputs or ()):
+    normal = rule.normal
+    for i, name in enumerate(normal.outputs or ()):
         if name is not None:
             _capture(rf, name, (f"#{i}",))
     # which outputs a rule replaces (the others must be dead) is a condition the analyses compare as a whole
-    rf.opaque_extra = ("outputs " + (",".join("_" if n is None else "x" for n in pattern.outputs)
-                                     if pattern.outputs is not None else "x"),)
-    _op(rf, pattern, (), ops)
+    rf.opaque_extra = ("outputs " + (",".join("_" if n is None else "x" for n in normal.outputs)
+                                     if normal.outputs is not None else "x"),)
+    for p in walk(root):
+        _position(rf, p)
     opaque: list[str] = []
-    from trt_passes.dsl.ast import guard_conjuncts
-
-    for c in guard_conjuncts(rule.guard):
+    for c in normal.guard:
         if not _guard_fact(rf, c):
-            opaque.append(show_expr(c))
-    if rule.exclusive:
+            opaque.append(c.text)
+    if normal.exclusive:
         opaque.append("exclusive")
     opaque.extend(rf.opaque_extra)  # a condition on the graph around the match, like a guard
     rf.opaque = frozenset(opaque)
     return rf
 
 
-def _op(rf: RuleFacts, p: A.POp, path: Path, ops: OpRegistry) -> None:
-    rf.node_count += 1
-    rf.at(path).op = p.op
-    if p.binder is not None:
-        _capture(rf, p.binder, path)
-    schema = ops.schema(p.op)
-    bound, _ = bind_args(schema, p.args, p.span)
-    for spec in schema.args:
-        arg = bound.get(spec.name)
-        if arg is None:
-            rf.at((*path, spec.name)).literal = spec.default
-        else:
-            _sub(rf, arg.value, (*path, spec.name), ops, spec)
-
-
-def _sub(rf: RuleFacts, p: A.Pattern, path: Path, ops: OpRegistry, spec: ArgSpec) -> None:
-    if isinstance(p, A.POp):
-        _op(rf, p, path, ops)
-    elif isinstance(p, A.PList):
-        for i, item in enumerate(p.items):
-            _sub(rf, item, (*path, f"[{i}]"), ops, spec)
-    elif isinstance(p, A.PLiteral) and _is_tensor_literal(p, spec):
-        rf.const_literals.add((path, repr(getattr(p.value, "value", None))))
-    elif isinstance(p, A.PLiteral):
-        v = p.value
-        rf.at(path).literal = v.value if isinstance(v, A.Literal) else (v.name if isinstance(v, A.DtypeLit) else v.text)
-    elif isinstance(p, A.PCapture):
-        if isinstance(p.type, A.TensorAnn):
-            f = rf.at(path)
-            if p.type.dtype_var is not None:
-                rf.dtype_vars.add((p.type.dtype_var, path))
-            if p.type.dtypes is not None:
-                f.require_dtypes(frozenset(p.type.dtypes), f"`{p.name}` is annotated with no common dtype")
-            if p.type.rank_range is not None:
-                f.require_rank_range(*p.type.rank_range, f"`{p.name}` is given ranks that do not meet")
-            dims = p.type.dims
-            if dims is not None:
-                if any(isinstance(d, A.DimEllipsis) for d in dims):
-                    f.min_rank = max(f.min_rank, len(dims) - 1)
-                else:
-                    f.require_rank(len(dims), f"`{p.name}` is given two ranks")
-        _capture(rf, p.name, path)
+def _position(rf: RuleFacts, p: MPattern) -> None:
+    """What position ``p`` (visited in the matchers' order) requires of its path."""
+    if isinstance(p, MOp):
+        rf.node_count += 1
+        rf.at(p.path).op = p.op
+        if p.binder is not None:
+            _capture(rf, p.binder, p.path)
+    elif isinstance(p, MDefault):
+        rf.at(p.path).literal = p.value
+    elif isinstance(p, MConst):
+        rf.const_literals.add((p.path, repr(p.value)))
+    elif isinstance(p, MLiteral):
+        w = p.written  # enums by their text: the facts compare literals as written
+        rf.at(p.path).literal = w.value if isinstance(w, A.Literal) else (w.name if isinstance(w, A.DtypeLit)
+                                                                           else w.text)
+    elif isinstance(p, MCapture):
+        f = rf.at(p.path) if any(isinstance(c, IsTensor) for c in p.checks) else None
+        for c in p.checks:
+            if f is None:
+                break
+            if isinstance(c, DtypeVar):
+                rf.dtype_vars.add((c.var, p.path))
+            elif isinstance(c, DtypeIn):
+                f.require_dtypes(frozenset(c.dtypes), f"`{p.name}` is annotated with no common dtype")
+            elif isinstance(c, RankIn):
+                f.require_rank_range(c.lo, c.hi, f"`{p.name}` is given ranks that do not meet")
+            elif isinstance(c, RankIs) and c.at_least:
+                f.min_rank = max(f.min_rank, c.rank)
+            elif isinstance(c, RankIs):
+                f.require_rank(c.rank, f"`{p.name}` is given two ranks")
+        _capture(rf, p.name, p.path)
 
 
 def _capture(rf: RuleFacts, name: str, path: Path) -> None:
@@ -157,8 +161,9 @@ def _capture(rf: RuleFacts, name: str, path: Path) -> None:
         rf.equal.add((first, path))
 
 
-def _guard_fact(rf: RuleFacts, c: A.Expr) -> bool:
+def _guard_fact(rf: RuleFacts, conjunct: Conjunct) -> bool:
     """Turn ``dtype(x) == f16`` / ``dtype(x) in [f16, f32]`` / ``rank(x) == 2`` into facts; False if opaque."""
+    c, text = conjunct.expr, conjunct.text
     if not (isinstance(c, A.BinOp) and c.op in ("==", "in") and isinstance(c.left, A.Call)
             and len(c.left.args) == 1 and isinstance(c.left.args[0].value, A.Name)):
         return False
@@ -167,7 +172,6 @@ def _guard_fact(rf: RuleFacts, c: A.Expr) -> bool:
     if path is None:
         return False
     f = rf.at(path)
-    text = show_expr(c)
     if c.left.func == "dtype":
         if c.op == "==" and isinstance(c.right, A.DtypeLit):
             f.require_dtypes(frozenset({c.right.name}), f"`{text}` contradicts the type of `{name}`")

@@ -49,13 +49,9 @@ def library_key(sources: dict[str, str]) -> str:
 
 
 def _catalogue(library: RuleLibrary, ops: OpRegistry) -> dict[str, Any]:
-    from trt_passes.dsl.compiled import _ops_mentioned
-    from trt_passes.dsl.termination import emitted_ops
-
     mentioned: set[str] = set()
     for r in library.all_rules():
-        _ops_mentioned(r.pattern, mentioned)
-        mentioned.update(emitted_ops(r.rhs, []))
+        mentioned.update(r.normal.mentions, r.normal.emits)
     return {"ops": {op: ops.schema(op).signature() for op in sorted(mentioned) if ops.has(op)},
             "enums": {name: tuple(e.__members__) for name, e in sorted(ops.enums().items())}}
 

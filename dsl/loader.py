@@ -15,6 +15,7 @@ from trt_passes.dsl.diagnostics import Diagnostic, RuleLoadError
 from trt_passes.dsl.externs import declare as declare_externs
 from trt_passes.dsl.facts import rule_facts
 from trt_passes.dsl.family import instantiate
+from trt_passes.dsl.normalise import normalise
 from trt_passes.dsl.overlap import order_by_specificity
 from trt_passes.dsl.parser import parse_with_diagnostics
 from trt_passes.dsl.rules import Rule, RuleLibrary, RuleSet
@@ -143,11 +144,15 @@ def _load_sources(sources: dict[str, str], ops: OpRegistry, diagnostics: list[Di
                 found = [dataclasses.replace(d, notes=(*d.notes, f"in row `{row.label}` ({row.span})"))
                          for d in found]
             diags.extend(found)
+            if found:
+                continue  # the load fails; only checked rules have a normal form
             rule = Rule(
                 name=item.name, ruleset=current.name, kind=current.kind, doc=item.doc, priority=item.priority,
                 location=f"{os.path.basename(file)}:{item.span.line}", span=item.span, pattern=item.pattern,
-                guard=item.guard, rhs=item.rhs, domains=item.domains, untested_reason=item.untested_reason,
-                recursive=item.recursive, exclusive=item.exclusive, requires=item.requires)
+                guard=item.guard, rhs=item.rhs, domains=item.domains,
+                normal=normalise(item.pattern, item.guard, item.rhs, item.exclusive, ops),
+                untested_reason=item.untested_reason, recursive=item.recursive, exclusive=item.exclusive,
+                requires=item.requires)
             rules.setdefault(current.name, []).append((-item.priority, order, rule))
             order += 1
     if diags:
@@ -155,12 +160,13 @@ def _load_sources(sources: dict[str, str], ops: OpRegistry, diagnostics: list[Di
     ordered = {name: [r for _, _, r in sorted(entries, key=lambda t: t[:2])] for name, entries in rules.items()}
     # the analyses need well-formed rules, so they run only once checking found nothing
     all_rules = [r for rs in ordered.values() for r in rs]
-    found = analyse(all_rules, ops)
+    facts = [rule_facts(r) for r in all_rules]
+    found = analyse(facts)
     errors = [d for d in found if d.severity == "error"]
     if errors:
         raise RuleLoadError(found, sources)
-    facts = {r.name: rule_facts(r, ops) for r in all_rules}
-    rulesets = {name: RuleSet(name, kinds[name][0], tuple(order_by_specificity(rs, facts)))
+    by_name = {rf.rule.name: rf for rf in facts}
+    rulesets = {name: RuleSet(name, kinds[name][0], tuple(order_by_specificity(rs, by_name)))
                 for name, rs in ordered.items()}
     for name, (kind, _) in kinds.items():
         rulesets.setdefault(name, RuleSet(name, kind, ()))

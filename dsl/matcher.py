@@ -1,4 +1,4 @@
-"""Matching a rule's left side and guard at one node: an interpreter over the AST.
+"""Matching a rule's left side and guard at one node: an interpreter over the rule's normal form.
 
 The interface is :func:`match_rule` (one rule at one node) returning a :class:`Match` or a :class:`Failure`; a
 compiled decision tree can later replace the body without changing it. A failure records the *first* condition that
@@ -14,14 +14,32 @@ from typing import Any
 
 import torch
 
-from trt_passes.dsl import ast as A
 from trt_passes.dsl.builtins import GuardError
 from trt_passes.dsl.constants import literal_matches_constant
-from trt_passes.dsl.evaluate import Evaluator, registry_enums, resolve_enum, show_expr, values_equal
+from trt_passes.dsl.evaluate import Evaluator, registry_enums, values_equal
+from trt_passes.dsl.normal_form import (
+    Conjunct,
+    DimIs,
+    DimVar,
+    DtypeIn,
+    DtypeVar,
+    IsScalar,
+    IsTensor,
+    MCapture,
+    MConst,
+    MDefault,
+    MList,
+    MLiteral,
+    MOp,
+    MPattern,
+    MWild,
+    RankIn,
+    RankIs,
+    TypeCheck,
+)
 from trt_passes.dsl.rules import Rule
-from trt_passes.dsl.signature import bind_args
 from trt_passes.ir.graph import Graph, Value
-from trt_passes.ir.ops import ArgSpec, OpRegistry
+from trt_passes.ir.ops import OpRegistry
 from trt_passes.ir.types import TensorType
 
 
@@ -89,26 +107,26 @@ class _State:
 
 
 def match_rule(graph: Graph, nid: int, rule: Rule, ops: OpRegistry) -> Match | Failure:
-    """Match ``rule`` with its root at node ``nid``: the pattern, then the guard."""
+    """Match ``rule`` with its root at node ``nid``: the pattern (each variant of the normal form), then the guard."""
     node = graph.node(nid)
+    normal = rule.normal
     try:
-        if node.op != rule.pattern.op:
-            raise _NoMatch("root is {}, rule wants {}", node.op, rule.pattern.op)
-        _check_outputs(graph, nid, node, rule.pattern.outputs)
+        if node.op != normal.root_op:
+            raise _NoMatch("root is {}, rule wants {}", node.op, normal.root_op)
+        _check_outputs(graph, nid, node, normal.outputs)
     except _NoMatch as e:
         return Failure(rule, nid, e.template, e.args_)
     first: Failure | None = None
-    for pattern in rule.variants(ops):  # as written first; a failure reports the as-written attempt
+    for variant in normal.variants:  # as written first; a failure reports the as-written attempt
         st = _State(graph, ops)
-        for i, name in enumerate(pattern.outputs or ()):  # `(values, indices) = OP(...)` names the root's outputs
+        for i, name in enumerate(normal.outputs or ()):  # `(values, indices) = OP(...)` names the root's outputs
             if name is not None:
                 st.bindings[name] = Value(nid, i)
         try:
-            _match_op(st, pattern, nid)
-            if rule.exclusive:
+            _match_op(st, variant, nid)
+            if normal.exclusive:
                 _check_contained(st)
-            if rule.guard is not None:
-                _check_guard(st, rule.guard)
+            _check_guard(st, normal.guard)
         except _NoMatch as e:
             # the as-written failure, unless a later variant got as far as the guard (the more telling reason)
             if first is None or (not first.template.startswith("guard") and e.template.startswith("guard")):
@@ -143,41 +161,45 @@ def _check_contained(st: _State) -> None:
                 raise _NoMatch("matched {} %{} is also read by %{}, outside the match", st.graph.node(n).op, n, user)
 
 
-def _check_guard(st: _State, guard: A.Expr) -> None:
+def _check_guard(st: _State, guard: tuple[Conjunct, ...]) -> None:
+    if not guard:
+        return
     ev = Evaluator(GraphContext(st.graph), registry_enums(st.ops))
     # report the first conjunct that fails, so an explanation names the condition, not the whole guard
-    for c in A.guard_conjuncts(guard):
+    for c in guard:
         try:
-            ok = ev.truth(c, st.bindings)
+            ok = ev.truth(c.expr, st.bindings)
         except GuardError as err:
-            raise _NoMatch("guard `{}` cannot be evaluated: {}", show_expr(c), str(err)) from None
+            raise _NoMatch("guard `{}` cannot be evaluated: {}", c.text, str(err)) from None
         if not ok:
-            raise _NoMatch("guard `{}` is false", show_expr(c))
+            raise _NoMatch("guard `{}` is false", c.text)
 
 
-def _match_op(st: _State, p: A.POp, nid: int) -> None:
+def _match_op(st: _State, p: MOp, nid: int) -> None:
     g = st.graph
-    node = g.node(nid)
-    schema = st.ops.schema(p.op)
-    bound, _ = bind_args(schema, p.args, p.span)
+    attrs = g.node(nid).attrs
     if p.binder is not None:
-        _bind(st, p.binder, Value(nid, 0), "`" + p.binder + " @`")
+        _bind(st, p.binder, p.binder_first, Value(nid, 0), "`" + p.binder + " @`")
     st.matched.append(nid)
-    for spec in schema.args:
-        where = f"argument '{spec.name}'" if nid == st.matched[0] else f"{p.op} argument '{spec.name}'"
-        actual = g.resolve(nid, node.attrs.get(spec.name, spec.default))
-        arg = bound.get(spec.name)
-        if arg is None:
-            if not values_equal(actual, spec.default) and not (actual is None and spec.default is None):
-                raise _NoMatch("{}: {}, rule wants the default {}", where, _show(actual), _show(spec.default))
-            continue
-        _match(st, arg.value, actual, spec, where)
+    for a in p.args:
+        spec = a.spec
+        _match(st, a, g.resolve(nid, attrs.get(spec.name, spec.default)))
 
 
-def _match(st: _State, p: A.Pattern, actual: Any, spec: ArgSpec, where: str) -> None:
-    if isinstance(p, A.PWildcard):
+def _match(st: _State, p: MPattern, actual: Any) -> None:
+    where = p.where
+    if isinstance(p, MWild):
         return
-    if isinstance(p, A.POp):
+    if isinstance(p, MDefault):
+        if not values_equal(actual, p.value) and not (actual is None and p.value is None):
+            raise _NoMatch("{}: {}, rule wants the default {}", where, _show(actual), _show(p.value))
+        return
+    if isinstance(p, MCapture):
+        if p.checks:
+            _check_type(st, p, actual)
+        _bind(st, p.name, p.first, actual, where)
+        return
+    if isinstance(p, MOp):
         if not isinstance(actual, Value):
             raise _NoMatch("{}: {}, rule wants the result of {}", where, _show(actual), p.op)
         producer = st.graph.node(actual.node)
@@ -187,103 +209,84 @@ def _match(st: _State, p: A.Pattern, actual: Any, spec: ArgSpec, where: str) -> 
             raise _NoMatch("{}: reads output {} of {}, rule wants output 0", where, actual.index, p.op)
         _match_op(st, p, actual.node)
         return
-    if isinstance(p, A.PList):
+    if isinstance(p, MList):
         if not isinstance(actual, (list, tuple)):
             raise _NoMatch("{}: {}, rule wants a list of {}", where, _show(actual), len(p.items))
         if len(actual) != len(p.items):
             raise _NoMatch("{}: a list of {}, rule wants {}", where, len(actual), len(p.items))
-        for i, (item, a) in enumerate(zip(p.items, actual)):
-            _match(st, item, a, spec, f"{where}[{i}]")
+        for item, a in zip(p.items, actual):
+            _match(st, item, a)
         return
-    if isinstance(p, A.PLiteral) and _is_tensor_literal(p, spec):
-        want = p.value.value  # type: ignore[union-attr]
-        if not literal_matches_constant(st.graph, actual, want):
-            raise _NoMatch("{}: {}, rule wants a constant {}", where, _show(actual), _show(want))
+    if isinstance(p, MConst):
+        if not literal_matches_constant(st.graph, actual, p.value):
+            raise _NoMatch("{}: {}, rule wants a constant {}", where, _show(actual), _show(p.value))
         return
-    if isinstance(p, A.PLiteral):
-        want = _literal_value(st, p.value)
-        if not values_equal(actual, want) and not (actual is None and want is None):
-            raise _NoMatch("{}: {}, rule wants {}", where, _show(actual), _show(want))
+    assert isinstance(p, MLiteral), p
+    if not values_equal(actual, p.value) and not (actual is None and p.value is None):
+        raise _NoMatch("{}: {}, rule wants {}", where, _show(actual), _show(p.value))
+
+
+def _bind(st: _State, name: str, first: bool, actual: Any, where: str) -> None:
+    if first:
+        st.bindings[name] = actual
         return
-    assert isinstance(p, A.PCapture)
-    if p.type is not None:
-        _check_type(st, p.type, actual, where)
-    _bind(st, p.name, actual, where)
+    prev = st.bindings[name]
+    same = prev == actual if isinstance(prev, Value) or isinstance(actual, Value) else values_equal(prev, actual)
+    if not same:
+        raise _NoMatch("{}: {} is already {}, here {}", where, name, _show(prev), _show(actual))
 
 
-def _is_tensor_literal(p: A.PLiteral, spec: ArgSpec) -> bool:
-    """A number in a tensor position matches a constant whose every element is that number (within tolerance)."""
-    v = p.value
-    return spec.is_tensor and not spec.is_tensor_list and isinstance(v, A.Literal) \
-        and isinstance(v.value, (int, float)) and not isinstance(v.value, bool)
+def _check_type(st: _State, p: MCapture, actual: Any) -> None:
+    where = p.where
+    t: TensorType | None = None
+    for c in p.checks:
+        if isinstance(c, IsScalar):
+            if not _scalar_ok(c.type, actual):
+                raise _NoMatch("{}: {}, rule wants {}", where, _show(actual), c.type)
+        elif isinstance(c, IsTensor):
+            if not isinstance(actual, Value):
+                raise _NoMatch("{}: {}, rule wants a tensor", where, _show(actual))
+            t = st.graph.type(actual)
+        else:
+            assert t is not None, "tensor checks follow IsTensor"
+            _check_tensor(st, c, t, where)
 
 
-def _bind(st: _State, name: str, actual: Any, where: str) -> None:
-    if name in st.bindings:
-        prev = st.bindings[name]
-        same = prev == actual if isinstance(prev, Value) or isinstance(actual, Value) else values_equal(prev, actual)
-        if not same:
-            raise _NoMatch("{}: {} is already {}, here {}", where, name, _show(prev), _show(actual))
-        return
-    st.bindings[name] = actual
-
-
-def _literal_value(st: _State, lit: A.Literal | A.DtypeLit | A.EnumLit) -> Any:
-    if isinstance(lit, A.Literal):
-        return lit.value
-    if isinstance(lit, A.DtypeLit):
-        return lit.name
-    try:
-        return resolve_enum(lit, registry_enums(st.ops))
-    except GuardError:
-        return lit.text
-
-
-def _check_type(st: _State, ann: A.TypeAnn, actual: Any, where: str) -> None:
-    if isinstance(ann, A.ScalarAnn):
-        if not _scalar_ok(ann.name, actual):
-            raise _NoMatch("{}: {}, rule wants {}", where, _show(actual), ann.name)
-        return
-    if not isinstance(actual, Value):
-        raise _NoMatch("{}: {}, rule wants a tensor", where, _show(actual))
-    t = st.graph.type(actual)
-    if ann.dtypes is not None and t.dtype not in ann.dtypes:
-        raise _NoMatch("{}: dtype {}, rule wants {}", where, t.dtype, "|".join(ann.dtypes))
-    if ann.dtype_var is not None:
-        key = "<" + ann.dtype_var  # dtype variables share the dims table under a key no dim name can have
-        prev = st.dims.get(key)
-        if prev is None:
+def _check_tensor(st: _State, c: TypeCheck, t: TensorType, where: str) -> None:
+    if isinstance(c, DtypeIn):
+        if t.dtype not in c.dtypes:
+            raise _NoMatch("{}: dtype {}, rule wants {}", where, t.dtype, "|".join(c.dtypes))
+    elif isinstance(c, DtypeVar):
+        key = "<" + c.var  # dtype variables share the dims table under a key no dim name can have
+        if c.first:
             st.dims[key] = t.dtype
-        elif prev != t.dtype:
-            raise _NoMatch("{}: dtype {}, but {} is {} elsewhere", where, t.dtype, ann.dtype_var, prev)
-    if ann.rank_range is not None and not ann.rank_range[0] <= t.rank <= ann.rank_range[1]:
-        lo, hi = ann.rank_range
-        raise _NoMatch("{}: rank {}, rule wants {}", where, t.rank, str(lo) if lo == hi else f"{lo}..{hi}")
-    if ann.dims is None:
-        return
-    dims = ann.dims
-    ell = next((i for i, d in enumerate(dims) if isinstance(d, A.DimEllipsis)), None)
-    if ell is None:
-        if t.rank != len(dims):
-            raise _NoMatch("{}: rank {}, rule wants {}", where, t.rank, len(dims))
-        pairs = list(zip(dims, t.shape))
-        positions = list(range(t.rank))
+        elif st.dims[key] != t.dtype:
+            raise _NoMatch("{}: dtype {}, but {} is {} elsewhere", where, t.dtype, c.var, st.dims[key])
+    elif isinstance(c, RankIn):
+        if not c.lo <= t.rank <= c.hi:
+            want = str(c.lo) if c.lo == c.hi else f"{c.lo}..{c.hi}"
+            raise _NoMatch("{}: rank {}, rule wants {}", where, t.rank, want)
+    elif isinstance(c, RankIs):
+        if c.at_least and t.rank < c.rank:
+            raise _NoMatch("{}: rank {}, rule wants at least {}", where, t.rank, c.rank)
+        if not c.at_least and t.rank != c.rank:
+            raise _NoMatch("{}: rank {}, rule wants {}", where, t.rank, c.rank)
+    elif isinstance(c, DimIs):
+        if t.shape[c.index] != c.value:
+            raise _NoMatch("{}: dim {} is {}, rule wants {}", where, _dim_position(c.index, t), t.shape[c.index],
+                           c.value)
     else:
-        front, back = dims[:ell], dims[ell + 1:]
-        if t.rank < len(front) + len(back):
-            raise _NoMatch("{}: rank {}, rule wants at least {}", where, t.rank, len(front) + len(back))
-        tail = t.shape[t.rank - len(back):] if back else ()
-        pairs = list(zip(front, t.shape[:len(front)])) + list(zip(back, tail))
-        positions = list(range(len(front))) + list(range(t.rank - len(back), t.rank))
-    for (d, actual_dim), pos in zip(pairs, positions):
-        if isinstance(d, A.DimInt) and actual_dim != d.value:
-            raise _NoMatch("{}: dim {} is {}, rule wants {}", where, pos, actual_dim, d.value)
-        if isinstance(d, A.DimName):
-            prev = st.dims.get(d.name)
-            if prev is None:
-                st.dims[d.name] = actual_dim
-            elif prev != actual_dim:
-                raise _NoMatch("{}: dim {} is {}, but {} is {} elsewhere", where, pos, actual_dim, d.name, prev)
+        assert isinstance(c, DimVar), c
+        dim = t.shape[c.index]
+        if c.first:
+            st.dims[c.name] = dim
+        elif st.dims[c.name] != dim:
+            raise _NoMatch("{}: dim {} is {}, but {} is {} elsewhere", where, _dim_position(c.index, t), dim, c.name,
+                           st.dims[c.name])
+
+
+def _dim_position(index: int, t: TensorType) -> int:
+    return index if index >= 0 else t.rank + index
 
 
 def _scalar_ok(name: str, v: Any) -> bool:

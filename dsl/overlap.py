@@ -113,7 +113,7 @@ def overlaps_and_shadowing(facts: list[RuleFacts]) -> list[Diagnostic]:
                             f"some {ra.root_op} nodes{same}", rb.span,
                             (_span_note(ra), _span_note(rb),
                              "give one a higher priority, or make their patterns or guards disjoint"),
-                            related=((f"`{ra.name}`", ra.pattern.span),)))
+                            related=((f"`{ra.name}`", a.root_span),)))
                     continue
                 hi, lo = (a, b) if ra.priority > rb.priority else (b, a)
                 if subsumes(hi, lo):
@@ -121,7 +121,7 @@ def overlaps_and_shadowing(facts: list[RuleFacts]) -> list[Diagnostic]:
                         "RW503", f"rule `{lo.rule.name}` never fires: `{hi.rule.name}` (priority {hi.rule.priority}) "
                         f"matches everything it matches", lo.rule.span,
                         (_span_note(hi.rule), "raise its priority above the more general rule, or delete it"),
-                        related=((f"`{hi.rule.name}`", hi.rule.pattern.span),)))
+                        related=((f"`{hi.rule.name}`", hi.root_span),)))
     return out
 
 

@@ -24,8 +24,8 @@ from trt_passes.dsl.compiled import compiled_matcher, matcher_mode
 from trt_passes.dsl.crosscheck import checked_explain, checked_match_at
 from trt_passes.dsl.evaluate import Evaluator, registry_enums, show_expr
 from trt_passes.dsl.matcher import Failure, GraphContext, Match, match_rule
+from trt_passes.dsl.normal_form import Construct
 from trt_passes.dsl.rules import Rule, RuleSet
-from trt_passes.dsl.signature import bind_args
 from trt_passes.ir.graph import Graph, Provenance, Slot, Value
 from trt_passes.ir.ops import OpRegistry
 from trt_passes.ir.types import TensorType, torch_dtype
@@ -115,33 +115,24 @@ class _Plan:
         return self._graph_ctx.use_count(x)
 
     # NodeBuilder
-    def op(self, expr: A.OpExpr, values: Sequence[Any]) -> Pending:
-        # binding a constructor's arguments depends on the rule text only: done once per constructor
-        memo = self.rule.__dict__.setdefault("_bound_constructors", {})
-        found = memo.get(id(expr))
-        if found is None or found[0] is not expr:
-            schema = self.ops.schema(expr.op)
-            b, problems = bind_args(schema, expr.args, expr.span, in_pattern=False)
-            found = memo[id(expr)] = (expr, schema, b, problems, {id(a): i for i, a in enumerate(expr.args)})
-        _, schema, bound, problems, index_of = found
-        if problems:
-            raise RuleApplicationError(self.rule, problems[0].message)
+    def op(self, c: Construct, values: Sequence[Any]) -> Pending:
+        """A node for constructor ``c`` (bound to its schema when the rule was loaded); ``values``: its written
+        arguments, evaluated."""
         attrs: dict[str, Any] = {}
         infer_args: dict[str, Any] = {}
         inputs: list[Value | Pending] = []
 
         def slot(ref: Any, name: str) -> Slot:
             if not isinstance(ref, (Value, Pending)):
-                raise RuleApplicationError(self.rule, f"argument '{name}' of {expr.op} wants a tensor, got {ref!r}")
+                raise RuleApplicationError(self.rule, f"argument '{name}' of {c.op} wants a tensor, got {ref!r}")
             inputs.append(ref)
             return Slot(len(inputs) - 1)
 
-        for spec in schema.args:
-            arg = bound.get(spec.name)
-            v = values[index_of[id(arg)]] if arg is not None else spec.default
+        for spec, written in zip(c.specs, c.slots):
+            v = values[written] if written is not None else spec.default
             if spec.is_tensor_list:
                 if not isinstance(v, (list, tuple)):
-                    raise RuleApplicationError(self.rule, f"argument '{spec.name}' of {expr.op} wants a list of "
+                    raise RuleApplicationError(self.rule, f"argument '{spec.name}' of {c.op} wants a list of "
                                                           f"tensors, got {v!r}")
                 attrs[spec.name] = tuple(slot(r, spec.name) if r is not None else None for r in v)
                 infer_args[spec.name] = [self.tensor_type(r) if r is not None else None for r in v]
@@ -153,16 +144,16 @@ class _Plan:
                     infer_args[spec.name] = self.tensor_type(v)
             else:
                 if isinstance(v, (Value, Pending)):
-                    raise RuleApplicationError(self.rule, f"argument '{spec.name}' of {expr.op} is `{spec.type}`, "
+                    raise RuleApplicationError(self.rule, f"argument '{spec.name}' of {c.op} is `{spec.type}`, "
                                                           "got a tensor")
                 v = self._member(spec.type, v)
                 attrs[spec.name] = infer_args[spec.name] = v
         try:
-            outputs = infer_types(self.ops, expr.op, infer_args)
+            outputs = infer_types(self.ops, c.op, infer_args)
         except Exception as e:  # the dialect's own message says what is wrong with the arguments
-            raise RuleApplicationError(self.rule, f"{show_expr(expr)}: cannot infer its type: "
+            raise RuleApplicationError(self.rule, f"{show_expr(c.written)}: cannot infer its type: "
                                                   f"{type(e).__name__}: {e}") from e
-        self.nodes.append(_PlannedNode(expr.op, inputs, attrs, outputs))
+        self.nodes.append(_PlannedNode(c.op, inputs, attrs, outputs))
         return Pending(len(self.nodes) - 1)
 
     def _member(self, type_name: str, v: Any) -> Any:
@@ -250,15 +241,16 @@ def _plan_match(graph: Graph, m: Match, ops: OpRegistry) -> tuple[_Plan, list[tu
     plan = _Plan(graph, ops, rule)
     ev = Evaluator(plan, registry_enums(ops), builder=plan)
     env = dict(m.bindings)
+    normal = rule.normal
     try:
-        for let in rule.rhs.lets:
+        for let in normal.lets:
             env[let.name] = ev.eval(let.value, env)
-        result = ev.eval(rule.rhs.result, env)
+        result = ev.eval(normal.result, env)
     except GuardError as e:
         raise RuleApplicationError(rule, f"right side: {e}") from e
     results = result if isinstance(result, tuple) else (result,)
     # `(a, _) = OP(...)`: output i is replaced by item i when named (`_` outputs are dead, their item is unused)
-    names = rule.pattern.outputs or ("",)
+    names = normal.outputs or ("",)
     root = graph.node(m.root)
     replace = [(i, r) for i, (r, name) in enumerate(zip(results, names)) if name is not None]
     for i, r in replace:

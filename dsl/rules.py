@@ -8,12 +8,14 @@ from typing import Any
 
 from trt_passes.dsl import ast as A
 from trt_passes.dsl.diagnostics import Diagnostic
-from trt_passes.ir.ops import OpRegistry
+from trt_passes.dsl.normal_form import NormalRule
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One checked rule. ``location`` is ``"file.rw:LINE"`` (the file's base name and the rule's first line)."""
+    """One checked rule. ``location`` is ``"file.rw:LINE"`` (the file's base name and the rule's first line).
+    ``pattern``, ``guard`` and ``rhs`` are the syntax as written; ``normal`` is the form the engine reads
+    (:mod:`trt_passes.dsl.normal_form`), computed when the rule was loaded."""
 
     name: str
     ruleset: str
@@ -26,6 +28,7 @@ class Rule:
     guard: A.Expr | None = field(compare=False)
     rhs: A.Rhs = field(compare=False)
     domains: tuple[A.Domain, ...] = field(compare=False)
+    normal: NormalRule = field(compare=False, repr=False)
     untested_reason: str | None = field(compare=False, default=None)
     recursive: str | None = field(compare=False, default=None)
     exclusive: bool = field(compare=False, default=False)
@@ -50,21 +53,7 @@ class Rule:
 
     @property
     def root_op(self) -> str:
-        return self.pattern.op
-
-    def __getstate__(self) -> dict[str, Any]:
-        # memos (variants per registry, compiled matchers) belong to this process: never pickled into the cache
-        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
-
-    def variants(self, ops: OpRegistry) -> list[A.POp]:
-        """The plain patterns this rule's pattern stands for (commutative swaps, alternatives), as written first."""
-        memo = self.__dict__.setdefault("_variants", {})  # frozen dataclass: memoised beside the fields
-        found = memo.get(id(ops))
-        if found is None:
-            from trt_passes.dsl.variants import variants
-
-            found = memo[id(ops)] = variants(self.pattern, ops)
-        return found
+        return self.normal.root_op
 
 
 def _version(v: str) -> tuple[int, ...]:

@@ -1,5 +1,6 @@
-"""Binding the arguments written in a rule (positional and keyword) to an op's schema, shared by the checker, the
-matcher, the rewriter and the domain sampler so all four agree on what ``OP(a, b, k=v)`` means.
+"""Binding the arguments written in a rule (positional and keyword) to an op's schema: the checker uses it to report
+problems, the normaliser (:mod:`trt_passes.dsl.normalise`) to build the normal form every other part reads, so all
+agree on what ``OP(a, b, k=v)`` means.
 
 Positional arguments fill the schema's non-keyword-only arguments in order (as in Python and ATen).
 """

@@ -10,19 +10,10 @@ Converter rule sets emit ``trt.*`` ops no rule matches, so they cannot cycle.
 
 from __future__ import annotations
 
-from typing import Any
-
 import networkx as nx
 
-from trt_passes.dsl import ast as A
 from trt_passes.dsl.diagnostics import Diagnostic
 from trt_passes.dsl.facts import RuleFacts
-
-
-def emitted_ops(e: Any, out: list[str]) -> list[str]:
-    """Every op constructor in a right side (with repeats: a rule emitting two adds creates two nodes)."""
-    out.extend(n.op for n in A.walk(e) if isinstance(n, A.OpExpr))
-    return out
 
 
 def termination(facts: list[RuleFacts]) -> list[Diagnostic]:
@@ -33,7 +24,7 @@ def termination(facts: list[RuleFacts]) -> list[Diagnostic]:
             by_set.setdefault(rf.rule.ruleset, []).append(rf)
     for rules in by_set.values():
         g = nx.DiGraph()
-        emits = {rf.rule.name: emitted_ops(rf.rule.rhs, []) for rf in rules}
+        emits = {rf.rule.name: rf.rule.normal.emits for rf in rules}  # with repeats: two adds are two nodes
         for rf in rules:
             for op in emits[rf.rule.name]:
                 g.add_edge(rf.rule.root_op, op)

@@ -50,8 +50,8 @@ def test_compiled_matchers_agree_with_the_interpreter_on_model_graphs(model: str
 
 def test_generated_source_names_rules_and_lines_and_is_deterministic(shipped) -> None:
     rs = shipped.rulesets["convert.core"]
-    src = generate(rs.name, rs.rules, OPS)
-    assert src == generate(rs.name, rs.rules, OPS)
+    src = generate(rs.name, rs.rules)
+    assert src == generate(rs.name, rs.rules)
     relu = rs.rule("relu")
     assert f"# rule relu ({relu.location})" in src
     assert "# needed by" in src  # shared tests guard runs of rules
@@ -64,7 +64,7 @@ def test_shared_tests_are_done_once_for_a_run_of_rules() -> None:
         rule a aten.sub.Tensor(x: Tensor<f32>, y) where rank(x) == 1 => x untested "t"
         rule b aten.sub.Tensor(x: Tensor<f32>, y) where rank(x) == 2 => y untested "t"
         """)
-    src = generate("c", lib.rulesets["c"].rules, OPS)
+    src = generate("c", lib.rulesets["c"].rules)
     dispatcher = src[src.index("def root0"):]
     assert dispatcher.count("t_self.dtype in") == 1 and dispatcher.count("equal_literal(a_alpha") == 1
 
