@@ -11,7 +11,6 @@ import marshal
 import os
 import sys
 import time
-import weakref
 from types import CodeType
 from typing import Any
 
@@ -61,9 +60,8 @@ class CompiledRuleSet:
 
 
 def compiled_matcher(ruleset: RuleSet, ops: OpRegistry, profile: bool = False) -> CompiledRuleSet:
-    # memoised on the rule set object itself (rule sets compare by rule names, not by patterns), per registry
-    per_ops: weakref.WeakKeyDictionary[OpRegistry, CompiledRuleSet] = ruleset.__dict__.setdefault(
-        "_compiled_profiled" if profile else "_compiled", weakref.WeakKeyDictionary())
+    # kept in the rule set's own caches (rule sets compare by rule names, not by patterns), per registry
+    per_ops = ruleset.caches.profiled_matchers if profile else ruleset.caches.matchers
     found = per_ops.get(ops)
     if found is not None:
         return found

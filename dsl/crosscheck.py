@@ -4,9 +4,10 @@ difference (which rule matched, its bindings and matched nodes, or the reason a 
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
-from trt_passes.dsl.compiled import compiled_matcher
+from trt_passes.dsl.compiled import CompiledRuleSet, compiled_matcher, matcher_key
 from trt_passes.dsl.matcher import Failure, Match, match_rule
 from trt_passes.dsl.rules import Rule, RuleSet
 from trt_passes.ir.graph import Graph
@@ -59,12 +60,23 @@ def checked_match_rule(graph: Graph, nid: int, rule: Rule, ops: OpRegistry) -> M
     interp = match_rule(graph, nid, rule, ops)
     if graph.node(nid).op != rule.root_op:  # the compiled dispatcher never tries a rule at another op
         return interp
-    # kept on the rule object itself: rules compare by name and location, not by pattern
-    single = rule.__dict__.get("_single_ruleset")
-    if single is None:
-        single = rule.__dict__["_single_ruleset"] = RuleSet(f"single:{rule.name}", rule.kind, (rule,))
-    (compiled,) = compiled_matcher(single, ops).explain(graph, nid)
+    (compiled,) = _compiled_alone(rule, ops).explain(graph, nid)
     if not same_outcome(interp, compiled):
         raise MatcherMismatch(f"rule {rule.name} at %{nid}: interpreter {_describe(interp)}, "
                               f"compiled {_describe(compiled)}")
     return interp
+
+
+#: each rule compiled in a rule set of its own, per registry, by the content of that rule set: rules compare by name
+#: and location, so neither equality nor the short-lived rule set could key it
+_ALONE: weakref.WeakKeyDictionary[OpRegistry, dict[str, CompiledRuleSet]] = weakref.WeakKeyDictionary()
+
+
+def _compiled_alone(rule: Rule, ops: OpRegistry) -> CompiledRuleSet:
+    single = RuleSet(f"single:{rule.name}", rule.kind, (rule,))
+    table = _ALONE.setdefault(ops, {})
+    key = matcher_key(single, ops)
+    found = table.get(key)
+    if found is None:
+        found = table[key] = compiled_matcher(single, ops)
+    return found

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import functools
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 from trt_passes.dsl import ast as A
 from trt_passes.dsl.diagnostics import Diagnostic
 from trt_passes.dsl.normal_form import NormalRule
+from trt_passes.ir.ops import OpRegistry
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,20 @@ def _version(v: str) -> tuple[int, ...]:
     return tuple(int(x) for x in v.split(".") if x.isdigit())
 
 
+class RuleSetCaches:
+    """What a rule set works out on demand and keeps while the process lives: its rules indexed by root op and its
+    compiled matchers per op registry (filled by :func:`trt_passes.dsl.compiled.compiled_matcher`). Owned by one
+    :class:`RuleSet`; never pickled (a rule set read from the disk cache starts with empty caches)."""
+
+    def __init__(self) -> None:
+        self.by_root: dict[str, list[Rule]] | None = None
+        self.matchers: weakref.WeakKeyDictionary[OpRegistry, Any] = weakref.WeakKeyDictionary()
+        self.profiled_matchers: weakref.WeakKeyDictionary[OpRegistry, Any] = weakref.WeakKeyDictionary()
+
+    def __reduce__(self) -> tuple[type[RuleSetCaches], tuple[()]]:
+        return RuleSetCaches, ()
+
+
 @dataclass(frozen=True)
 class RuleSet:
     """The rules of one rule set, highest priority first, then in source order (files sorted by path)."""
@@ -67,20 +82,16 @@ class RuleSet:
     name: str
     kind: str
     rules: tuple[Rule, ...]
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+    caches: RuleSetCaches = field(default_factory=RuleSetCaches, init=False, compare=False, repr=False)
 
     def by_root(self) -> dict[str, list[Rule]]:
         """Rules indexed by root op (each list in rule-set order); computed once per rule set."""
-        return self._by_root
-
-    @functools.cached_property
-    def _by_root(self) -> dict[str, list[Rule]]:
-        out: dict[str, list[Rule]] = {}
-        for r in self.rules:
-            out.setdefault(r.root_op, []).append(r)
-        return out
+        found = self.caches.by_root
+        if found is None:
+            found = self.caches.by_root = {}
+            for r in self.rules:
+                found.setdefault(r.root_op, []).append(r)
+        return found
 
     def for_target(self, trt_version: str | None = None, static_shapes: bool | None = None) -> RuleSet:
         """The rules whose ``requires`` hold for this target, in the same order (a new rule set)."""
