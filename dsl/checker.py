@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from trt_passes.dsl import ast as A
 from trt_passes.dsl.builtins import BUILTINS
 from trt_passes.dsl.diagnostics import Diagnostic
+from trt_passes.dsl.evaluate import show_expr
 from trt_passes.dsl.parser import DTYPES
 from trt_passes.dsl.signature import bind_args
 from trt_passes.ir.ops import ArgSpec, OpRegistry, OpSchema
@@ -440,7 +441,5 @@ def _tensorish(e: A.Expr, tensors: set[str]) -> bool:
 
 
 def _short(e: A.Expr) -> str:
-    from trt_passes.dsl.evaluate import show_expr
-
     text = show_expr(e)
     return text if len(text) < 40 else text[:37] + "..."

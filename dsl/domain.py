@@ -42,7 +42,7 @@ class _Draw:
     def int(self, lo: int, hi: int) -> int:
         if isinstance(self.source, random.Random):
             return self.source.randint(lo, hi)
-        from hypothesis import strategies as st
+        from hypothesis import strategies as st  # optional: hypothesis is a test dependency, not the engine's
 
         return self.source.draw(st.integers(lo, hi))
 

@@ -14,8 +14,10 @@ from enum import Enum
 from typing import Any, Protocol
 
 from trt_passes.dsl import ast as A
-from trt_passes.dsl.builtins import BUILTINS, EvalContext, GuardError
+from trt_passes.dsl.builtins import EvalContext, GuardError
+from trt_passes.dsl.externs import lookup
 from trt_passes.dsl.normal_form import Construct
+from trt_passes.ir.fake_shapes import current_ranges, size_arithmetic
 from trt_passes.ir.ops import OpRegistry, dtype_arg
 from trt_passes.ir.symbolic import SymbolicError, SymDim, dim_at
 
@@ -122,11 +124,7 @@ class Evaluator:
         return tuple(self.eval(i, env) for i in e.items)
 
     def _Call(self, e: A.Call, env: Mapping[str, Any]) -> Any:
-        b = BUILTINS.get(e.func)
-        if b is None:
-            from trt_passes.dsl.externs import EXTERNS
-
-            b = EXTERNS.get(e.func)
+        b = lookup(e.func)
         if b is None:
             raise GuardError(f"unknown builtin {e.func}")
         args = [self.eval(a.value, env) for a in e.args]
@@ -212,8 +210,6 @@ def binop(op: str, a: Any, b: Any) -> Any:
 
 def _size_arithmetic(op: str, a: Any, b: Any) -> Any:
     """Arithmetic with a symbolic dim gives a symbolic dim (``shape(x)[0] * shape(x)[1]`` is ``s0*s1``)."""
-    from trt_passes.ir.fake_shapes import size_arithmetic
-
     for v in (a, b):
         if not isinstance(v, SymDim) and not (isinstance(v, int) and not isinstance(v, bool)):
             raise GuardError(f"`{op}` of {a!r} and {b!r}")
@@ -225,8 +221,6 @@ def _size_arithmetic(op: str, a: Any, b: Any) -> Any:
 def _compare_sizes(op: str, a: Any, b: Any) -> bool:
     """An ordering with a symbolic dim, decided when it holds (or fails) for every size in the symbols' ranges
     (those of the graph being rewritten); otherwise the rule cannot know and does not match."""
-    from trt_passes.ir.fake_shapes import current_ranges
-
     ranges = current_ranges()
 
     def bounds(v: Any) -> tuple[float, float]:

@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any
 
 from trt_passes.dsl import cache
+from trt_passes.dsl.externs import declare
 from trt_passes.dsl.rules import RuleLibrary
 from trt_passes.ir.ops import OpRegistry
 
@@ -81,8 +82,6 @@ def fetch(key: str, ops: OpRegistry) -> RuleLibrary | None:
         return None
     if not same:
         return None
-    from trt_passes.dsl.externs import declare
-
     if declare(list(library.externs)):  # a cached library's externs are imported again; any problem is a miss
         return None
     return library

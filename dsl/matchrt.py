@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from trt_passes.dsl import ast as A
 from trt_passes.dsl.builtins import GuardError
 from trt_passes.dsl.constants import literal_matches_constant
 from trt_passes.dsl.evaluate import Evaluator, binop, index_value, negate, resolve_enum, truth_value, values_equal
@@ -79,8 +80,6 @@ def equal_literal(actual: Any, want: Any) -> bool:
 
 
 def enum_literal(enums: dict[str, Any], text: str) -> Any:
-    from trt_passes.dsl import ast as A
-
     try:
         return resolve_enum(A.EnumLit(tuple(text.split(".")), A.NO_SPAN), enums)
     except GuardError:
@@ -88,8 +87,6 @@ def enum_literal(enums: dict[str, Any], text: str) -> Any:
 
 
 def resolve_enum_text(enums: dict[str, Any], text: str) -> Any:
-    from trt_passes.dsl import ast as A
-
     return resolve_enum(A.EnumLit(tuple(text.split(".")), A.NO_SPAN), enums)
 
 
