@@ -10,6 +10,7 @@ treated as a miss.
 from __future__ import annotations
 
 import functools
+import gc
 import pickle
 from importlib import resources
 from typing import Any
@@ -65,12 +66,25 @@ def store(key: str, library: RuleLibrary, ops: OpRegistry) -> None:
     cache.write("libraries", key, ".pickle", blob)
 
 
+def _unpickle(blob: bytes) -> Any:
+    """``pickle.loads`` with the garbage collector paused: a library is ~100k objects without cycles, and the full
+    collections their allocation triggers (each a pass over every live object, torch's included) cost several
+    times the unpickling itself (benchmarks/dsl_bench.py, "load cached")."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.loads(blob)
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def fetch(key: str, ops: OpRegistry) -> RuleLibrary | None:
     blob = cache.read("libraries", key, ".pickle")
     if blob is None:
         return None
     try:
-        library, catalogue = pickle.loads(blob)
+        library, catalogue = _unpickle(blob)
     except Exception:  # a truncated or foreign entry is a miss, never an error
         return None
     if not isinstance(library, RuleLibrary):
