@@ -15,6 +15,7 @@ from trt_passes.dsl import ast as A
 from trt_passes.dsl.builtins import BUILTINS
 from trt_passes.dsl.diagnostics import Diagnostic
 from trt_passes.dsl.evaluate import show_expr
+from trt_passes.dsl.exprtypes import ANY, TENSOR, ExprTyper, Ty, annotated_type, list_of, optional, schema_type
 from trt_passes.dsl.parser import DTYPES
 from trt_passes.dsl.signature import bind_args
 from trt_passes.ir.ops import ArgSpec, OpRegistry, OpSchema
@@ -37,6 +38,19 @@ class Capture:
     @property
     def is_tensor(self) -> bool:
         return self.kind in ("tensor", "node")
+
+    def static_type(self, enums: dict) -> Ty:
+        """The type guards and right sides see for this capture (:mod:`trt_passes.dsl.exprtypes`)."""
+        if self.ann is not None:
+            return annotated_type(self.ann)
+        if self.kind == "node":
+            return TENSOR
+        if self.kind == "tensors":
+            return list_of(TENSOR)
+        if self.kind in ("tensor", "value"):
+            t = schema_type(self.type, enums)
+            return optional(TENSOR) if self.kind == "tensor" and t.kind == "opt" else t
+        return ANY
 
 
 class RuleChecker:
@@ -79,6 +93,9 @@ class RuleChecker:
             self.domain(dom)
         for req in d.requires:
             self.requirement(req)
+        typer = ExprTyper({n: c.static_type(self.enums) for n, c in self.captures.items()}, self.ops, self.externs)
+        typer.guard(d.guard)
+        self.diagnostics.extend(typer.diagnostics)
         if not d.domains and d.untested_reason is None:
             self.error("RW404", f"rule `{d.name}` has neither a `domain {{...}}` nor `untested \"reason\"`",
                        d.name_span, 'add a test domain, or say why it is untested: untested "covered by model tests"')

@@ -4,7 +4,7 @@ Codes (the reference with an example for each is spec/LANGUAGE.md):
 
 * ``RW0xx`` syntax and file structure
 * ``RW1xx`` names: ops, overloads, enums, builtins, captures, rules
-* ``RW2xx`` arity and types of arguments
+* ``RW2xx`` arity and types: of arguments, of guard expressions (typed from the pattern), of right sides
 * ``RW3xx`` rule-set kinds (what a lowering or converter rule may match and emit)
 * ``RW4xx`` test domains
 * ``RW5xx`` whole-library analyses: unreachable, overlapping, shadowed and non-terminating rules, unused captures
@@ -46,6 +46,10 @@ CODES: dict[str, str] = {
     "RW207": "pattern does not fit the argument (op pattern or tensor capture in a non-tensor slot)",
     "RW208": "right side does not produce a tensor, or an op constructor outside the right side",
     "RW209": "multi-output rule: more names than outputs, or a right side with the wrong number of values",
+    "RW210": "comparison that is never true: the two sides' types can never be equal or ordered",
+    "RW211": "builtin or extern called with an argument of the wrong type",
+    "RW212": "index out of range of a list whose length the pattern's types fix",
+    "RW213": "operator applied to values it does not take, or a guard part that is not true or false",
     "RW301": "lowering rule emits a non-ATen op",
     "RW302": "rule root is not an ATen op",
     "RW303": "converter rule emits an ATen op",
