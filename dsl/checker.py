@@ -95,6 +95,7 @@ class RuleChecker:
             self.requirement(req)
         typer = ExprTyper({n: c.static_type(self.enums) for n, c in self.captures.items()}, self.ops, self.externs)
         typer.guard(d.guard)
+        typer.rhs(d.rhs)
         self.diagnostics.extend(typer.diagnostics)
         if not d.domains and d.untested_reason is None:
             self.error("RW404", f"rule `{d.name}` has neither a `domain {{...}}` nor `untested \"reason\"`",

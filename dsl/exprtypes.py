@@ -10,7 +10,10 @@ reported where they are written:
 * RW211: a builtin or extern called with an argument of the wrong type (``len()`` of an int, ``rank()`` of a list);
 * RW212: an index out of range of a list whose length the types know (``shape(x)[4]`` for a rank-2 ``x``);
 * RW213: an operator applied to values it does not take (``+`` of a list and an int, indexing an int, ``and`` of
-  an int), or a guard part that is not true or false.
+  an int), or a guard part that is not true or false;
+* RW214: a right-side op constructor (or ``const()``) given an argument of the wrong type for the op's schema (an
+  int where ``int[]`` is wanted, a tensor for a ``float``, ``1`` for a ``bool``, ``none`` for a ``str``, a member
+  of another enum).
 
 At run time each of these makes the guard fail (so the rule silently never fires) or the rule fail when a model
 reaches it. The types are sound but lenient: a value that *may* be right (an optional one, ``value(c)`` of a
@@ -27,6 +30,7 @@ from enum import Enum
 from trt_passes.dsl import ast as A
 from trt_passes.dsl.diagnostics import Diagnostic
 from trt_passes.dsl.evaluate import show_expr
+from trt_passes.dsl.signature import bind_args
 from trt_passes.ir.ops import OpRegistry
 from trt_passes.ir.types import TORCH_DTYPES
 
@@ -267,6 +271,7 @@ class ExprTyper:
         self.ops, self.externs = ops, externs
         self.enums = ops.enums()
         self.diagnostics: list[Diagnostic] = []
+        self.in_rhs = False
 
     def error(self, code: str, message: str, span: A.Span, *notes: str) -> Ty:
         self.diagnostics.append(Diagnostic(code, message, span, tuple(notes)))
@@ -280,6 +285,14 @@ class ExprTyper:
                 self.error("RW213", f"the guard part `{_short(part)}` is {describe(t)}, not true or false",
                            part.span, "each part of a guard (split at `and`) must be a condition, e.g. "
                            "`len(dims) > 0`")
+
+    def rhs(self, rhs: A.Rhs) -> None:
+        self.in_rhs = True
+        for let in rhs.lets:
+            self.names[let.name] = self.infer(let.value)
+        result = rhs.result
+        for item in result.items if isinstance(result, A.TupleExpr) else (result,):
+            self.infer(item)
 
     # ---- inference ---------------------------------------------------------------------------------------------
     def infer(self, e: A.Expr) -> Ty:
@@ -306,6 +319,10 @@ class ExprTyper:
             return self.index(e)
         if isinstance(e, A.Call):
             return self.call(e)
+        if isinstance(e, A.OpExpr):
+            return self.constructor(e)
+        if isinstance(e, A.ConstExpr):
+            return self.const(e)
         return ANY
 
     def unary(self, e: A.UnaryOp) -> Ty:
@@ -370,6 +387,8 @@ class ExprTyper:
         if not _is("int", "number", "scalar")(i):
             self.error("RW213", f"an index must be an int, got {describe(i)} (`{_short(e.index)}`)", e.index.span)
         s = strip(seq)
+        if s.kind == "tensor" and self.in_rhs:
+            return TENSOR  # `t[1]`: output 1 of a node
         if s.kind == "any":
             return ANY
         if s.kind != "list":
@@ -406,6 +425,37 @@ class ExprTyper:
                            a.value.span, *_call_hints(e.func, t))
         return result(args)
 
+    def constructor(self, e: A.OpExpr) -> Ty:
+        args = [self.infer(a.value) for a in e.args]
+        if not self.ops.has(e.op):
+            return TENSOR
+        schema = self.ops.schema(e.op)
+        bound, problems = bind_args(schema, e.args, e.span, in_pattern=False)
+        if problems:
+            return TENSOR  # the checker reported them
+        types = {id(a): t for a, t in zip(e.args, args)}
+        for name, arg in bound.items():
+            spec = schema.arg(name)
+            assert spec is not None
+            want = schema_type(spec.type, self.enums)
+            have = types[id(arg)]
+            if not accepts(want, have):
+                self.error("RW214", f"argument `{name}` of {e.op} is `{spec.type}`, got {describe(have)} "
+                           f"(`{_short(arg.value)}`)", arg.value.span,
+                           *_argument_hints(want, have, arg.value, self.enums))
+        return TENSOR
+
+    def const(self, e: A.ConstExpr) -> Ty:
+        value, dtype = self.infer(e.value), self.infer(e.dtype)
+        if not _is(*_NUMBERS, "scalar", "bool", "list")(value):
+            self.error("RW214", f"const() makes a constant of a number or a (nested) list, got {describe(value)} "
+                       f"(`{_short(e.value)}`)", e.value.span)
+        if not _is("dtype")(dtype):
+            self.error("RW214", f"the second argument of const() is a dtype, got {describe(dtype)} "
+                       f"(`{_short(e.dtype)}`)", e.dtype.span, *_dtype_hint(e.dtype))
+        return TENSOR
+
+
 # ---- hints ---------------------------------------------------------------------------------------------------
 def _dtype_hint(e: A.Expr) -> list[str]:
     if isinstance(e, A.Literal) and isinstance(e.value, str):
@@ -435,6 +485,23 @@ def _call_hints(func: str, t: Ty) -> list[str]:
     if strip(t).kind == "list" and func in ("rank", "shape", "dtype", "numel"):
         return ["a list of tensors has no rank; test its items' count with `len()`"]
     return []
+
+
+def _argument_hints(want: Ty, have: Ty, value: A.Expr, enums: Mapping[str, type[Enum]]) -> list[str]:
+    w, h = strip(want), strip(have)
+    if w.kind == "list" and h.kind in _NUMBERS:
+        return [f"wrap it in a list: `[{_short(value)}]`"]
+    if w.kind == "bool" and isinstance(value, A.Literal) and type(value.value) is int:
+        return ["bools are `true` and `false`, not numbers"]
+    if w.kind == "tensor" and h.kind in _NUMBERS | {"scalar", "list"}:
+        return ["a number becomes a tensor with `const(value, dtype(x))`"]
+    if w.kind in _NUMBERS | {"scalar"} and h.kind == "tensor":
+        return ["a tensor cannot be an attribute; read a constant's number with `value(c)`"]
+    if w.kind == "enum" and h.kind == "enum" and w.name in enums:
+        return [f"members of `{w.name}`: " + " ".join(enums[w.name].__members__)]
+    if h.kind == "none":
+        return ["none is only for an optional argument (its type ends in `?`)"]
+    return _dtype_hint(value) if w.kind == "dtype" else []
 
 
 def _rank_note(value: A.Expr) -> list[str]:

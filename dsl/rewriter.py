@@ -32,11 +32,12 @@ from trt_passes.ir.types import TensorType, torch_dtype
 
 
 class RuleApplicationError(RuntimeError):
-    """A matched rule could not build its replacement (wrong type, bad argument); names the rule and file:line."""
+    """A matched rule could not build its replacement (wrong type, bad argument); names the rule and file:line.
+    ``detail`` is the message without the rule's name; ``span`` the part of the right side at fault, when known."""
 
-    def __init__(self, rule: Rule, message: str) -> None:
+    def __init__(self, rule: Rule, message: str, span: A.Span | None = None) -> None:
         super().__init__(f"rule {rule.name} ({rule.location}): {message}")
-        self.rule = rule
+        self.rule, self.detail, self.span = rule, message, span
 
 
 class RewriteBudgetError(RuntimeError):
@@ -124,7 +125,8 @@ class _Plan:
 
         def slot(ref: Any, name: str) -> Slot:
             if not isinstance(ref, (Value, Pending)):
-                raise RuleApplicationError(self.rule, f"argument '{name}' of {c.op} wants a tensor, got {ref!r}")
+                raise RuleApplicationError(self.rule, f"argument '{name}' of {c.op} wants a tensor, got {ref!r}",
+                                           c.written.span)
             inputs.append(ref)
             return Slot(len(inputs) - 1)
 
@@ -133,7 +135,7 @@ class _Plan:
             if spec.is_tensor_list:
                 if not isinstance(v, (list, tuple)):
                     raise RuleApplicationError(self.rule, f"argument '{spec.name}' of {c.op} wants a list of "
-                                                          f"tensors, got {v!r}")
+                                                          f"tensors, got {v!r}", c.written.span)
                 attrs[spec.name] = tuple(slot(r, spec.name) if r is not None else None for r in v)
                 infer_args[spec.name] = [self.tensor_type(r) if r is not None else None for r in v]
             elif spec.is_tensor:
@@ -145,14 +147,14 @@ class _Plan:
             else:
                 if isinstance(v, (Value, Pending)):
                     raise RuleApplicationError(self.rule, f"argument '{spec.name}' of {c.op} is `{spec.type}`, "
-                                                          "got a tensor")
+                                                          "got a tensor", c.written.span)
                 v = self._member(spec.type, v)
                 attrs[spec.name] = infer_args[spec.name] = v
         try:
             outputs = infer_types(self.ops, c.op, infer_args)
         except Exception as e:  # the dialect's own message says what is wrong with the arguments
             raise RuleApplicationError(self.rule, f"{show_expr(c.written)}: cannot infer its type: "
-                                                  f"{type(e).__name__}: {e}") from e
+                                                  f"{type(e).__name__}: {e}", c.written.span) from e
         self.nodes.append(_PlannedNode(c.op, inputs, attrs, outputs))
         return Pending(len(self.nodes) - 1)
 
@@ -177,11 +179,11 @@ class _Plan:
 
     def const(self, value: Any, dtype: Any, span: A.Span) -> Pending:
         if isinstance(value, (Value, Pending)):
-            raise RuleApplicationError(self.rule, "const() wants a number or a nested list, got a tensor")
+            raise RuleApplicationError(self.rule, "const() wants a number or a nested list, got a tensor", span)
         try:
             t = torch.tensor(value, dtype=torch_dtype(dtype) if isinstance(dtype, str) else dtype)
         except Exception as e:
-            raise RuleApplicationError(self.rule, f"const({value!r}, {dtype!r}): {e}") from e
+            raise RuleApplicationError(self.rule, f"const({value!r}, {dtype!r}): {e}", span) from e
         self.nodes.append(_PlannedNode("constant", [], {}, (TensorType.of(t),), t))
         return Pending(len(self.nodes) - 1)
 
@@ -247,23 +249,25 @@ def _plan_match(graph: Graph, m: Match, ops: OpRegistry) -> tuple[_Plan, list[tu
             env[let.name] = ev.eval(let.value, env)
         result = ev.eval(normal.result, env)
     except GuardError as e:
-        raise RuleApplicationError(rule, f"right side: {e}") from e
+        raise RuleApplicationError(rule, f"right side: {e}", rule.rhs.span) from e
     results = result if isinstance(result, tuple) else (result,)
+    written = rule.rhs.result.items if isinstance(rule.rhs.result, A.TupleExpr) else (rule.rhs.result,)
     # `(a, _) = OP(...)`: output i is replaced by item i when named (`_` outputs are dead, their item is unused)
     names = normal.outputs or ("",)
     root = graph.node(m.root)
     replace = [(i, r) for i, (r, name) in enumerate(zip(results, names)) if name is not None]
     for i, r in replace:
+        span = written[i].span if i < len(written) else rule.rhs.span
         if not isinstance(r, (Value, Pending)):
-            raise RuleApplicationError(rule, f"the right side gives {r!r}, not a tensor")
+            raise RuleApplicationError(rule, f"the right side gives {r!r}, not a tensor", span)
         new_type, want = plan.tensor_type(r), root.outputs[i]
         if not _same_type(new_type, want):
             what = f"the replacement of output {i}" if len(names) > 1 else "the replacement"
             raise RuleApplicationError(rule, f"{what} has type {new_type}, but the matched {root.op} "
-                                             f"(%{m.root}) has type {want}")
+                                             f"(%{m.root}) has type {want}", span)
         if r == Value(m.root, i):
             raise RuleApplicationError(rule, "the right side is the matched root itself; the rule would fire "
-                                             "forever")
+                                             "forever", span)
     return plan, replace
 
 

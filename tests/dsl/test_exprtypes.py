@@ -115,3 +115,57 @@ def test_the_type_algebra_on_its_own():
     assert accepts(TENSOR, optional(TENSOR))  # a rule tests optional tensors for none itself
     assert schema_type("int[]?", {}) == optional(list_of(INT))
     assert describe(optional(list_of(INT))) == "a list of ints or none"
+
+
+def rhs_errors(kind: str, rule: str) -> list[tuple[str, str]]:
+    text = f"ruleset r : {kind}\nrule a {rule} {U}\n"
+    try:
+        load(text)
+    except Exception as e:  # RuleLoadError
+        return [(d.code, d.message) for d in e.diagnostics]  # type: ignore[attr-defined]
+    return []
+
+
+@pytest.mark.parametrize("rule, text", [
+    ("aten.sum.dim_IntList(x, [d], false) => trt.reduce(x, op=ReduceOperation.SUM, axes=d, keep_dims=false)",
+     "argument `axes` of trt.reduce is `int[]`, got an int"),
+    ("aten.leaky_relu.default(x, s) => trt.activation(x, type=ActivationType.LEAKY_RELU, alpha=x)",
+     "argument `alpha` of trt.activation is `float`, got a tensor"),
+    ("aten.sum.dim_IntList(x, [d], false) => trt.reduce(x, op=ReduceOperation.SUM, axes=[d], keep_dims=0)",
+     "argument `keep_dims` of trt.reduce is `bool`, got an int"),
+    ("aten.relu.default(x) => trt.cast(x, to=none)", "argument `to` of trt.cast is `dtype`, got none"),
+    ("aten.relu.default(x) => trt.activation(x, type=UnaryOperation.EXP)",
+     "is `ActivationType`, got an `UnaryOperation` member"),
+    ("aten.relu.default(x) => trt.activation(1.0, type=ActivationType.RELU)",
+     "argument `input` of trt.activation is `Tensor`, got a float"),
+    ("aten.relu.default(x) => trt.cast(x, to=\"f16\")", "is `dtype`, got a string"),
+    ("aten.relu.default(x) => trt.elementwise(x, const(x, f32), op=ElementWiseOperation.SUM)",
+     "const() makes a constant of a number or a (nested) list, got a tensor"),
+    ("aten.relu.default(x) => trt.elementwise(x, const(1, \"f32\"), op=ElementWiseOperation.SUM)",
+     "the second argument of const() is a dtype, got a string"),
+])
+def test_a_right_side_argument_of_the_wrong_type_for_the_schema_is_rw214(rule, text):
+    (found,) = rhs_errors("converter", rule)
+    assert found[0] == "RW214" and text in found[1], found
+
+
+def test_a_lowering_right_side_is_typed_against_aten_schemas_too():
+    (found,) = rhs_errors("lowering", "aten.gelu.default(x) => aten.gelu.default(aten.neg.default(x), "
+                          "approximate=none)")
+    assert found == ("RW214", "argument `approximate` of aten.gelu.default is `str`, got none (`none`)")
+
+
+@pytest.mark.parametrize("kind, rule", [
+    ("converter", "aten.sum.dim_IntList(x, dims, k) => trt.reduce(x, op=ReduceOperation.SUM, axes=dims, keep_dims=k)"),
+    ("converter", "aten.leaky_relu.default(x, s) => trt.activation(x, type=ActivationType.LEAKY_RELU, alpha=s)"),
+    ("converter", "aten.convolution.default(x, w, b, s, p, d, false, _, g) => trt.convolution(x, w, b, stride=s, "
+     "padding=p, dilation=d, groups=g)"),
+    ("converter", "aten.relu.default(x) => let t = trt.topk(x, TopKOperation.MAX, 1, [0]); t[0]"),
+    ("converter", "aten.relu.default(x) => trt.shuffle(x, reshape=shape(x), second_transpose=none)"),
+    ("converter", "aten.mul.Tensor(x, c) => trt.elementwise(x, const(value(c), dtype(x)), "
+     "op=ElementWiseOperation.PROD)"),
+    ("lowering", "aten.rsub.Scalar(x, s) => aten.sub.Tensor(const(s, dtype(x)), x)"),
+    ("lowering", "aten.addmm.default(c, a, b, beta=1, alpha=1) => aten.add.Tensor(aten.mm.default(a, b), c)"),
+])
+def test_right_sides_of_the_schema_types_are_accepted(kind, rule):
+    assert rhs_errors(kind, rule) == []

@@ -74,10 +74,33 @@ def test_check_reports_a_bad_rule_file_with_position_and_exit_status_1(capsys, t
 
 def test_check_accepts_a_good_file(capsys, tmp_path):
     good = tmp_path / "good.rw"
-    good.write_text('ruleset lower.mine : lowering\nrule drop_clone\n    aten.clone.default(x)\n    => x\n'
-                    '    untested "identity"\n')
-    code, out, _ = run(capsys, "check", str(good))
-    assert code == 0 and out.startswith("ok:")
+    good.write_text('ruleset lower.mine : lowering\nrule double_relu\n    "relu of relu is relu"\n'
+                    '    aten.relu.default(aten.relu.default(x))\n    => aten.relu.default(x)\n'
+                    '    domain { x: f32 [2, 3] }\n')
+    code, out, err = run(capsys, "check", str(good))
+    assert code == 0 and out.startswith("ok: 0 errors, 0 warnings; 1 rule checked") and err == ""
+
+
+def test_check_prints_warnings_and_fails_on_them_only_when_asked(capsys, tmp_path):
+    warned = tmp_path / "warned.rw"  # an unused capture
+    warned.write_text('ruleset lower.mine : lowering\nrule drop_clone\n    aten.clone.default(x, memory_format=m)\n'
+                      '    => x\n    untested "identity"\n')
+    code, out, err = run(capsys, "check", str(warned))
+    assert code == 0 and out.startswith("ok: 0 errors, 1 warning;")
+    assert f"{warned}:3:41: warning[RW505]" in err
+    code, out, _ = run(capsys, "check", "--deny-warnings", str(warned))
+    assert code == 1 and out.startswith("failed: 0 errors, 1 warning;")
+
+
+def test_check_finds_a_right_side_of_the_wrong_type_on_examples(capsys, tmp_path):
+    rule = tmp_path / "half.rw"
+    rule.write_text('ruleset convert.mine : converter\nrule relu_half priority 1\n    "relu in f16"\n'
+                    "    aten.relu.default(x: Tensor<f32>)\n"
+                    "    => trt.cast(trt.activation(x, type=ActivationType.RELU), to=f16)\n"
+                    "    domain { x: f32 [2, 3] }\n")
+    code, _, err = run(capsys, "check", str(rule))
+    assert code == 1 and f"{rule}:5:8: error[RW215]" in err and "has type f16[2, 3]" in err
+    assert run(capsys, "check", "--examples", "0", str(rule))[0] == 0
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -21,7 +21,7 @@ from typing import Any
 from trt_passes import api
 from trt_passes.backend.registry import default_ops
 from trt_passes.compiler import load_library
-from trt_passes.dsl import RuleLoadError
+from trt_passes.dsl.examples import EXAMPLES
 from trt_passes.dsl.tools import fmt_paths
 from trt_passes.inputs import Input, example_inputs
 from trt_passes.passes.observe import RuleLogger, TraceFile, debug_enabled, observing
@@ -34,6 +34,7 @@ from trt_passes.tools.explain_graph import explain_with_graph
 from trt_passes.tools.models import load_model
 from trt_passes.tools.parity import check_parity
 from trt_passes.tools.progress import progress_display, showing_progress
+from trt_passes.tools.rulecheck import check_files
 
 EXIT_OK, EXIT_ERROR = 0, 1
 # Default --tolerance (max relative error vs eager float32) by --precision. float32: reordered sums through ~50 layers
@@ -209,14 +210,17 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    try:
-        lib = load_library(tuple(Path(f) for f in args.files), default_ops())
-    except RuleLoadError as e:
-        print(e.render() if hasattr(e, "render") else str(e), file=sys.stderr)
-        return EXIT_ERROR
-    n = sum(len(rs.rules) for rs in lib.rulesets.values())
-    print(f"ok: {n} rules in {len(lib.rulesets)} rule sets")
-    return EXIT_OK
+    for f in args.files:
+        if not Path(f).exists():
+            print(f"error: {f} does not exist", file=sys.stderr)
+            return EXIT_ERROR
+    result = check_files(args.files, default_ops(), examples=args.examples)
+    if result.diagnostics:
+        print(result.render(), file=sys.stderr)
+    failed = bool(result.errors) or (args.deny_warnings and bool(result.warnings))
+    print(f"{'failed' if failed else 'ok'}: {result.summary()}"
+          + ("  (--deny-warnings: warnings are errors)" if args.deny_warnings and result.warnings else ""))
+    return EXIT_ERROR if failed else EXIT_OK
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
@@ -262,8 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", help=".rw files or folders")
     p.add_argument("--check", action="store_true", help="only report files that would change; exit 1 if any")
     p.set_defaults(func=cmd_fmt)
-    p = sub.add_parser("check", help="check .rw files together with the shipped rules")
-    p.add_argument("files", nargs="+")
+    p = sub.add_parser("check", help="check .rw files together with the shipped rules; print every error and "
+                       "warning")
+    p.add_argument("files", nargs="+", help=".rw files or folders")
+    p.add_argument("--deny-warnings", action="store_true", help="exit 1 on warnings too")
+    p.add_argument("--examples", type=int, default=EXAMPLES, metavar="N",
+                   help=f"examples each rule is tried on (default {EXAMPLES}; 0: none)")
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("coverage", help="status of each core ATen op: converted, lowered, decomposed, or PyTorch")
     p.add_argument("--rules", action="append", default=[], metavar="PATH")

@@ -1,0 +1,89 @@
+"""What ``trt-passes check FILE...`` finds in a rule author's `.rw` files, as a function (the CLI only prints it).
+
+The files are loaded together with the shipped rules, as a compile loads them, which reports every syntax, name,
+arity, type and analysis error. Then, about the rules of the named files:
+
+* the load's warnings (RW505);
+* examples (:mod:`trt_passes.dsl.examples`, RW215): each rule of the named files that are not shipped is tried on
+  examples drawn from its domain (or its annotations), its right side built and type-checked where it matches
+  (the shipped rules' domains are exercised by the project's own property tests).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trt_passes.backend.registry import default_ops
+from trt_passes.compiler import load_library, shipped_rule_dir
+from trt_passes.dsl import Diagnostic, Rule, RuleLibrary, RuleLoadError, rule_files
+from trt_passes.dsl.examples import EXAMPLES, try_on_examples
+from trt_passes.ir.ops import OpRegistry
+
+
+@dataclass
+class CheckResult:
+    """``diagnostics``: errors and warnings about the named files, in file and position order. ``library`` is None
+    when the load failed."""
+
+    library: RuleLibrary | None
+    diagnostics: list[Diagnostic]
+    checked: list[Rule] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "warning"]
+
+    def render(self) -> str:
+        return "\n\n".join(d.render(self._source(d.span.file)) for d in self.diagnostics)
+
+    def _source(self, file: str) -> str | None:
+        if file not in self.sources:
+            try:
+                self.sources[file] = Path(file).read_text(encoding="utf-8")
+            except OSError:
+                return None
+        return self.sources[file]
+
+    def summary(self) -> str:
+        e, w = len(self.errors), len(self.warnings)
+        counts = f"{e} error{'s' if e != 1 else ''}, {w} warning{'s' if w != 1 else ''}"
+        if self.library is None:
+            return counts
+        n = sum(len(rs.rules) for rs in self.library.rulesets.values())
+        return (f"{counts}; {len(self.checked)} rule{'s' if len(self.checked) != 1 else ''} checked "
+                f"({n} loaded in {len(self.library.rulesets)} rule sets, with the shipped rules)")
+
+
+def check_files(paths: Sequence[str | os.PathLike[str]], ops: OpRegistry | None = None, *,
+                examples: int = EXAMPLES) -> CheckResult:
+    """Check the `.rw` files or folders ``paths`` with the shipped rules (see the module docstring)."""
+    ops = ops or default_ops()
+    named = {f.resolve() for f in rule_files(paths)}
+    shipped = {f.resolve() for f in rule_files([shipped_rule_dir()])}
+    try:
+        library = load_library(tuple(Path(p) for p in paths), ops)
+    except RuleLoadError as e:
+        return CheckResult(None, list(e.diagnostics), sources=dict(e.sources))
+
+    def about_named(d: Diagnostic) -> bool:
+        return _resolved(d.span.file) in named
+
+    checked = [r for r in library.all_rules() if _resolved(r.span.file) in named]
+    found = [w for w in library.warnings if about_named(w)]
+    for rule in checked:
+        if examples > 0 and _resolved(rule.span.file) not in shipped:
+            found += try_on_examples(rule, ops, examples)
+    found.sort(key=lambda d: (d.span.file, d.span.line, d.span.col, d.code))
+    return CheckResult(library, found, checked)
+
+
+def _resolved(file: str) -> Path:
+    return Path(file).resolve()
