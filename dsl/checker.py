@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from trt_passes.dsl import ast as A
 from trt_passes.dsl.builtins import BUILTINS
 from trt_passes.dsl.diagnostics import Diagnostic
+from trt_passes.dsl.domain_check import domain_fits_pattern, domain_values_fit
 from trt_passes.dsl.evaluate import show_expr
 from trt_passes.dsl.exprtypes import ANY, TENSOR, ExprTyper, Ty, annotated_type, list_of, optional, schema_type
 from trt_passes.dsl.parser import DTYPES
@@ -393,17 +394,25 @@ class RuleChecker:
                 self.error("RW401", f"domain names `{entry.name}`, which the pattern does not bind", entry.span,
                            *([f"did you mean `{close[0]}`?"] if close else []))
                 continue
+            if cap.kind == "unknown":
+                continue  # the op it is an argument of is unknown (reported): nothing to compare with
             if isinstance(entry, A.DomainTensor):
                 if not cap.is_tensor:
                     self.error("RW403", f"`{entry.name}` is a {_describe(cap)}, the domain gives it a tensor type",
                                entry.span, f"write `{entry.name}: v1 | v2`")
                 self.tensor_entry(entry, dims)
+                if cap.is_tensor:
+                    self.diagnostics.extend(domain_fits_pattern(entry, cap.ann, self.decl.guard,
+                                                                optional=cap.type.endswith("?")))
             else:
                 if cap.is_tensor:
                     self.error("RW403", f"`{entry.name}` is a tensor, the domain gives it values", entry.span,
                                f"write `{entry.name}: f32 [dims]`")
                 for v in entry.values:
                     self.expr(v, set(), in_rhs=False)
+                if not cap.is_tensor:
+                    self.diagnostics.extend(domain_values_fit(entry, cap.static_type(self.enums), self.ops,
+                                                              f"it matches a `{cap.type}` argument"))
         for name, cap in self.captures.items():
             if cap.kind in ("tensor", "value") and name not in seen:
                 self.error("RW402", f"domain does not give `{name}` (a {_describe(cap)})", dom.span,

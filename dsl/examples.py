@@ -3,13 +3,15 @@ examples drawn from the rule's domain, match the rule alone on each, and build (
 matches. The right side's nodes get their types from the dialects' type functions, exactly as when a model reaches
 the rule.
 
-RW215: on an example the rule matches, the right side has another type than the root (dtype or shape), or one of
-its ops rejects its inputs' types. Reported at the right side's value (or the op) at fault.
+* RW215: on an example the rule matches, the right side has another type than the root (dtype or shape), or one
+  of its ops rejects its inputs' types. Reported at the right side's value (or the op) at fault.
+* RW407: the rule matches none of the examples its domain draws: its domain and its pattern or guard disagree.
+  Reported at the domain, with the reason the first example failed (the guard part, when it is the guard).
 
 A rule without a domain is tried on the examples its annotations describe, when every capture is a tensor: with
 its annotated dtypes (f32 when it has none) and dims (rank 2 when it has none), each dim name one size and every
 other dim another (2, 3, 4, ... in order), so the right side is type-checked from the pattern's declared types
-alone.
+alone. Such a rule is never reported as not firing (a guard may well reject the sizes chosen).
 
 Types come from running each op on zeros of its inputs' types (:class:`ConcreteTypes`): the examples are concrete,
 and meta inference of some ATen ops imports ``torch._dynamo`` on first use, a second of a check that otherwise
@@ -80,7 +82,7 @@ def concrete_types(ops: OpRegistry) -> ConcreteTypes:
 
 
 def try_on_examples(rule: Rule, ops: OpRegistry, count: int = EXAMPLES) -> list[Diagnostic]:
-    """RW215 for ``rule`` from ``count`` examples (drawn reproducibly: the seed is the rule's name)."""
+    """RW215 or RW407 for ``rule`` from ``count`` examples (drawn reproducibly: the seed is the rule's name)."""
     ops = concrete_types(ops)
     declared = bool(rule.domains)
     domains = rule.domains or annotated_domains(rule)
@@ -88,19 +90,28 @@ def try_on_examples(rule: Rule, ops: OpRegistry, count: int = EXAMPLES) -> list[
         return []
     probe = rule if declared else dataclasses.replace(rule, domains=domains)
     rng = random.Random(rule.name)
+    first_failure: tuple[str, Graph] | None = None
+    matched = 0
     for _ in range(count):
         try:
             graph, _inputs = draw_example(probe, ops, rng)
-        except Exception:  # the domain (or the sizes chosen) gives an example the pattern's ops reject
+        except Exception as e:  # the domain (or the sizes chosen) gives an example the pattern's ops reject
+            if not declared:
+                return []
+            first_failure = first_failure or (f"its left side cannot be built: {type(e).__name__}: {e}", Graph())
             continue
         root = graph.outputs()[0].node
         m = match_rule(graph, root, rule, ops)
         if isinstance(m, Failure):
+            first_failure = first_failure or (m.reason, graph)
             continue
+        matched += 1
         try:
             check_applicable(graph, m, ops)
         except RuleApplicationError as e:
             return [_wrong_type(rule, e, graph)]
+    if declared and not matched and first_failure is not None:
+        return [_never_fires(rule, count, *first_failure)]
     return []
 
 
@@ -110,6 +121,17 @@ def _wrong_type(rule: Rule, e: RuleApplicationError, graph: Graph) -> Diagnostic
                       (f"on the example {describe_inputs(graph)}",
                        "the right side must give the root's dtype and shape (see the TensorRT dialect table in "
                        "ARCHITECTURE.md for what each trt op takes and gives)"))
+
+
+def _never_fires(rule: Rule, count: int, reason: str, graph: Graph) -> Diagnostic:
+    guard_part = next((c for c in rule.normal.guard if f"`{c.text}`" in reason), None)
+    related = ((f"the guard part `{guard_part.text}`", guard_part.span),) if guard_part is not None else ()
+    shown = f" ({describe_inputs(graph)})" if len(graph) else ""
+    return Diagnostic("RW407", f"rule `{rule.name}` matches none of {count} examples drawn from its domain",
+                      rule.domains[0].span,
+                      (f"on the first{shown}: {reason}",
+                       "make the domain draw what the pattern and guard accept (dtypes, ranks, constants, values)"),
+                      related=related)
 
 
 def describe_inputs(graph: Graph) -> str:

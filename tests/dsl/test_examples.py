@@ -1,5 +1,5 @@
-"""Trying a rule on examples at check time: a right side without the root's type is RW215 where it is written, and
-a correct rule is quiet."""
+"""Trying a rule on examples at check time: a right side without the root's type is RW215 where it is written, a
+domain the rule never matches is RW407 at the domain, and a correct rule is quiet."""
 
 from __future__ import annotations
 
@@ -44,6 +44,21 @@ def test_a_rule_without_domain_is_tried_on_its_annotations_with_a_different_size
         "    untested \"t\"\n"
     (d,) = tried(text)
     assert d.code == "RW215" and "f32[2, 3]" in d.message and "f32[3, 2]" in d.message
+
+
+def test_a_domain_the_rule_never_matches_is_reported_at_the_domain_with_the_guard_part():
+    text = (C + "rule a\n    aten.relu.default(x)\n    where rank(x) == 3\n"
+            "    => trt.activation(x, type=ActivationType.RELU)\n    domain { x: f32 [2, 3] }\n")
+    (d,) = tried(text)
+    assert d.code == "RW407" and (d.span.line, d.span.col) == (6, 5)
+    assert any("guard `rank(x) == 3` is false" in n for n in d.notes)
+    assert [(label, s.line, s.col) for label, s in d.related] == [("the guard part `rank(x) == 3`", 4, 11)]
+
+
+def test_a_rule_without_a_domain_is_never_reported_as_not_firing():
+    text = C + "rule a\n    aten.relu.default(x)\n    where rank(x) == 5\n" \
+        "    => trt.activation(x, type=ActivationType.RELU)\n    untested \"t\"\n"
+    assert tried(text) == []
 
 
 @pytest.mark.parametrize("rule", [
