@@ -8,6 +8,7 @@ Codes (the reference with an example for each is spec/LANGUAGE.md):
 * ``RW3xx`` rule-set kinds (what a lowering or converter rule may match and emit)
 * ``RW4xx`` test domains
 * ``RW5xx`` whole-library analyses: unreachable, overlapping, shadowed and non-terminating rules, unused captures
+* ``RW6xx`` property tests: a rule run on examples of its domain against eager PyTorch (``trt-passes check --test``)
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ CODES: dict[str, str] = {
     "RW503": "rule shadowed by a more general rule of higher priority (it never fires)",
     "RW504": "lowering rules on an op cycle without a decreasing measure (may not terminate)",
     "RW505": "capture never used (warning)",
+    "RW601": "rule changes the result on an example from its domain (check --test)",
+    "RW602": "rewriting or running an example from the rule's domain fails (check --test)",
 }
 
 

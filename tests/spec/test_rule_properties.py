@@ -2,7 +2,8 @@
 
 For each rule with a test domain, one Hypothesis property: draw an example of the rule's left side from its domain,
 evaluate it eagerly in float64 (drawn float inputs and constants upcast), apply the rule's whole rule set, check that
-this rule fired, evaluate the rewritten graph in the drawn dtypes (TensorRT ops on the reference runtime) and compare.
+this rule fired, evaluate the rewritten graph in the drawn dtypes (TensorRT ops on the reference runtime) and compare
+(:mod:`trt_passes.dsl.property`, which ``trt-passes check --test`` runs on a rule author's rules).
 Rules without a domain must say why (`untested "..."`) and get a hand-built example here instead.
 """
 
@@ -20,11 +21,9 @@ from hypothesis import strategies as st
 import trt_passes.spec
 from trt_passes.backend.registry import default_ops
 from trt_passes.dsl import Rule, draw_example, load_rules, rewrite
+from trt_passes.dsl.property import check_example
 from trt_passes.ir import Graph, SymbolRange, SymDim, TensorType, Value
 from trt_passes.ir.construct import add_op
-from trt_passes.ir.interpreter import bind_symbols, run_graph
-from trt_passes.ir.symbolic import evaluate
-from trt_passes.ir.types import FLOAT_DTYPES, dtype_name
 
 OPS = default_ops()
 SPEC = Path(trt_passes.spec.__file__).parent
@@ -33,63 +32,16 @@ RULES: list[Rule] = sorted(LIBRARY.all_rules(), key=lambda r: r.name)
 WITH_DOMAIN = [r for r in RULES if r.domains]
 UNTESTED = [r for r in RULES if not r.domains]
 
-# Tolerances by the dtype the rewritten graph computes in, against a float64 reference. `rtol` is about half an ulp
-# of the dtype plus room for a few roundings of intermediates (f32: 2^-24 ~ 6e-8 per op; f16: 2^-11 ~ 5e-4;
-# bf16: 2^-8 ~ 4e-3; folded batch-norm weights and f32-accumulated products are rounded several times).
-# Accumulating ops (convolution, matmul, reductions, normalisation, softmax) can cancel, so per-element relative
-# error is meaningless near zero: the absolute tolerance is `rtol` times the largest reference magnitude (at
-# least 1), i.e. errors are measured against the scale of the output.
-RTOL = {"f64": 1e-12, "f32": 1e-5, "f16": 1e-2, "bf16": 2e-2}
-
-
-def upcast(t: torch.Tensor) -> torch.Tensor:
-    """Float tensors to float64 (ints and bools stay exact as they are)."""
-    return t.to(torch.float64) if t.is_floating_point() else t
-
-
-def float64_copy(g: Graph) -> Graph:
-    """The same graph with every float constant in float64; inputs are upcast by the caller."""
-    g64 = g.copy()
-    for node in list(g64.all_nodes()):
-        if node.op == "constant" and node.value is not None and node.value.is_floating_point():
-            g64.replace_node(node.id, value=upcast(node.value))
-    return g64
-
-
-def reference(g: Graph, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
-    """Eager PyTorch in float64 where the dtype allows (the left side is ATen only)."""
-    return run_graph(float64_copy(g), [upcast(t) for t in inputs], OPS)
-
-
-def assert_matches(actual: torch.Tensor, expected: torch.Tensor, out_type: TensorType, what: str) -> None:
-    assert dtype_name(actual.dtype) == out_type.dtype, f"{what}: dtype {actual.dtype}, the IR says {out_type}"
-    assert tuple(actual.shape) == tuple(out_type.shape), f"{what}: shape {tuple(actual.shape)}, IR {out_type}"
-    if out_type.dtype in FLOAT_DTYPES:
-        rtol = RTOL[out_type.dtype]
-        expected = expected.to(torch.float64)  # a cast in the rule's left side keeps its target dtype
-        finite = expected[torch.isfinite(expected)]
-        scale = max(1.0, finite.abs().max().item()) if finite.numel() else 1.0
-        torch.testing.assert_close(actual.to(torch.float64), expected, rtol=rtol, atol=rtol * scale,
-                                   equal_nan=True, msg=lambda m: f"{what}: {m}")
-    else:  # integer and bool results are exact
-        assert torch.equal(actual, expected.to(actual.dtype)), f"{what}: {actual} != {expected}"
-
 
 def check_rewrite(rule: Rule, g: Graph, inputs: list[torch.Tensor]) -> None:
-    """Apply the rule's rule set to ``g`` and check the rule fired and the result is unchanged."""
-    symbols = bind_symbols(g, inputs) or {}  # a symbolic output type is checked at the inputs' sizes
-    out_types = [TensorType(t.dtype, evaluate(list(t.shape), symbols)) for t in (g.type(v) for v in g.outputs())]
-    expected = reference(g, inputs)
-    before = str(g)
-    stats = rewrite(g, LIBRARY.rulesets[rule.ruleset], OPS)
-    assert stats.fires[rule.name] >= 1, (
-        f"{rule.name} ({rule.location}) did not fire on its own example; fired: {dict(stats.fires)}\n{before}")
-    if rule.kind == "converter":  # a converter leaves nothing of what it matched to PyTorch
-        left = [n.op for n in g.all_nodes() if n.op.startswith("aten.")]
-        assert not left, f"{rule.name}: ATen ops left after conversion: {left}\n{g}"
-    actual = run_graph(g, [t.clone() for t in inputs], OPS)
-    for i, (a, e, t) in enumerate(zip(actual, expected, out_types)):
-        assert_matches(a, e, t, f"{rule.name} ({rule.location}) output {i}\nbefore:\n{before}\nafter:\n{g}")
+    """Apply the rule's rule set to ``g`` and check the rule fired and the result is unchanged (the property test
+    ``trt-passes check --test`` runs too: :func:`trt_passes.dsl.property.check_example`)."""
+    outcome = check_example(rule, LIBRARY.rulesets[rule.ruleset], g, inputs, OPS)
+    where = f"{rule.name} ({rule.location})"
+    assert outcome.fired or outcome.problem, \
+        f"{where} did not fire on its own example; fired: {outcome.fires}\n{outcome.before}"
+    assert outcome.problem is None, \
+        f"{where}: {outcome.problem}\nbefore:\n{outcome.before}\nafter:\n{outcome.after}"
 
 
 @pytest.mark.parametrize("name", [r.name for r in WITH_DOMAIN])

@@ -19,13 +19,14 @@ from hypothesis import strategies as st
 
 import trt_passes
 from trt_passes.dsl import rewrite
+from trt_passes.dsl.property import mismatch, reference
 from trt_passes.ir import Graph, TensorType, Value
 from trt_passes.ir.construct import add_op
 from trt_passes.ir.interpreter import run_graph
 from trt_passes.tools.coverage import coverage_report
 from trt_passes.tools.parity import check_parity
 
-from .test_rule_properties import LIBRARY, OPS, assert_matches, reference
+from .test_rule_properties import LIBRARY, OPS
 
 DTYPES = {"f32": torch.float32, "f16": torch.float16, "i64": torch.int64}
 
@@ -71,7 +72,7 @@ def _graph(op: str, tensors: dict[str, torch.Tensor | list[torch.Tensor | None]]
 def _lower_convert_and_compare(g: Graph, inputs: list[torch.Tensor], rules: set[str]) -> None:
     """Lower and convert ``g``; one of ``rules`` must fire, no ATen op may be left, results must match eager."""
     out_types = [g.type(v) for v in g.outputs()]
-    expected = reference(g, inputs)
+    expected = reference(g, inputs, OPS)
     before = str(g)
     fired = rewrite(g, LIBRARY.rulesets["lower.core"], OPS).fires + rewrite(g, LIBRARY.rulesets["convert.core"],
                                                                             OPS).fires
@@ -80,7 +81,8 @@ def _lower_convert_and_compare(g: Graph, inputs: list[torch.Tensor], rules: set[
     assert not left, f"left to PyTorch: {left}\n{g}"
     actual = run_graph(g, [t.clone() for t in inputs], OPS)
     for i, (a, e, t) in enumerate(zip(actual, expected, out_types)):
-        assert_matches(a, e, t, f"output {i}\nbefore:\n{before}\nafter:\n{g}")
+        problem = mismatch(a, e, t)
+        assert problem is None, f"output {i}: {problem}\nbefore:\n{before}\nafter:\n{g}"
 
 
 @st.composite

@@ -103,6 +103,19 @@ def test_check_finds_a_right_side_of_the_wrong_type_on_examples(capsys, tmp_path
     assert run(capsys, "check", "--examples", "0", str(rule))[0] == 0
 
 
+def test_check_test_reports_the_first_counterexample_with_file_and_line(capsys, tmp_path):
+    rule = tmp_path / "leaky.rw"
+    rule.write_text('ruleset convert.mine : converter\nrule leaky priority 1\n    "leaky relu (forgets the slope)"\n'
+                    '    aten.leaky_relu.default(x: Tensor<f32>, s)\n'
+                    '    => trt.activation(x, type=ActivationType.LEAKY_RELU)\n'
+                    '    domain { x: f32 [2, 3] in -2.0..2.0 s: 0.1 | 0.2 }\n')
+    code, _, err = run(capsys, "check", str(rule))
+    assert code == 0, err  # the types are right: only running it shows the bug
+    code, _, err = run(capsys, "check", "--test", str(rule))
+    assert code == 1 and f"{rule}:2:1: error[RW601]: rule `leaky` changes the result" in err
+    assert "negative_slope=0." in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["compile", "torchvision:resnet1000", "--input", "1x3x8x8"], "torchvision has no model 'resnet1000'"),
     (["compile", "nomodule", "--input", "1x3"], "bad MODEL"),

@@ -214,7 +214,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if not Path(f).exists():
             print(f"error: {f} does not exist", file=sys.stderr)
             return EXIT_ERROR
-    result = check_files(args.files, default_ops(), examples=args.examples)
+    result = check_files(args.files, default_ops(), examples=args.examples, test=args.test)
     if result.diagnostics:
         print(result.render(), file=sys.stderr)
     failed = bool(result.errors) or (args.deny_warnings and bool(result.warnings))
@@ -270,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "warning")
     p.add_argument("files", nargs="+", help=".rw files or folders")
     p.add_argument("--deny-warnings", action="store_true", help="exit 1 on warnings too")
+    p.add_argument("--test", action="store_true", help="also run each rule's property test: examples drawn from "
+                   "its domain, rewritten and compared with eager PyTorch (reports the first counterexample)")
     p.add_argument("--examples", type=int, default=EXAMPLES, metavar="N",
                    help=f"examples each rule is tried on (default {EXAMPLES}; 0: none)")
     p.set_defaults(func=cmd_check)

@@ -4,14 +4,17 @@ The files are loaded together with the shipped rules, as a compile loads them, w
 arity, type and analysis error. Then, about the rules of the named files:
 
 * the load's warnings (RW505);
-* examples (:mod:`trt_passes.dsl.examples`, RW215): each rule of the named files that are not shipped is tried on
-  examples drawn from its domain (or its annotations), its right side built and type-checked where it matches
-  (the shipped rules' domains are exercised by the project's own property tests).
+* examples (:mod:`trt_passes.dsl.examples`, RW215 and RW407): each rule of the named files that are not shipped
+  is tried on examples drawn from its domain (or its annotations), its right side built and type-checked where it
+  matches (the shipped rules' domains are exercised by the project's own property tests);
+* with ``test=True`` (``--test``), each rule's property test (:mod:`trt_passes.dsl.property`, RW601/RW602): the
+  rewritten example against eager PyTorch in float64, reporting the first counterexample.
 """
 
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +23,7 @@ from trt_passes.backend.registry import default_ops
 from trt_passes.compiler import load_library, shipped_rule_dir
 from trt_passes.dsl import Diagnostic, Rule, RuleLibrary, RuleLoadError, rule_files
 from trt_passes.dsl.examples import EXAMPLES, try_on_examples
+from trt_passes.dsl.property import PROPERTY_EXAMPLES, check_property
 from trt_passes.ir.ops import OpRegistry
 
 
@@ -63,7 +67,7 @@ class CheckResult:
 
 
 def check_files(paths: Sequence[str | os.PathLike[str]], ops: OpRegistry | None = None, *,
-                examples: int = EXAMPLES) -> CheckResult:
+                examples: int = EXAMPLES, test: bool = False, test_examples: int = PROPERTY_EXAMPLES) -> CheckResult:
     """Check the `.rw` files or folders ``paths`` with the shipped rules (see the module docstring)."""
     ops = ops or default_ops()
     named = {f.resolve() for f in rule_files(paths)}
@@ -81,6 +85,9 @@ def check_files(paths: Sequence[str | os.PathLike[str]], ops: OpRegistry | None 
     for rule in checked:
         if examples > 0 and _resolved(rule.span.file) not in shipped:
             found += try_on_examples(rule, ops, examples)
+    if test and not any(d.severity == "error" for d in found):
+        for rule in checked:
+            found += check_property(rule, library.rulesets[rule.ruleset], ops, random.Random(rule.name), test_examples)
     found.sort(key=lambda d: (d.span.file, d.span.line, d.span.col, d.code))
     return CheckResult(library, found, checked)
 
