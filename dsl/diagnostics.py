@@ -7,7 +7,8 @@ Codes (the reference with an example for each is spec/LANGUAGE.md):
 * ``RW2xx`` arity and types: of arguments, of guard expressions (typed from the pattern), of right sides
 * ``RW3xx`` rule-set kinds (what a lowering or converter rule may match and emit)
 * ``RW4xx`` test domains
-* ``RW5xx`` whole-library analyses: unreachable, overlapping, shadowed and non-terminating rules, unused captures
+* ``RW5xx`` whole-library analyses: unreachable, overlapping, shadowed and non-terminating rules, unused captures;
+  RW506-RW510 see the library in the pipeline that runs it (``trt-passes check``)
 * ``RW6xx`` property tests: a rule run on examples of its domain against eager PyTorch (``trt-passes check --test``)
 """
 
@@ -68,6 +69,11 @@ CODES: dict[str, str] = {
     "RW503": "rule shadowed by a more general rule of higher priority (it never fires)",
     "RW504": "lowering rules on an op cycle without a decreasing measure (may not terminate)",
     "RW505": "capture never used (warning)",
+    "RW506": "what a lowering rule emits is rewritten back by rule sets that run after it (warning, check)",
+    "RW507": "lowering rule emits an op only rule sets run before it lower: the op stays (warning, check)",
+    "RW508": "across rule sets, a rule never fires or ties: another rule set's rule takes its nodes (warning, check)",
+    "RW509": "rule set no step of the pipeline runs (warning, check)",
+    "RW510": "rule's root op never reaches the rules: every frontend decomposes it on import (warning, check)",
     "RW601": "rule changes the result on an example from its domain (check --test)",
     "RW602": "rewriting or running an example from the rule's domain fails (check --test)",
 }

@@ -12,6 +12,7 @@ that imports is a model every later pass can reason about.
 
 from __future__ import annotations
 
+import functools
 import operator
 from typing import Any
 
@@ -57,6 +58,15 @@ def export_model(model: torch.nn.Module | ExportedProgram, inputs: Any, dynamic_
     finally:
         model.train(was_training)
     return ep.run_decompositions()
+
+
+@functools.cache
+def decomposed_on_import() -> frozenset[str]:
+    """The ATen ops no imported graph contains: :func:`export_model`'s ``run_decompositions()`` applies torch.export's
+    default decomposition table, which replaces each of these ops (the CompositeImplicitAutograd ones such as
+    ``prelu``, and others such as ``mish`` and ``silu``) by the ops it decomposes into. Every frontend imports
+    through :func:`export_model`, so a rule rooted at one of these ops fires only on what a lowering rule emits."""
+    return frozenset(op_name_of(op) for op in torch.export.default_decompositions())
 
 
 def export_dynamic_shapes(dims: DynamicDims | None) -> tuple[dict[int, Any] | None, ...] | None:

@@ -6,13 +6,16 @@ from trt_passes.dsl import rewrite
 from trt_passes.ir import STRUCTURAL_OPS
 from trt_passes.passes.context import PassContext
 
+#: the rule sets this pass runs without a ``rulesets=`` parameter, and their kind (pooled: see converter_pool)
+DEFAULT_RULESETS, RULE_KIND = "convert.*", "converter"
+
 
 class ConversionError(RuntimeError):
     """A node the partitioner accepted was left unconverted (a rule matched at partition time but not here)."""
 
 
 def run(ctx: PassContext, params: dict[str, str]) -> str:
-    rulesets = ctx.converter_pool(params.get("rulesets", "convert.*"))
+    rulesets = ctx.converter_pool(params.get("rulesets", DEFAULT_RULESETS))
     converted = 0
     for node in list(ctx.graph.all_nodes()):
         if node.op != "segment":

@@ -21,6 +21,7 @@ from trt_passes.ir import STRUCTURAL_OPS, Graph, Provenance, Value
 from trt_passes.ir.symbolic import SymbolicError, SymDim
 from trt_passes.ir.types import symbols_in
 from trt_passes.passes.context import PassContext
+from trt_passes.passes.convert import DEFAULT_RULESETS
 from trt_passes.passes.report import Fallback, Partition
 
 
@@ -212,7 +213,7 @@ def extract_segment(g: Graph, members: list[int], name: str) -> int:
 
 def run(ctx: PassContext, params: dict[str, str]) -> str:
     g = ctx.graph
-    rulesets = ctx.converter_pool(params.get("rulesets", "convert.*"))
+    rulesets = ctx.converter_pool(params.get("rulesets", DEFAULT_RULESETS))
     verdicts = classify(ctx, rulesets)
     supported = {nid for nid, v in verdicts.items() if v is None}
     assignment = group_supported(g, supported)

@@ -24,6 +24,8 @@ class PassSpec:
     provides: frozenset[str] = frozenset()
     invalidates: frozenset[str] = frozenset()
     params: tuple[str, ...] = ()
+    #: for a pass that runs rule sets: (their kind, the glob it runs without a ``rulesets=`` parameter)
+    rules: tuple[str, str] | None = None
 
     def describe(self) -> str:
         req = ", ".join(sorted(self.requires)) or "-"
@@ -38,16 +40,16 @@ def builtin_passes() -> dict[str, PassSpec]:
     specs = [
         PassSpec("fold_constants", fold.__doc__ or "", fold.run, frozenset({"aten"}), frozenset({"folded"})),
         PassSpec("lower", lower.__doc__ or "", lower.run, frozenset({"aten"}), frozenset({"lowered"}),
-                 frozenset({"folded"}), ("rulesets",)),
+                 frozenset({"folded"}), ("rulesets",), (lower.RULE_KIND, lower.DEFAULT_RULESETS)),
         # After lowering and folding (so it sees the ops converters will, and constants it can cast when compiling),
         # before partition (so partition and the converters see one consistently typed graph). It leaves nothing to
         # fold (constants are cast into new constants) and no op a lowering rule was waiting for.
         PassSpec("reduce_precision", precision.__doc__ or "", precision.run, frozenset({"lowered", "folded"})),
         PassSpec("eliminate_dead_code", dce.__doc__ or "", dce.run),
         PassSpec("partition", partition.__doc__ or "", partition.run, frozenset({"lowered", "folded"}),
-                 frozenset({"partitioned"}), params=("rulesets",)),
+                 frozenset({"partitioned"}), params=("rulesets",), rules=(convert.RULE_KIND, convert.DEFAULT_RULESETS)),
         PassSpec("convert", convert.__doc__ or "", convert.run, frozenset({"partitioned"}), frozenset({"converted"}),
-                 params=("rulesets",)),
+                 params=("rulesets",), rules=(convert.RULE_KIND, convert.DEFAULT_RULESETS)),
         PassSpec("emit", emit.__doc__ or "", emit.run, frozenset({"converted"}), frozenset({"engines"})),
     ]
     return {s.name: s for s in specs}

@@ -81,15 +81,24 @@ def test_check_accepts_a_good_file(capsys, tmp_path):
     assert code == 0 and out.startswith("ok: 0 errors, 0 warnings; 1 rule checked") and err == ""
 
 
+def test_check_warns_about_a_lowering_the_shipped_rules_already_do(capsys, tmp_path):
+    clone = tmp_path / "clone.rw"
+    clone.write_text('ruleset lower.mine : lowering\nrule drop_clone\n    aten.clone.default(x)\n    => x\n'
+                     '    untested "identity"\n')
+    code, _, err = run(capsys, "check", str(clone))
+    assert code == 0 and f"{clone}:2:1: warning[RW508]: rule `drop_clone` never fires" in err
+    assert "`lower.core` runs first" in err
+
+
 def test_check_prints_warnings_and_fails_on_them_only_when_asked(capsys, tmp_path):
-    warned = tmp_path / "warned.rw"  # an unused capture
-    warned.write_text('ruleset lower.mine : lowering\nrule drop_clone\n    aten.clone.default(x, memory_format=m)\n'
+    warned = tmp_path / "warned.rw"  # an unused capture, and a rule set no pipeline step runs
+    warned.write_text('ruleset mine : lowering\nrule drop_clone\n    aten.clone.default(x, memory_format=m)\n'
                       '    => x\n    untested "identity"\n')
     code, out, err = run(capsys, "check", str(warned))
-    assert code == 0 and out.startswith("ok: 0 errors, 1 warning;")
-    assert f"{warned}:3:41: warning[RW505]" in err
+    assert code == 0 and out.startswith("ok: 0 errors, 2 warnings")
+    assert f"{warned}:2:1: warning[RW509]" in err and f"{warned}:3:41: warning[RW505]" in err
     code, out, _ = run(capsys, "check", "--deny-warnings", str(warned))
-    assert code == 1 and out.startswith("failed: 0 errors, 1 warning;")
+    assert code == 1 and out.startswith("failed: 0 errors, 2 warnings")
 
 
 def test_check_finds_a_right_side_of_the_wrong_type_on_examples(capsys, tmp_path):

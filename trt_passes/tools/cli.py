@@ -214,7 +214,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if not Path(f).exists():
             print(f"error: {f} does not exist", file=sys.stderr)
             return EXIT_ERROR
-    result = check_files(args.files, default_ops(), examples=args.examples, test=args.test)
+    result = check_files(args.files, default_ops(), pipeline=args.pipeline, examples=args.examples, test=args.test)
     if result.diagnostics:
         print(result.render(), file=sys.stderr)
     failed = bool(result.errors) or (args.deny_warnings and bool(result.warnings))
@@ -266,14 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", help=".rw files or folders")
     p.add_argument("--check", action="store_true", help="only report files that would change; exit 1 if any")
     p.set_defaults(func=cmd_fmt)
-    p = sub.add_parser("check", help="check .rw files together with the shipped rules; print every error and "
-                       "warning")
+    p = sub.add_parser("check", help="check .rw files together with the shipped rules, in the pipeline that runs "
+                       "them; print every error and warning")
     p.add_argument("files", nargs="+", help=".rw files or folders")
     p.add_argument("--deny-warnings", action="store_true", help="exit 1 on warnings too")
     p.add_argument("--test", action="store_true", help="also run each rule's property test: examples drawn from "
                    "its domain, rewritten and compared with eager PyTorch (reports the first counterexample)")
     p.add_argument("--examples", type=int, default=EXAMPLES, metavar="N",
                    help=f"examples each rule is tried on (default {EXAMPLES}; 0: none)")
+    p.add_argument("--pipeline", default="default", help="the pipeline whose steps run the rules")
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("coverage", help="status of each core ATen op: converted, lowered, decomposed, or PyTorch")
     p.add_argument("--rules", action="append", default=[], metavar="PATH")

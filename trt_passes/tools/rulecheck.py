@@ -1,9 +1,11 @@
 """What ``trt-passes check FILE...`` finds in a rule author's `.rw` files, as a function (the CLI only prints it).
 
-The files are loaded together with the shipped rules, as a compile loads them, which reports every syntax, name,
-arity, type and analysis error. Then, about the rules of the named files:
+The files are loaded together with the shipped rules, as a compile loads them (each file once, by its resolved
+path), which reports every syntax, name, arity, type and analysis error. Then, about the rules of the named files:
 
 * the load's warnings (RW505);
+* the pipeline's view (:mod:`trt_passes.dsl.pipeline_checks`, RW506-RW510): rule sets no step runs, rules another
+  rule set undoes or always beats, ops lowered only by a rule set that ran before, ops no frontend hands over;
 * examples (:mod:`trt_passes.dsl.examples`, RW215 and RW407): each rule of the named files that are not shipped
   is tried on examples drawn from its domain (or its annotations), its right side built and type-checked where it
   matches (the shipped rules' domains are exercised by the project's own property tests);
@@ -13,18 +15,29 @@ arity, type and analysis error. Then, about the rules of the named files:
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+
 from trt_passes.backend.registry import default_ops
 from trt_passes.compiler import load_library, shipped_rule_dir
-from trt_passes.dsl import Diagnostic, Rule, RuleLibrary, RuleLoadError, rule_files
+from trt_passes.dsl import Diagnostic, Rule, RuleLibrary, RuleLoadError, cache, rule_files
 from trt_passes.dsl.examples import EXAMPLES, try_on_examples
+from trt_passes.dsl.pipeline_checks import RuleStep, pipeline_warnings
 from trt_passes.dsl.property import PROPERTY_EXAMPLES, check_property
+from trt_passes.frontends.dynamo import decomposed_on_import
 from trt_passes.ir.ops import OpRegistry
+from trt_passes.passes.pipeline import Pipeline, load_pipeline
+from trt_passes.passes.registry import builtin_passes
+
+WHY_DECOMPOSED = ("every frontend imports through torch.export and run_decompositions(), whose default table "
+                  "decomposes it (trt_passes.frontends.dynamo.decomposed_on_import)")
 
 
 @dataclass
@@ -66,7 +79,19 @@ class CheckResult:
                 f"({n} loaded in {len(self.library.rulesets)} rule sets, with the shipped rules)")
 
 
-def check_files(paths: Sequence[str | os.PathLike[str]], ops: OpRegistry | None = None, *,
+def rule_steps(pipeline: Pipeline) -> list[RuleStep]:
+    """The steps of ``pipeline`` that run rule sets, each with the rule sets it selects and their kind."""
+    passes = builtin_passes()
+    out = []
+    for step in pipeline.steps:
+        spec = passes.get(step.pass_name)
+        if spec is not None and spec.rules is not None:
+            kind, default = spec.rules
+            out.append(RuleStep(step.pass_name, step.params.get("rulesets", default), kind, pipeline.where(step)))
+    return out
+
+
+def check_files(paths: Sequence[str | os.PathLike[str]], ops: OpRegistry | None = None, *, pipeline: str = "default",
                 examples: int = EXAMPLES, test: bool = False, test_examples: int = PROPERTY_EXAMPLES) -> CheckResult:
     """Check the `.rw` files or folders ``paths`` with the shipped rules (see the module docstring)."""
     ops = ops or default_ops()
@@ -82,6 +107,9 @@ def check_files(paths: Sequence[str | os.PathLike[str]], ops: OpRegistry | None 
 
     checked = [r for r in library.all_rules() if _resolved(r.span.file) in named]
     found = [w for w in library.warnings if about_named(w)]
+    steps = rule_steps(load_pipeline(pipeline))
+    decomposed = decomposed_ops() if checked else frozenset()
+    found += [d for d in pipeline_warnings(library, steps, decomposed, WHY_DECOMPOSED) if about_named(d)]
     for rule in checked:
         if examples > 0 and _resolved(rule.span.file) not in shipped:
             found += try_on_examples(rule, ops, examples)
@@ -90,6 +118,19 @@ def check_files(paths: Sequence[str | os.PathLike[str]], ops: OpRegistry | None 
             found += check_property(rule, library.rulesets[rule.ruleset], ops, random.Random(rule.name), test_examples)
     found.sort(key=lambda d: (d.span.file, d.span.line, d.span.col, d.code))
     return CheckResult(library, found, checked)
+
+
+def decomposed_ops() -> frozenset[str]:
+    """:func:`~trt_passes.frontends.dynamo.decomposed_on_import`, kept in the disk cache per torch version (torch
+    builds its decomposition table in about a third of a second; a check of one file takes less)."""
+    key = cache.content_key("decomposed_on_import", torch.__version__)
+    blob = cache.read("torch", key, ".json")
+    if blob is not None:
+        with contextlib.suppress(ValueError):
+            return frozenset(json.loads(blob))
+    found = decomposed_on_import()
+    cache.write("torch", key, ".json", json.dumps(sorted(found)).encode())
+    return found
 
 
 def _resolved(file: str) -> Path:
