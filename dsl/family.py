@@ -2,7 +2,9 @@
 
 In the template a family parameter may stand for an op (``op(x)`` in the pattern or on the right side), for a value
 (an enum member, a number, a dtype: anywhere a name may appear in a pattern or an expression). Instance ``ROW`` of
-rule ``NAME`` is called ``NAME_ROW``; its diagnostics point at the template, with a note naming the row.
+rule ``NAME`` is called ``NAME_ROW``. A substituted value keeps the span of its cell in the row, so a problem with
+the value (an unknown op, an enum member of the wrong enum) is reported at the row; other problems of an instance
+are reported at the template, with a note naming the row.
 """
 
 from __future__ import annotations
@@ -61,13 +63,13 @@ def _subst(node: Any, env: dict[str, Cell]) -> Any:
     if isinstance(node, tuple):
         return tuple(_subst(x, env) for x in node)
     if isinstance(node, A.POp) and node.op in env:
-        node = dataclasses.replace(node, op=_as_op(env[node.op]))
+        node = dataclasses.replace(node, op=_as_op(env[node.op]), op_span=env[node.op].span)
     elif isinstance(node, A.Call) and node.func in env:
-        return A.OpExpr(_as_op(env[node.func]), _subst(node.args, env), node.span, node.span)
+        return A.OpExpr(_as_op(env[node.func]), _subst(node.args, env), node.span, env[node.func].span)
     elif isinstance(node, A.Name) and node.name in env:
         return env[node.name]
     elif isinstance(node, A.PCapture) and node.name in env:
-        return A.PLiteral(env[node.name], node.span)  # type: ignore[arg-type]
+        return A.PLiteral(env[node.name], env[node.name].span)  # type: ignore[arg-type]
     if isinstance(node, A.DomainTensor) and node.value_range is not None:
         bounds = tuple(_bound(b, env) for b in node.value_range)
         node = dataclasses.replace(node, value_range=bounds)  # type: ignore[arg-type]

@@ -23,14 +23,18 @@ from trt_passes.ir.ops import OpRegistry
 
 
 def rule_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """The `.rw` files named by ``paths``: files as given, folders searched recursively, each folder sorted."""
+    """The `.rw` files named by ``paths``: files as given, folders searched recursively, each folder sorted. A file
+    is one file however it is named (relative, absolute, through a link, inside a folder also given): it is listed
+    once, as first named, so its rules are not loaded twice."""
     out: list[Path] = []
+    seen: set[Path] = set()
     for p in paths:
         path = Path(p)
-        if path.is_dir():
-            out.extend(sorted(path.rglob("*.rw")))
-        else:
-            out.append(path)
+        for f in sorted(path.rglob("*.rw")) if path.is_dir() else [path]:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
     return out
 
 
@@ -49,6 +53,11 @@ def load_rules(paths: Iterable[str | os.PathLike[str]], ops: OpRegistry) -> Rule
 def load_text(text: str, ops: OpRegistry, file: str = "<string>.rw") -> RuleLibrary:
     """Load rules from a string (tests, tools)."""
     return load_sources({file: text}, ops)
+
+
+def _within(span: A.Span, outer: A.Span) -> bool:
+    return span.file == outer.file and (outer.line, outer.col) <= (span.line, span.col) \
+        and (span.end_line, span.end_col) <= (outer.end_line, outer.end_col)
 
 
 def _expand_families(items: tuple, families: dict[str, A.FamilyDecl], diags: list[Diagnostic],
@@ -140,9 +149,10 @@ def _load_sources(sources: dict[str, str], ops: OpRegistry, diagnostics: list[Di
             first_rule[item.name] = item.name_span
             found = RuleChecker(item, current.kind, ops, externs).check()
             row = instance_rows.get(id(item))
-            if row is not None:  # diagnostics of an instance point at the template: say which row
-                found = [dataclasses.replace(d, notes=(*d.notes, f"in row `{row.label}` ({row.span})"))
-                         for d in found]
+            if row is not None:  # say which instance: the row (for a problem in the template) or the template
+                found = [dataclasses.replace(d, notes=(*d.notes, f"in rule `{item.name}`, instantiated from the "
+                                                       f"template at {item.span}" if _within(d.span, row.span) else
+                                                       f"in row `{row.label}` ({row.span})")) for d in found]
             diags.extend(found)
             if found:
                 continue  # the load fails; only checked rules have a normal form

@@ -151,6 +151,10 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
         if ch == '"':
             return Diagnostic("RW002", "unterminated string", A.Span(file, line, col, line, col + 1),
                               ('strings end on the same line: "like this"',))
+        number = _bare_point(text, e.pos_in_stream)
+        if number is not None:
+            return Diagnostic("RW002", f"`{number[0]}` is not a number: a decimal point needs digits on both sides",
+                              A.Span(file, line, col, line, col + 1), (f"write `{number[1]}`",))
         return Diagnostic("RW002", f"unexpected character {ch!r}", A.Span(file, line, col, line, col + 1),
                           ("rules use names, dotted op names, numbers, strings and ( ) [ ] { } , : = @ | operators",))
     if isinstance(e, UnexpectedEOF):
@@ -176,10 +180,52 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, file: str) -> Diagnostic:
         return Diagnostic("RW003", f"expected `=>` after the pattern, found {_token_text(tok)}", span,
                           ("a rule reads: rule NAME  OP(args)  [where GUARD]  => REPLACEMENT",
                            "example: aten.relu.default(x) => trt.activation(x, type=ActivationType.RELU)"))
+    word = str(tok.value)
+    if word in _HEADER_WORDS and _in_rule_header(text, tok.start_pos):
+        return Diagnostic("RW001", f"`{word}` is out of place: the parts of a rule's header come in a fixed order",
+                          span, (f"a rule reads: {_HEADER_ORDER}",
+                                 "example: rule fast_relu priority 1 requires trt >= 10.1 \"doc\" aten.relu.default(x) "
+                                 "=> ..."))
+    if word in reserved_words() and word not in _ITEM_STARTS and "NAME" in expected:
+        return Diagnostic("RW001", f"`{word}` is a reserved word and cannot be a name", span,
+                          (f"rename it, e.g. `{word}_`" if word != "Tensor" else "rename it",
+                           f"reserved words: {' '.join(reserved_words())} and the dtype names"))
     notes: tuple[str, ...] = ()
     if tok.type in ("RULE", "RULESET", "$END"):
         notes = ("the previous rule is incomplete",)
     return Diagnostic("RW001", f"unexpected {_token_text(tok)}; expected {_expected_words(expected)}", span, notes)
+
+
+_ITEM_STARTS = ("rule", "ruleset", "family", "extern")  # the next item: the one before is incomplete
+_HEADER_WORDS = ("over", "priority", "exclusive", "recursive", "requires")
+_HEADER_ORDER = 'rule NAME [over FAMILY] [priority N] [exclusive] [recursive "why"] [requires ...] ["doc"] PATTERN'
+
+
+def _in_rule_header(text: str, offset: int) -> bool:
+    """Whether ``offset`` is between a ``rule`` keyword and the rule's pattern (no `(` since the keyword)."""
+    starts = [m.start() for m in _RULE_START.finditer(text, 0, offset)]
+    return bool(starts) and text[starts[-1]:].lstrip().startswith("rule ") and "(" not in text[starts[-1]:offset]
+
+
+@functools.cache
+def reserved_words() -> tuple[str, ...]:
+    """The keywords no name may be (read from the NAME token of the grammar, so the two cannot disagree)."""
+    name = next(t for t in _lark().terminals if t.name == "NAME")
+    m = re.search(r"\(\?!\(\?:([^)]*)\)", name.pattern.value)
+    return tuple(m.group(1).split("|")) if m else ()
+
+
+def _bare_point(text: str, pos: int) -> tuple[str, str] | None:
+    """``(".5", "0.5")`` or ``("5.", "5.0")`` when the unexpected `.` at ``pos`` is a number missing a digit."""
+    if text[pos:pos + 1] != "." or text[pos:pos + 2] == "..":
+        return None
+    after = re.match(r"\d+", text[pos + 1:])
+    before = re.search(r"(?<![\w.])\d+$", text[:pos])
+    if after and not before:
+        return f".{after.group()}", f"0.{after.group()}"
+    if before and not after:
+        return f"{before.group()}.", f"{before.group()}.0"
+    return None
 
 
 @functools.cache

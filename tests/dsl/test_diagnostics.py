@@ -106,3 +106,22 @@ def test_an_unfinished_rule_is_reported_once_and_the_next_rule_survives():
     err = load_errors(text)
     assert [(d.code, d.span.line) for d in err.diagnostics] == [("RW001", 3), ("RW105", 3)]
     assert "previous rule is incomplete" in err.diagnostics[0].notes[0]
+
+
+@pytest.mark.parametrize("text, message, note", [
+    (L + "rule a aten.mul.Tensor(x, .5) => x " + U, "`.5` is not a number", "write `0.5`"),
+    (L + "rule a aten.relu.default(x) where rank(x) > 5. => x " + U, "`5.` is not a number", "write `5.0`"),
+    (L + "rule a aten.relu.default(in) => x " + U, "`in` is a reserved word and cannot be a name", "e.g. `in_`"),
+    (L + "rule a aten.relu.default(x) => x\n    domain { not: f32 [2] }", "`not` is a reserved word", "not_"),
+    (L + "rule a requires trt >= 10.1 priority 1 aten.relu.default(x) => x " + U,
+     "`priority` is out of place", "[priority N] [exclusive]"),
+    (L + 'rule a "doc" exclusive aten.relu.default(x) => x ' + U, "`exclusive` is out of place", "a rule reads"),
+])
+def test_common_syntax_slips_are_named(text, message, note):
+    (d,) = load_errors(text).diagnostics
+    assert d.code in ("RW001", "RW002") and message in d.message and any(note in n for n in d.notes), d
+
+
+def test_a_keyword_where_a_rule_is_incomplete_still_says_so():
+    (d,) = load_errors(L + "rule a aten.relu.default(x) =>\nruleset s : lowering\n").diagnostics
+    assert "previous rule is incomplete" in d.notes[0]

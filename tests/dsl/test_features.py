@@ -89,12 +89,25 @@ def test_a_rule_over_a_family_is_one_rule_per_row() -> None:
     assert n.attrs["op"].name == "LOG"
 
 
-def test_family_errors_point_at_the_template_and_name_the_row() -> None:
+def test_a_wrong_value_in_a_family_row_is_reported_at_the_row() -> None:
     from tests.dsl.conftest import load_errors
 
     err = load_errors(FAMILY.replace("aten.abs.default", "aten.abz.default"))
-    d = err.diagnostics[0]
-    assert d.code == "RW101" and (d.span.line, d.span.col) == (10, 5) and any("row `abs`" in n for n in d.notes)
+    (d,) = err.diagnostics
+    assert d.code == "RW101" and (d.span.line, d.span.col) == (6, 11)  # the cell `aten.abz.default` of row abs
+    assert any("rule `unary_abs`, instantiated from the template at" in n for n in d.notes)
+    err = load_errors(FAMILY.replace("UnaryOperation.LOG", "ActivationType.RELU"))  # a member of another enum
+    (d,) = err.diagnostics
+    assert d.code == "RW214" and (d.span.line, d.span.col) == (5, 29)
+
+
+def test_a_mistake_in_the_template_is_reported_at_the_template_naming_the_row() -> None:
+    from tests.dsl.conftest import load_errors
+
+    err = load_errors(FAMILY.replace("trt.unary(x, op=kind)", "trt.unary(y, op=kind)"))
+    assert {(d.code, d.span.line) for d in err.diagnostics} == {("RW105", 10)}
+    assert {n for d in err.diagnostics for n in d.notes if n.startswith("in row")} == \
+        {f"in row `{row}` (t.rw:{line}:5)" for row, line in (("exp", 4), ("log", 5), ("abs", 6))}
     err = load_errors(FAMILY.replace("over unary", "over unarry"))
     assert err.codes == ["RW109"]
     err = load_errors(FAMILY.replace("(aten.log.default, UnaryOperation.LOG)", "(aten.log.default)"))

@@ -56,3 +56,14 @@ def test_docstrings_and_untested_reasons_are_kept():
     lib = load_text('ruleset r : lowering\nrule a "drops clones" aten.clone.default(x) => x untested "identity"\n', OPS)
     r = lib.rule("a")
     assert (r.doc, r.untested_reason, r.domains) == ("drops clones", "identity", ())
+
+
+def test_a_file_named_twice_by_different_paths_is_read_once(tmp_path: Path, monkeypatch):
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    f = folder / "a.rw"
+    f.write_text('ruleset lower.x : lowering\nrule a aten.clone.default(x) => x untested "t"\n')
+    monkeypatch.chdir(tmp_path)
+    files = rule_files([folder, Path("rules/a.rw"), f.resolve(), Path("rules/../rules/a.rw")])
+    assert files == [folder / "a.rw"]
+    assert [r.name for r in load_rules([folder, Path("rules/a.rw")], OPS).all_rules()] == ["a"]

@@ -112,6 +112,14 @@ def test_check_finds_a_right_side_of_the_wrong_type_on_examples(capsys, tmp_path
     assert run(capsys, "check", "--examples", "0", str(rule))[0] == 0
 
 
+def test_check_of_a_shipped_file_by_a_relative_path_loads_it_once(capsys, monkeypatch):
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root)
+    code, out, err = run(capsys, "check", "spec/convert/runtime_sizes.rw")
+    assert code == 0, err
+    assert "defined twice" not in err and "rule checked" not in out and "2 rules checked" in out
+
+
 def test_check_test_reports_the_first_counterexample_with_file_and_line(capsys, tmp_path):
     rule = tmp_path / "leaky.rw"
     rule.write_text('ruleset convert.mine : converter\nrule leaky priority 1\n    "leaky relu (forgets the slope)"\n'
