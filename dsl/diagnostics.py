@@ -53,7 +53,7 @@ CODES: dict[str, str] = {
     "RW212": "index out of range of a list whose length the pattern's types fix",
     "RW213": "operator applied to values it does not take, or a guard part that is not true or false",
     "RW214": "right-side op constructor or const() given an argument of the wrong type for the op's schema",
-    "RW215": "right side does not build with the root's type on an example (found at check time)",
+    "RW215": "right side does not build, or not with the root's type, on an example (found at check time)",
     "RW301": "lowering rule emits a non-ATen op",
     "RW302": "rule root is not an ATen op",
     "RW303": "converter rule emits an ATen op",

@@ -110,13 +110,16 @@ def try_on_examples(rule: Rule, ops: OpRegistry, count: int = EXAMPLES) -> list[
             check_applicable(graph, m, ops)
         except RuleApplicationError as e:
             return [_wrong_type(rule, e, graph)]
+        except Exception as e:  # a builtin given what it cannot take (rank() of none): what a model would meet too
+            return [_wrong_type(rule, RuleApplicationError(rule, f"building it raises {type(e).__name__}: {e}"),
+                                graph)]
     if declared and not matched and first_failure is not None:
         return [_never_fires(rule, count, *first_failure)]
     return []
 
 
 def _wrong_type(rule: Rule, e: RuleApplicationError, graph: Graph) -> Diagnostic:
-    return Diagnostic("RW215", f"the right side of `{rule.name}` does not build with the root's type: {e.detail}",
+    return Diagnostic("RW215", f"the right side of `{rule.name}` does not build on an example it matches: {e.detail}",
                       e.span or rule.rhs.span,
                       (f"on the example {describe_inputs(graph)}",
                        "the right side must give the root's dtype and shape (see the TensorRT dialect table in "

@@ -112,3 +112,12 @@ def test_concrete_types_fall_back_to_the_dialect_when_an_op_rejects_zeros():
         torch.div(torch.zeros(2, 3, dtype=torch.int64), torch.zeros(2, 3, dtype=torch.int64), rounding_mode="floor")
     assert ConcreteTypes(base).infer("aten.div.Tensor_mode", args) == OPS.infer("aten.div.Tensor_mode", args)
     assert calls == ["aten.div.Tensor_mode"]
+
+
+def test_a_right_side_that_raises_on_an_example_it_matches_is_reported_too():
+    text = (C + "rule a\n    aten.convolution.default(x: Tensor<f32>, w, b, [1, 1], [0, 0], [1, 1], false, [0, 0], 1)\n"
+            "    where is_const(w)\n"
+            "    => trt.convolution(x, w, b, stride=[1, 1], padding=[0, 0], dilation=[1] * rank(b))\n"
+            "    domain { x: f32 [1, 2, 5, 5] w: const f32 [3, 2, 3, 3] b: const f32 [3] | none }\n")
+    (d,) = tried(text)
+    assert d.code == "RW215" and "does not build on an example it matches" in d.message
