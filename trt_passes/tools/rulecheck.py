@@ -16,6 +16,7 @@ path), which reports every syntax, name, arity, type and analysis error. Then, a
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
 import random
@@ -31,7 +32,7 @@ from trt_passes.dsl import Diagnostic, Rule, RuleLibrary, RuleLoadError, cache, 
 from trt_passes.dsl.examples import EXAMPLES, try_on_examples
 from trt_passes.dsl.pipeline_checks import RuleStep, pipeline_warnings
 from trt_passes.dsl.property import PROPERTY_EXAMPLES, check_property
-from trt_passes.frontends.dynamo import decomposed_on_import
+from trt_passes.frontends.dynamo import decomposed_on_import, export_model
 from trt_passes.ir.ops import OpRegistry
 from trt_passes.passes.pipeline import Pipeline, load_pipeline
 from trt_passes.passes.registry import builtin_passes
@@ -121,9 +122,11 @@ def check_files(paths: Sequence[str | os.PathLike[str]], ops: OpRegistry | None 
 
 
 def decomposed_ops() -> frozenset[str]:
-    """:func:`~trt_passes.frontends.dynamo.decomposed_on_import`, kept in the disk cache per torch version (torch
-    builds its decomposition table in about a third of a second; a check of one file takes less)."""
-    key = cache.content_key("decomposed_on_import", torch.__version__)
+    """:func:`~trt_passes.frontends.dynamo.decomposed_on_import`, kept in the disk cache (torch builds its
+    decomposition table in about a third of a second; a check of one file takes less). The key is what the answer
+    depends on: torch's version and the source of the import step and of the function answering."""
+    key = cache.content_key("decomposed_on_import", torch.__version__, inspect.getsource(decomposed_on_import),
+                            inspect.getsource(export_model))
     blob = cache.read("torch", key, ".json")
     if blob is not None:
         with contextlib.suppress(ValueError):
