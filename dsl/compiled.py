@@ -1,6 +1,8 @@
 """Compiled matchers of a rule set: generate (or fetch from the disk cache) the source, execute it, dispatch.
 
-``compiled_matcher(ruleset, ops)`` is memoised per rule set and registry. The interpreter
+``compiled_matcher(ruleset, ops)`` is memoised per rule set and registry. The source and its byte code come from
+the disk cache only when their seals verify (:mod:`trt_passes.dsl.cache`): this executes code, so it executes only
+what this user's own processes generated. The interpreter
 (:func:`trt_passes.dsl.matcher.match_rule`) stays the reference; ``TRT_PASSES_MATCHER=interp`` makes
 :func:`~trt_passes.dsl.rewriter.match_at` and ``explain_no_match`` use it instead, ``=check`` runs both and compares.
 """
@@ -68,7 +70,7 @@ def compiled_matcher(ruleset: RuleSet, ops: OpRegistry, profile: bool = False) -
     key = matcher_key(ruleset, ops) + ("-profiled" if profile else "")
     data = cache.read("matchers", key, ".py")
     cached = data is not None
-    source = data.decode("utf-8") if data is not None else generate(ruleset.name, ruleset.rules, profile)
+    source = data.decode("utf-8", "replace") if data is not None else generate(ruleset.name, ruleset.rules, profile)
     if not cached:
         cache.write("matchers", key, ".py", source.encode("utf-8"))
     # the byte code is cached next to the (readable) source: compiling ~4k generated lines costs more than loading
@@ -77,9 +79,10 @@ def compiled_matcher(ruleset: RuleSet, ops: OpRegistry, profile: bool = False) -
     blob = cache.read("matchers", code_key, ".marshal") if cached else None
     if blob is not None:
         try:
-            code = marshal.loads(blob)
+            loaded = marshal.loads(blob)  # sealed: written by marshal.dumps in this user's process
         except (EOFError, ValueError, TypeError):
-            code = None
+            loaded = None
+        code = loaded if isinstance(loaded, CodeType) else None
     if code is None:
         code = compile(source, f"<matchers of {ruleset.name}>", "exec")
         cache.write("matchers", code_key, ".marshal", marshal.dumps(code))

@@ -5,22 +5,25 @@ The key covers the rule sources and the engine's own code (every module of this 
 edit to either misses the cache. The op catalogues are checked on the way out instead of hashed in: the entry
 records the signature of every op its rules mention and every enum's members, and a hit whose registry disagrees is
 treated as a miss.
+
+An entry is plain data (:mod:`trt_passes.dsl.libcodec`, JSON; never pickle), sealed like every cache entry
+(:mod:`trt_passes.dsl.cache`): a library names ``extern`` functions that loading imports, so an entry nobody but
+this user's processes could have written is the only kind read.
 """
 
 from __future__ import annotations
 
 import functools
-import gc
-import pickle
 from importlib import resources
 from typing import Any
 
 from trt_passes.dsl import cache
 from trt_passes.dsl.externs import declare
+from trt_passes.dsl.libcodec import LibraryCodecError, decode_library, encode_library
 from trt_passes.dsl.rules import RuleLibrary
 from trt_passes.ir.ops import OpRegistry
 
-FORMAT = "1"
+FORMAT = "2"  # 2: plain data (libcodec), no longer pickle
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,34 +63,19 @@ def _catalogue(library: RuleLibrary, ops: OpRegistry) -> dict[str, Any]:
 
 def store(key: str, library: RuleLibrary, ops: OpRegistry) -> None:
     try:
-        blob = pickle.dumps((library, _catalogue(library, ops)), protocol=pickle.HIGHEST_PROTOCOL)
-    except (pickle.PicklingError, TypeError, AttributeError):
-        return  # an unpicklable library (e.g. a test's dialect) is simply not cached
-    cache.write("libraries", key, ".pickle", blob)
-
-
-def _unpickle(blob: bytes) -> Any:
-    """``pickle.loads`` with the garbage collector paused: a library is ~100k objects without cycles, and the full
-    collections their allocation triggers (each a pass over every live object, torch's included) cost several
-    times the unpickling itself (benchmarks/dsl_bench.py, "load cached")."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return pickle.loads(blob)
-    finally:
-        if enabled:
-            gc.enable()
+        blob = encode_library(library, _catalogue(library, ops))
+    except LibraryCodecError:
+        return  # a library holding something that is not plain data (e.g. a test's dialect) is simply not cached
+    cache.write("libraries", key, ".json", blob)
 
 
 def fetch(key: str, ops: OpRegistry) -> RuleLibrary | None:
-    blob = cache.read("libraries", key, ".pickle")
+    blob = cache.read("libraries", key, ".json")
     if blob is None:
         return None
     try:
-        library, catalogue = _unpickle(blob)
-    except Exception:  # a truncated or foreign entry is a miss, never an error
-        return None
-    if not isinstance(library, RuleLibrary):
+        library, catalogue = decode_library(blob, ops)
+    except LibraryCodecError:  # written by another version of the engine: a miss, never an error
         return None
     try:
         same = all(ops.has(op) and ops.schema(op).signature() == sig for op, sig in catalogue["ops"].items()) \

@@ -64,15 +64,12 @@ def _version(v: str) -> tuple[int, ...]:
 class RuleSetCaches:
     """What a rule set works out on demand and keeps while the process lives: its rules indexed by root op and its
     compiled matchers per op registry (filled by :func:`trt_passes.dsl.compiled.compiled_matcher`). Owned by one
-    :class:`RuleSet`; never pickled (a rule set read from the disk cache starts with empty caches)."""
+    :class:`RuleSet`; never stored (a rule set read from the disk cache starts with empty caches)."""
 
     def __init__(self) -> None:
         self.by_root: dict[str, list[Rule]] | None = None
         self.matchers: weakref.WeakKeyDictionary[OpRegistry, Any] = weakref.WeakKeyDictionary()
         self.profiled_matchers: weakref.WeakKeyDictionary[OpRegistry, Any] = weakref.WeakKeyDictionary()
-
-    def __reduce__(self) -> tuple[type[RuleSetCaches], tuple[()]]:
-        return RuleSetCaches, ()
 
 
 @dataclass(frozen=True)
