@@ -14,7 +14,14 @@ Schema::
        "outputs": [[dtype, [dims]], ...],          # what the fake (meta) implementation returns
        "body": <body_codec data>,                   # the segment body (TensorRT dialect), for the reference runtime
        "engine": null | <engine record>,           # what it was built with and for: backend/engine_record.py
-       "reference_weights": true | false}        # false: weights left out, the segment runs on its engine only
+       "reference_weights": true | false,        # false: weights left out, the segment runs on its engine only
+       "weights_sha256": hex}                     # of the weights list (engine_record.tensors_digest); optional
+
+A saved program may be loaded without :func:`trt_passes.load`'s checks (a bare ``torch.export.load``), so the op
+checks what it can itself: the meta's fields and types when it is first parsed; the engine's bytes against the
+record's SHA-256 the first time an engine tensor is seen, whether or not the engine then runs; the weights against
+``weights_sha256`` before the reference runtime first uses them. A mismatch is an
+:class:`~trt_passes.backend.engine_record.ArtifactError` ``"corrupt"`` naming the segment.
 
 The real implementation (any device) runs the engine with the backend's ``EngineRunner`` or evaluates the body with
 the reference runtime, as :func:`trt_passes.backend.segment_runtime.use_engine` decides from the meta's runtime, this
@@ -32,16 +39,24 @@ import collections
 import functools
 import hashlib
 import json
+import threading
 import warnings
+import weakref
 from typing import Any
 
 import torch
 import torch.fx
 
-from trt_passes.backend.body_codec import decode_body, encode_body
-from trt_passes.backend.engine_record import ArtifactError, current_tensorrt, engine_record
+from trt_passes.backend.body_codec import BodyCodecError, decode_body, encode_body
+from trt_passes.backend.engine_record import (
+    ArtifactError,
+    current_tensorrt,
+    engine_record,
+    tensors_digest,
+    valid_record,
+)
 from trt_passes.backend.engine_runner import EngineRunner
-from trt_passes.backend.runtimes import check_runtime
+from trt_passes.backend.runtimes import RUNTIMES, check_runtime
 from trt_passes.backend.segment_module import SegmentModule
 from trt_passes.backend.segment_runtime import run_reference, use_engine
 from trt_passes.ir.graph import Graph
@@ -64,7 +79,7 @@ def make_meta(name: str, body: Graph, runtime: str, engine: dict[str, Any] | Non
             raise ValueError(f"segment {name!r} has no engine, so it needs its weights for the reference runtime")
         weights = []
     meta = {"format": META_FORMAT, "name": name, "runtime": runtime, "outputs": outputs, "body": data,
-            "engine": engine, "reference_weights": reference_weights}
+            "engine": engine, "reference_weights": reference_weights, "weights_sha256": tensors_digest(weights)}
     return json.dumps(meta, separators=(",", ":"), allow_nan=False), weights
 
 
@@ -81,23 +96,82 @@ def parse_meta(meta: str) -> dict[str, Any]:
     if data["format"] != META_FORMAT:
         raise ArtifactError("format", f"execute_engine meta format {data['format']!r} is not {META_FORMAT}; "
                                       "upgrade trt_passes or recompile the model")
+    problem = _meta_problem(data)
+    if problem:
+        raise ArtifactError("corrupt", f"execute_engine (segment {data.get('name')!r}): the meta record's {problem}; "
+                                       "the artifact is corrupted or was altered, save it again")
     return data
 
 
+def _meta_problem(data: dict[str, Any]) -> str | None:
+    """What is wrong with a meta record's fields (the body itself is checked by its codec when decoded)."""
+    required = {"format", "name", "runtime", "outputs", "body", "engine", "reference_weights"}
+    if not required <= set(data) <= required | {"weights_sha256"}:
+        return f"fields are {sorted(data)}"
+    if type(data["name"]) is not str:
+        return "'name' is not a string"
+    if data["runtime"] not in RUNTIMES:
+        return f"'runtime' is not one of {', '.join(RUNTIMES)}"
+    outputs = data["outputs"]
+    if not (isinstance(outputs, list) and all(
+            isinstance(o, list) and len(o) == 2 and type(o[0]) is str and isinstance(o[1], list)
+            and all(type(d) in (int, str) for d in o[1]) for o in outputs)):
+        return "'outputs' is not a list of [dtype, [dims]]"
+    if not isinstance(data["body"], dict):
+        return "'body' is not a body"
+    if data["engine"] is not None and not valid_record(data["engine"]):
+        return "'engine' is not an engine record"
+    if type(data["reference_weights"]) is not bool:
+        return "'reference_weights' is not true or false"
+    digest = data.get("weights_sha256")
+    if digest is not None and not (type(digest) is str and len(digest) == 64):
+        return "'weights_sha256' is not a SHA-256"
+    return None
+
+
 # ---- the op --------------------------------------------------------------------------------------------------------
+# The op may run in several threads at once (one loaded model served by a thread pool): its caches take this lock.
+_lock = threading.Lock()
 _runners: dict[tuple[str, str], Any] = {}
+# Engine tensors whose bytes were checked: id -> (a weak reference to the tensor, its version counter, the hash).
+_checked_engines: dict[int, tuple[weakref.ref[torch.Tensor], int, str]] = {}
+
+
+def _engine_bytes(engine: torch.Tensor) -> bytes:
+    return engine.detach().cpu().contiguous().numpy().tobytes()
+
+
+def _check_engine(data: dict[str, Any], engine: torch.Tensor) -> None:
+    """The engine tensor holds the bytes its record describes (checked once per tensor, on whatever device)."""
+    record = data["engine"]
+    if record is None:
+        if engine.numel():
+            raise ArtifactError("corrupt", f"segment {data['name']!r}: an engine without a record; the artifact is "
+                                           "corrupted or was altered, save it again")
+        return
+    with _lock:
+        seen = _checked_engines.get(id(engine))
+        if seen is not None and seen[0]() is engine and seen[1] == engine._version and seen[2] == record["sha256"]:
+            return
+    blob = _engine_bytes(engine)
+    if len(blob) != record["bytes"] or hashlib.sha256(blob).hexdigest() != record["sha256"]:
+        raise ArtifactError("corrupt", f"segment {data['name']!r}: the engine's bytes do not match the hash recorded "
+                                       "when it was built; the artifact is corrupted or was altered, save it again")
+    with _lock:
+        for key in [k for k, (ref, _, _) in _checked_engines.items() if ref() is None]:
+            del _checked_engines[key]
+        _checked_engines[id(engine)] = (weakref.ref(engine), engine._version, record["sha256"])
 
 
 def _run_engine(data: dict[str, Any], inputs: list[torch.Tensor], engine: torch.Tensor) -> list[torch.Tensor]:
     device = inputs[0].device if inputs else torch.device("cuda")
     key = (data["engine"]["sha256"], str(device))
-    runner = _runners.get(key)
+    with _lock:
+        runner = _runners.get(key)
     if runner is None:
-        blob = engine.detach().cpu().contiguous().numpy().tobytes()
-        if hashlib.sha256(blob).hexdigest() != data["engine"]["sha256"]:
-            raise ArtifactError("corrupt", f"segment {data['name']!r}: the engine bytes do not match their recorded "
-                                           "checksum; the artifact is corrupted, save it again")
-        runner = _runners[key] = EngineRunner(blob, device)
+        runner = EngineRunner(_engine_bytes(engine), device)  # checked by _check_engine before
+        with _lock:
+            runner = _runners.setdefault(key, runner)
     return list(runner(*inputs))
 
 
@@ -109,13 +183,24 @@ _BODY_CACHE_SIZE = 32
 
 def _body(meta: str, data: dict[str, Any], weights: list[torch.Tensor]) -> Graph:
     key = (meta, tuple(id(w) for w in weights))
-    body = _bodies.get(key)
-    if body is None:
-        body = _bodies[key] = decode_body(data["body"], list(weights))
+    with _lock:
+        body = _bodies.get(key)
+        if body is not None:
+            _bodies.move_to_end(key)
+            return body
+    expected = data.get("weights_sha256")
+    if expected is not None and tensors_digest(weights) != expected:
+        raise ArtifactError("corrupt", f"segment {data['name']!r}: its weights do not match the hash recorded when "
+                                       "it was saved; the artifact is corrupted or was altered, save it again")
+    try:
+        body = decode_body(data["body"], list(weights))
+    except BodyCodecError as e:
+        raise ArtifactError("corrupt", f"segment {data['name']!r}: its body cannot be read ({e}); the artifact is "
+                                       "corrupted or was altered, save it again") from e
+    with _lock:
+        _bodies[key] = body
         while len(_bodies) > _BODY_CACHE_SIZE:
             _bodies.popitem(last=False)
-    else:
-        _bodies.move_to_end(key)
     return body
 
 
@@ -126,6 +211,7 @@ def execute_engine(inputs: list[torch.Tensor], engine: torch.Tensor, weights: li
     data = parse_meta(meta)
     device = inputs[0].device if inputs else engine.device
     record = data["engine"]
+    _check_engine(data, engine)
     if use_engine(data["name"], data["runtime"], record is not None and engine.numel() > 0, device, record,
                   reference_possible=data.get("reference_weights", True)):
         outputs = _run_engine(data, inputs, engine)
@@ -141,14 +227,19 @@ def execute_engine_fake(inputs: list[torch.Tensor], engine: torch.Tensor, weight
     data = parse_meta(meta)
     device = inputs[0].device if inputs else engine.device
     # Symbolic output sizes are expressions over the symbols of the inputs' dims (SymInts here).
-    declared = sorted((n for n in data["body"]["nodes"] if n["op"] == "input"), key=lambda n: n["attrs"]["index"])
-    symbols: dict[str, Any] = {}
-    for node, tensor in zip(declared, inputs):
-        for d, size in zip(node["outputs"][0][1], tensor.shape):
-            if isinstance(d, str) and d.isidentifier():
-                symbols.setdefault(d, size)
-    return [torch.empty(tuple(fold(d, symbols) if isinstance(d, str) else d for d in shape),
-                        dtype=torch_dtype(dtype), device=device) for dtype, shape in data["outputs"]]
+    try:
+        declared = sorted((n for n in data["body"]["nodes"] if n["op"] == "input"), key=lambda n: n["attrs"]["index"])
+        symbols: dict[str, Any] = {}
+        for node, tensor in zip(declared, inputs):
+            for d, size in zip(node["outputs"][0][1], tensor.shape):
+                if isinstance(d, str) and d.isidentifier():
+                    symbols.setdefault(d, size)
+        return [torch.empty(tuple(fold(d, symbols) if isinstance(d, str) else d for d in shape),
+                            dtype=torch_dtype(dtype), device=device) for dtype, shape in data["outputs"]]
+    except (KeyError, TypeError, IndexError, ValueError) as e:
+        raise ArtifactError("corrupt", f"segment {data['name']!r}: its recorded types cannot be read "
+                                       f"({type(e).__name__}: {e}); the artifact is corrupted or was altered, save it "
+                                       "again") from e
 
 
 # ---- programs calling the op ---------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ meant for any GPU that TensorRT module supports.
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -55,6 +57,35 @@ def engine_record(engine: bytes, tensorrt_module: str, tensorrt_version: str,
     return {"tensorrt_module": tensorrt_module, "tensorrt_version": tensorrt_version,
             "target": target if target is not None else current_target(),
             "sha256": hashlib.sha256(engine).hexdigest(), "bytes": len(engine)}
+
+
+_HEX = re.compile(r"[0-9a-f]{64}\Z")
+
+
+def valid_record(record: Any) -> bool:
+    """Whether ``record`` has the fields and types of an engine record (see the module docstring)."""
+    if not (isinstance(record, dict) and set(record) == {"tensorrt_module", "tensorrt_version", "target", "sha256",
+                                                          "bytes"}):
+        return False
+    target = record["target"]
+    cc = target.get("compute_capability") if isinstance(target, dict) else None
+    return (type(record["tensorrt_module"]) is str and type(record["tensorrt_version"]) is str
+            and type(record["sha256"]) is str and _HEX.match(record["sha256"]) is not None
+            and type(record["bytes"]) is int and record["bytes"] >= 0
+            and isinstance(target, dict) and set(target) == {"gpu", "compute_capability"}
+            and (target["gpu"] is None or type(target["gpu"]) is str)
+            and (cc is None or (isinstance(cc, list) and len(cc) == 2 and all(type(x) is int for x in cc))))
+
+
+def tensors_digest(tensors: Sequence[torch.Tensor]) -> str:
+    """SHA-256 over the dtype, shape and bytes of each tensor in order (wherever they live): a segment's weights."""
+    h = hashlib.sha256()
+    for t in tensors:
+        flat = t.detach().to("cpu").contiguous().reshape(-1)
+        h.update(f"{t.dtype}{list(t.shape)};".encode())
+        if flat.numel():
+            h.update(flat.view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
 
 
 def _release(version: str) -> tuple[str, ...]:

@@ -235,7 +235,7 @@ def test_engines_from_another_tensorrt_release_are_refused_from_the_metadata(tmp
                                                                              monkeypatch: pytest.MonkeyPatch):
     path = save_small(tmp_path, fmt)
     recorded = read_manifest(path)["tensorrt"]
-    monkeypatch.setattr("trt_passes.serialize.current_tensorrt", lambda: (recorded["module"], "99.0.0"))
+    monkeypatch.setattr("trt_passes.manifest.current_tensorrt", lambda: (recorded["module"], "99.0.0"))
     with pytest.raises(trt_passes.ArtifactError, match=r"built with .* but this process has .*99\.0\.0.*Recompile") \
             as info:
         trt_passes.load(path)

@@ -12,51 +12,65 @@ Both take the model's tensor inputs positionally and return the model's outputs 
 other output classes (e.g. ``transformers``' ``ModelOutput``) come back as the flat tuple of their tensors, so that
 loading never needs the model's own libraries.
 
-Each archive carries a manifest, the extra file ``trt_passes.json``::
+Each archive carries a manifest, the entry ``extra/trt_passes.json`` (:mod:`trt_passes.manifest`): the format,
+the versions of trt_passes, torch and TensorRT, each engine's record, and the size and SHA-256 of every other
+entry. :func:`load` checks the file before any PyTorch code reads it, from one open file handle (renaming another
+file into place meanwhile changes nothing):
 
-    {"trt_passes_format": 1, "trt_passes_version": "0.1.0", "output_format": "exported_program" | "torchscript",
-     "torch_version": "...", "tensorrt": {"module": "tensorrt_rtx", "version": "1.7.1.116"} | null,
-     "engines": [{"segment": "trt_0", "bytes": int, "sha256": hex, "target": {"gpu", "compute_capability"},
-                  "tensorrt_module": ..., "tensorrt_version": ...}],
-     "reference_weights": bool}   # false: saved with reference_weights=False (engines only)
+1. the zip container is unambiguous (:mod:`trt_passes.archive`: no duplicate names, no bytes outside the entries);
+2. the manifest is there, in this format, and every field has its type;
+3. every entry is listed in the manifest, and nothing that would make ``torch.export.load`` unpickle is there
+   (pickled weights or constants, legacy ``.pt`` payloads, sample inputs: :func:`save` writes none of these);
+4. every entry has the size and hash recorded (this verifies each weight and engine), and each engine is the entry
+   its record names;
+5. the engines were built by this TensorRT release and for this GPU, from the recorded metadata alone.
 
-:func:`load` reads the manifest with :mod:`zipfile` first (no PyTorch deserialisation, no pickle), checks every
-member's CRC, the format version, the TensorRT release and the engines' target GPU from the recorded metadata alone
-(no GPU needed), and raises :class:`ArtifactError` saying what is wrong and what to do. ``torch.jit.load`` never
-unpickles arbitrary objects; ``torch.export.load`` does for some payloads (pickled weights/constants, sample inputs
-that ``weights_only`` loading rejects), so :func:`load` refuses an exported-program archive holding any of those
-(``save`` never writes them) before calling it.
+It raises :class:`ArtifactError` saying what is wrong and what to do; ``.kind`` is ``"corrupt"`` (truncated, bad
+checksum or hash, malformed manifest), ``"format"`` (not a trt_passes artifact, or another format version),
+``"unsafe"`` (would unpickle, or was altered in a way meant to pass a check: duplicate names, unlisted entries),
+``"tensorrt_version"`` (engines from another TensorRT release), ``"device"`` (engines built for another GPU).
 
-:class:`ArtifactError` ``.kind``: ``"corrupt"`` (truncated, bad checksum, unreadable), ``"format"`` (not a
-trt_passes artifact, or a newer format), ``"unsafe"`` (would unpickle), ``"tensorrt_version"`` (engines from another
-TensorRT release), ``"device"`` (engines built for another GPU).
+These checks need the manifest, so only :func:`load` makes them. A bare ``torch.export.load`` or ``torch.jit.load``
+(after ``import trt_passes``) reads the archive unchecked: PyTorch's own deserialisation decides what runs, and only
+the ``execute_engine`` op's own checks apply when a segment first runs (its engine's hash and its weights' hash
+against the segment's record, the TensorRT release and GPU the engine was built for). Load files you did not write
+yourself with :func:`load`.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import tempfile
+import secrets
+import struct
 import warnings
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 import torch.fx
 
-from trt_passes import __version__
-from trt_passes.backend.engine_op import engine_op_program, parse_meta, script_program, segment_calls
-from trt_passes.backend.engine_record import ArtifactError, check_engine_compatible, current_target, current_tensorrt
+from trt_passes.archive import check_layout, entry_digests, read_entry
+from trt_passes.backend.engine_op import engine_op_program, script_program
+from trt_passes.backend.engine_record import ArtifactError
 from trt_passes.frontends.calling import PyTreeProgram, registered_program, structured_outputs
 from trt_passes.frontends.dynamo import export_dynamic_shapes
 from trt_passes.inputs import dynamic_dims, example_inputs
+from trt_passes.manifest import (
+    FORMAT_VERSION,
+    MANIFEST,
+    OUTPUT_FORMATS,
+    build_manifest,
+    check_entries,
+    check_listing,
+    check_manifest,
+    validate_manifest,
+)
 
-FORMAT_VERSION = 1
-MANIFEST = "trt_passes.json"
-OUTPUT_FORMATS = ("exported_program", "torchscript")
+_MANIFEST_LIMIT = 64 << 20  # bytes; a manifest lists entries and engines, never tensors
+_CONFIG_LIMIT = 64 << 20
 
 
 # ---- save ----------------------------------------------------------------------------------------------------------
@@ -70,34 +84,44 @@ def save(compiled: Any, path: str | os.PathLike[str], output_format: str = "expo
     file): the loaded model then runs only where TensorRT can run its engines, never on the reference runtime."""
     if output_format not in OUTPUT_FORMATS:
         raise ValueError(f"output_format must be one of {', '.join(OUTPUT_FORMATS)}; got {output_format!r}")
+    if output_format == "exported_program" and inputs is None:
+        raise ValueError("save(..., output_format='exported_program') needs inputs=[...] to export with")
     program, structure = _program_of(compiled)
     op_program = engine_op_program(program, reference_weights)
-    manifest = _manifest(op_program, output_format)
-    extra = {MANIFEST: json.dumps(manifest, indent=1)}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    # Created with 0666 less the umask, as torch.save and open() create files (mkstemp would make it 0600).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        if output_format == "exported_program":
-            if inputs is None:
-                raise ValueError("save(..., output_format='exported_program') needs inputs=[...] to export with")
-            module = _plain_io(op_program, structure)
-            # Dynamic Inputs (min/opt/max) stay dynamic in the saved program: it runs any shape in their range.
-            ep = torch.export.export(module, tuple(example_inputs(inputs)),
-                                     dynamic_shapes=export_dynamic_shapes(dynamic_dims(inputs)))
-            with open(tmp, "wb") as f:  # a file object: torch.export.save wants a .pt2 name otherwise
-                torch.export.save(ep, f, extra_files=extra)
-        else:
-            script = script_program(_plain_io(op_program, structure))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)  # the torchscript format was asked for
-                torch.jit.save(script, tmp, _extra_files=extra)
+        with os.fdopen(fd, "wb") as f:
+            if output_format == "exported_program":
+                module = _plain_io(op_program, structure)
+                # Dynamic Inputs (min/opt/max) stay dynamic in the saved program: it runs any shape in their range.
+                ep = torch.export.export(module, tuple(example_inputs(inputs)),
+                                         dynamic_shapes=export_dynamic_shapes(dynamic_dims(inputs)))
+                ep.example_inputs = None  # torch.export would pickle them; loading then has nothing to unpickle
+                torch.export.save(ep, f)
+            else:
+                script = script_program(_plain_io(op_program, structure))
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", FutureWarning)  # the torchscript format was asked for
+                    torch.jit.save(script, f)
+        _add_manifest(tmp, op_program, output_format)
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
     return path
+
+
+def _add_manifest(tmp: Path, op_program: torch.fx.GraphModule, output_format: str) -> None:
+    """Append the manifest, with the size and hash of every entry PyTorch wrote, as the archive's last entry."""
+    with open(tmp, "rb") as f, zipfile.ZipFile(f) as z:
+        top = check_layout(z, f, str(tmp))
+        digests = entry_digests(z, str(tmp), skip="")
+    manifest = build_manifest(op_program, output_format, digests)
+    with zipfile.ZipFile(tmp, "a") as z:
+        z.writestr(f"{top}/extra/{MANIFEST}", json.dumps(manifest, indent=1))
 
 
 def _program_of(compiled: Any) -> tuple[torch.fx.GraphModule, dict[str, Any] | None]:
@@ -122,129 +146,102 @@ def _plain_io(op_program: torch.fx.GraphModule, structure: dict[str, Any] | None
     return op_program
 
 
-def _manifest(op_program: torch.fx.GraphModule, output_format: str) -> dict[str, Any]:
-    engines = []
-    tensorrt = None
-    for node in segment_calls(op_program):
-        data = parse_meta(node.args[3])
-        record = data["engine"]
-        if record is None:
-            continue
-        tensorrt = {"module": record["tensorrt_module"], "version": record["tensorrt_version"]}
-        engines.append({"segment": data["name"], "bytes": record["bytes"], "sha256": record["sha256"],
-                        "target": record["target"], "tensorrt_module": record["tensorrt_module"],
-                        "tensorrt_version": record["tensorrt_version"]})
-    return {"trt_passes_format": FORMAT_VERSION, "trt_passes_version": __version__, "output_format": output_format,
-            "torch_version": torch.__version__, "tensorrt": tensorrt, "engines": engines,
-            "reference_weights": all(parse_meta(n.args[3]).get("reference_weights", True)
-                                     for n in segment_calls(op_program))}
-
-
 # ---- load ----------------------------------------------------------------------------------------------------------
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The archive's manifest, after checking every member's CRC; :class:`ArtifactError` if the file is damaged or
-    not a trt_passes artifact."""
+    """The archive's manifest, after every check :func:`load` makes before PyTorch reads the file (1-4 of the module
+    docstring; not the TensorRT release or GPU); :class:`ArtifactError` otherwise."""
+    with _open(path) as f:
+        return _verified_manifest(f, str(path))
+
+
+def _open(path: str | os.PathLike[str]) -> IO[bytes]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
+    return open(path, "rb")
+
+
+def _verified_manifest(f: IO[bytes], where: str) -> dict[str, Any]:
     try:
-        with zipfile.ZipFile(path) as z:
-            bad = z.testzip()
-            if bad is not None:
-                raise ArtifactError("corrupt", f"{path}: the archive member {bad!r} fails its checksum: the file is "
-                                               "corrupted. Save the model again (or copy the file again).")
-            names = [n for n in z.namelist() if n.endswith(f"/extra/{MANIFEST}") or n == f"extra/{MANIFEST}"]
-            if not names:
-                raise ArtifactError("format", f"{path}: not a trt_passes artifact (no {MANIFEST} inside); "
-                                              "save it with trt_passes.save")
-            text = z.read(names[0]).decode("utf-8")
-            _refuse_pickles(z, path)
+        with zipfile.ZipFile(f) as z:
+            top = check_layout(z, f, where)
+            name = f"{top}/extra/{MANIFEST}"
+            if name not in z.NameToInfo:
+                raise ArtifactError("format", f"{where}: not a trt_passes artifact (no {MANIFEST} inside); save it "
+                                              "with trt_passes.save")
+            text = read_entry(z, name, where, _MANIFEST_LIMIT)
+            try:
+                data = json.loads(text)
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                raise ArtifactError("corrupt", f"{where}: the {MANIFEST} manifest is not valid JSON ({e}); the file "
+                                               "is corrupted, save the model again") from e
+            manifest = validate_manifest(data, where)
+            check_listing(manifest, set(z.NameToInfo) - {name}, where)
+            if manifest["output_format"] == "exported_program":
+                _refuse_pickles(z, where)
+            check_entries(manifest, entry_digests(z, where, skip=name), where)
     except ArtifactError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, KeyError) as e:
-        raise ArtifactError("corrupt", f"{path}: the file is truncated or corrupted ({type(e).__name__}: {e}); save "
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, KeyError, NotImplementedError,
+            RuntimeError, struct.error) as e:  # RuntimeError: e.g. an entry marked encrypted
+        raise ArtifactError("corrupt", f"{where}: the file is truncated or corrupted ({type(e).__name__}: {e}); save "
                                        "the model again (or copy the file again)") from e
-    try:
-        manifest = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ArtifactError("corrupt", f"{path}: the {MANIFEST} manifest is not valid JSON ({e}); the file is "
-                                       "corrupted, save the model again") from e
-    if not isinstance(manifest, dict) or "trt_passes_format" not in manifest:
-        raise ArtifactError("format", f"{path}: {MANIFEST} is not a trt_passes manifest")
     return manifest
 
 
-def _refuse_pickles(z: zipfile.ZipFile, path: Path) -> None:
+def _refuse_pickles(z: zipfile.ZipFile, where: str) -> None:
     """Refuse a ``torch.export`` archive that would make ``torch.export.load`` unpickle.
 
     ``torch.export.load`` unpickles (``weights_only=False``) weights or constants marked ``use_pickle``, legacy
     ``.pt`` weight files, custom/opaque object constants, and sample inputs that ``weights_only`` loading rejects.
-    :func:`save` never writes any of these, so their presence means the file was not written by trt_passes (or was
-    tampered with). Sample inputs are checked by loading them here with ``weights_only=True``: when that succeeds,
-    ``torch.export.load``'s own first (``weights_only=True``) attempt succeeds too and it never falls back."""
+    :func:`save` writes none of these (its sample inputs entry is empty), so their presence means the file was not
+    written by trt_passes, or was tampered with, consistently enough to pass the hashes. Nothing is unpickled here."""
     def unsafe(what: str) -> ArtifactError:
-        return ArtifactError("unsafe", f"{path}: {what}; loading it would unpickle arbitrary objects, so it is refused "
-                                       "(trt_passes.save never writes this: save the model again with trt_passes)")
+        return ArtifactError("unsafe", f"{where}: {what}; loading it would unpickle arbitrary objects, so it is "
+                                       "refused (trt_passes.save never writes this: save the model again)")
 
-    for name in z.namelist():
+    for info in z.infolist():
+        name = info.filename
         parts = name.split("/")
         if any(p in ("aotinductor", "executorch", "mtia") for p in parts):
             raise unsafe(f"the archive holds {name!r} (compiled code)")
-        if "weights" in parts or "constants" in parts:
-            if name.endswith("config.json"):
-                config = json.loads(z.read(name)).get("config", {})
-                for fqn, entry in config.items():
-                    if entry.get("use_pickle") or not str(entry.get("path_name", "")).startswith(
-                            ("weight_", "tensor_")):
-                        raise unsafe(f"{fqn!r} in {name!r} is stored as a pickled object")
-            elif name.endswith(".pt"):
-                raise unsafe(f"{name!r} is a pickled (legacy) payload")
-        elif "sample_inputs" in parts and not name.endswith("/"):
+        if "sample_inputs" in parts and info.file_size:
+            raise unsafe(f"the sample inputs {name!r} are a pickle")
+        if name.endswith(".pt") and "sample_inputs" not in parts:
+            raise unsafe(f"{name!r} is a pickled (legacy) payload")
+        if ("weights" in parts or "constants" in parts) and name.endswith("config.json"):
             try:
-                torch.load(io.BytesIO(z.read(name)), weights_only=True)
-            except Exception as e:  # weights_only refusals are UnpicklingError, RuntimeError, ...
-                raise unsafe(f"the sample inputs {name!r} are not plain tensors ({type(e).__name__})") from e
-
-
-def check_manifest(manifest: dict[str, Any], *, check_device: bool = True, where: str = "artifact") -> None:
-    """Refuse an artifact this process cannot use: a newer format, engines from another TensorRT release or for
-    another GPU. Uses the recorded metadata only."""
-    version = manifest.get("trt_passes_format")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ArtifactError("format", f"{where}: written in trt_passes format {version!r}, this trt_passes reads "
-                                      f"format {FORMAT_VERSION} and older; upgrade trt_passes or recompile the model")
-    here_trt, here_target = current_tensorrt(), current_target()
-    for engine in manifest.get("engines", []):
-        try:
-            check_engine_compatible(engine, here_tensorrt=here_trt, here_target=here_target,
-                                    check_device=check_device)
-        except ArtifactError as e:
-            raise ArtifactError(e.kind, f"{where} (segment {engine.get('segment')!r}): {e}") from None
+                config = json.loads(read_entry(z, name, where, _CONFIG_LIMIT))["config"]
+                entries = list(config.items())
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                raise ArtifactError("corrupt", f"{where}: {name!r} is not a weights configuration; save the model "
+                                               "again") from e
+            for fqn, entry in entries:
+                if not isinstance(entry, dict) or entry.get("use_pickle") is not False or not str(
+                        entry.get("path_name", "")).startswith(("weight_", "tensor_")):
+                    raise unsafe(f"{fqn!r} in {name!r} is stored as a pickled object")
 
 
 def load(path: str | os.PathLike[str], *, check_device: bool = True) -> Any:
     """Load what :func:`save` wrote: the ``ExportedProgram``'s module (``"exported_program"``) or the
-    ``ScriptModule`` (``"torchscript"``). Raises :class:`ArtifactError` for damaged or incompatible files."""
-    manifest = read_manifest(path)
-    check_manifest(manifest, check_device=check_device, where=str(path))
-    fmt = manifest.get("output_format")
-    try:
-        if fmt == "exported_program":
-            with open(path, "rb") as f:
-                ep = torch.export.load(f)
-            module = ep.module()
-        elif fmt == "torchscript":
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)
-                module = torch.jit.load(str(path), map_location="cpu")
-        else:
-            raise ArtifactError("format", f"{path}: unknown output_format {fmt!r} in the manifest")
-    except ArtifactError:
-        raise
-    except Exception as e:  # torch reports damage with many exception types; all mean the same here
-        raise ArtifactError("corrupt", f"{path}: PyTorch could not read the {fmt} archive ({type(e).__name__}: "
-                                       f"{e}); the file is corrupted, or needs a library this process has not "
-                                       "imported (see the error above); save the model again") from e
+    ``ScriptModule`` (``"torchscript"``), after the checks of the module docstring. Raises :class:`ArtifactError`
+    for damaged, altered or incompatible files."""
+    with _open(path) as f:
+        manifest = _verified_manifest(f, str(path))
+        check_manifest(manifest, check_device=check_device, where=str(path))
+        fmt = manifest["output_format"]
+        f.seek(0)  # PyTorch reads the very bytes just checked
+        try:
+            if fmt == "exported_program":
+                module = torch.export.load(f).module()
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", FutureWarning)
+                    module = torch.jit.load(f, map_location="cpu")
+        except Exception as e:  # torch reports damage with many exception types; all mean the same here
+            raise ArtifactError("corrupt", f"{path}: PyTorch could not read the {fmt} archive ({type(e).__name__}: "
+                                           f"{e}); the file is corrupted, or needs a library this process has not "
+                                           "imported (see the error above); save the model again") from e
     return module
 
 
