@@ -18,7 +18,8 @@ def run(ctx: PassContext, params: dict[str, str]) -> str:
     for node in list(ctx.graph.all_nodes()):
         if node.op != "segment":
             continue
-        artifact, hit = build_cached(node.attrs["body"], settings, ctx.settings.cache_dir)
+        artifact, hit = build_cached(node.attrs["body"], settings, ctx.settings.cache_dir,
+                                     ctx.settings.engine_cache_size)
         ctx.graph.replace_node(node.id, attrs={**node.attrs, "engine": artifact})
         record = records.get(node.attrs["name"])
         if record is not None:

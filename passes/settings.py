@@ -49,6 +49,9 @@ class CompileSettings:
     cache_dir: Path | None = None
     """Directory of the engine cache: a segment built before (same body, weights, build settings and TensorRT) is
     read from it instead of rebuilt. None: no cache."""
+    engine_cache_size: int = 5 << 30
+    """Most bytes the engine cache keeps (Torch-TensorRT's name and default, 5 GiB): beyond it the least recently
+    used engines are deleted."""
     enabled_precisions: tuple[str, ...] = ("f32",)
     """Precisions TensorRT segments may compute in: a collection of ``torch.float32``/``torch.float16``/
     ``torch.bfloat16`` or ``"f32"``/``"f16"``/``"bf16"`` (normalised to a tuple of these names, ``"f32"`` first and
