@@ -11,8 +11,9 @@ positional/keyword structure of them) and, per positional input, the range of ea
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -75,4 +76,21 @@ def split_inputs(inputs: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
                     f"not {type(inputs).__name__}")
 
 
-__all__ = ["CompileGraph", "DynamicDims", "Frontend", "FrontendError", "split_inputs"]
+@contextlib.contextmanager
+def eval_mode(model: Any) -> Iterator[None]:
+    """``model`` in eval mode while tracing: a compiled program has inference semantics (dropout off, batch norm on
+    its running statistics), whatever mode the model is in. Afterwards (also after an error) every submodule's
+    ``training`` flag is what it was, each one exactly: ``model.train(was_training)`` would turn on a batch norm the
+    caller had frozen in a training model."""
+    modules = list(model.modules()) if isinstance(model, torch.nn.Module) else []
+    flags = [m.training for m in modules]
+    for m in modules:
+        m.training = False
+    try:
+        yield
+    finally:
+        for m, flag in zip(modules, flags):
+            m.training = flag
+
+
+__all__ = ["CompileGraph", "DynamicDims", "Frontend", "FrontendError", "eval_mode", "split_inputs"]

@@ -27,7 +27,7 @@ from torch.export.graph_signature import (
     TensorArgument,
 )
 
-from trt_passes.frontends.base import DynamicDims, Frontend, FrontendError, split_inputs
+from trt_passes.frontends.base import DynamicDims, Frontend, FrontendError, eval_mode, split_inputs
 from trt_passes.frontends.calling import PyTreeProgram
 from trt_passes.ir.aten import aten_dialect, op_name_of
 from trt_passes.ir.graph import Graph, Provenance, Slot, Value
@@ -46,17 +46,13 @@ def export_model(model: torch.nn.Module | ExportedProgram, inputs: Any, dynamic_
     ``inputs`` is a tensor, a tuple/list of positional arguments, or a dict of keyword arguments; ``dynamic_shapes``
     is ``torch.export``'s argument of that name (see :func:`export_dynamic_shapes`). An :class:`ExportedProgram` is
     accepted as is (and decomposed, which is a no-op if it already is core ATen), with whatever dynamic dims it has.
-    The model's training flag is restored afterwards: exporting must not change the caller's module.
+    Every submodule's training flag is restored afterwards: exporting must not change the caller's module.
     """
     if isinstance(model, ExportedProgram):
         return model.run_decompositions()
     args, kwargs = split_inputs(inputs)
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         ep = torch.export.export(model, args, kwargs, dynamic_shapes=dynamic_shapes)
-    finally:
-        model.train(was_training)
     return ep.run_decompositions()
 
 

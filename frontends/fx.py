@@ -18,7 +18,7 @@ from typing import Any
 import torch
 import torch.fx
 
-from trt_passes.frontends.base import DynamicDims, Frontend, split_inputs
+from trt_passes.frontends.base import DynamicDims, Frontend, eval_mode, split_inputs
 from trt_passes.frontends.calling import program_structure, register_program, structured_outputs
 from trt_passes.frontends.dynamo import import_model
 from trt_passes.ir.graph import Graph
@@ -38,12 +38,8 @@ def to_graph_module(model: Any, inputs: Any) -> torch.fx.GraphModule | torch.exp
                       f"({type(e).__name__}: {e}); capturing its FX graph with torch.export instead",
                       UserWarning, stacklevel=4)
     args, kwargs = split_inputs(inputs)
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         return torch.export.export(model, args, kwargs)
-    finally:
-        model.train(was_training)
 
 
 class FxFrontend(Frontend):

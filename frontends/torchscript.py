@@ -26,7 +26,7 @@ import torch.utils._pytree as pytree
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from trt_passes.backend.engine_op import engine_op_program, script_program
-from trt_passes.frontends.base import DynamicDims, Frontend, FrontendError, split_inputs
+from trt_passes.frontends.base import DynamicDims, Frontend, FrontendError, eval_mode, split_inputs
 from trt_passes.frontends.calling import program_structure, register_program, structured_outputs
 from trt_passes.frontends.dynamo import import_model
 from trt_passes.ir.graph import Graph
@@ -38,22 +38,17 @@ def to_script_module(model: Any, inputs: Any) -> torch.jit.ScriptModule:
         return model
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"ir='torchscript' takes a torch.jit.ScriptModule or an nn.Module, not {type(model).__name__}")
-    was_training = model.training
-    model.eval()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # torch.jit.* deprecation notices
-            try:
-                return torch.jit.script(model)
-            except Exception as e:  # scripting fails with many exception types (NotSupportedError, RuntimeError...)
-                reason = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-            args, kwargs = split_inputs(inputs)
-            if kwargs:
-                raise FrontendError("ir='torchscript' traces with positional inputs only; pass inputs as a list")
-            with torch.no_grad():
-                traced = torch.jit.trace(model, args, strict=False, check_trace=False)
-    finally:
-        model.train(was_training)
+    with eval_mode(model), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit.* deprecation notices
+        try:
+            return torch.jit.script(model)
+        except Exception as e:  # scripting fails with many exception types (NotSupportedError, RuntimeError...)
+            reason = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        args, kwargs = split_inputs(inputs)
+        if kwargs:
+            raise FrontendError("ir='torchscript' traces with positional inputs only; pass inputs as a list")
+        with torch.no_grad():
+            traced = torch.jit.trace(model, args, strict=False, check_trace=False)
     warnings.warn(f"ir='torchscript': torch.jit.script could not script {type(model).__name__} ({reason}); traced it "
                   "from the example inputs instead (control flow is fixed to those inputs)", UserWarning,
                   stacklevel=4)
@@ -124,9 +119,8 @@ def capture_aten(script: torch.jit.ScriptModule, inputs: Any) -> torch.fx.GraphM
         raise FrontendError("ir='torchscript' takes positional inputs only; pass inputs as a list")
     if not all(isinstance(a, torch.Tensor) for a in args):
         raise FrontendError("ir='torchscript' takes tensor inputs only")
-    script.eval()
     recorder = _AtenRecorder(args)
-    with torch.no_grad(), recorder:
+    with eval_mode(script), torch.no_grad(), recorder:
         out = script(*args)
     recorder.graph.output(pytree.tree_map(recorder.node_of, out))
     return torch.fx.GraphModule(recorder.constants, recorder.graph, class_name="TorchScriptAten")

@@ -4,12 +4,18 @@ The driver knows frontends only through their interface (:class:`~trt_passes.fro
 the user's inputs into plain data (example tensors, the ranges of dynamic dims), asks the frontend for the IR, runs
 the pipeline and hands the program back to the frontend to wrap. A frontend that compiles lazily gets the
 compiler for one graph (:func:`graph_compiler`) instead and calls it for each graph it captures.
+
+One compile at a time per process: ``torch.export`` keeps global state (its tracing context and mode stacks), so two
+threads exporting at once break each other, and could leave that state broken for every later export. Every entry
+point here holds :func:`compiling` (a reentrant lock) while it imports and compiles: threads compiling at once wait
+for each other; running compiled programs is not serialised.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -33,6 +39,15 @@ from trt_passes.passes.scheduler import run_pipeline
 from trt_passes.passes.settings import CompileSettings
 from trt_passes.torch_registrations import register_if_dynamo_loaded
 
+_COMPILE_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def compiling() -> Iterator[None]:
+    """Held while a model is imported and compiled (see the module docstring); reentrant."""
+    with _COMPILE_LOCK:
+        yield
+
 
 def shipped_rule_dir() -> Path:
     return Path(str(resources.files("trt_passes.spec")))
@@ -48,10 +63,11 @@ def load_library(extra: Sequence[Path] = (), ops: OpRegistry | None = None) -> R
 
 def run_passes(graph: Graph, settings: CompileSettings) -> PassContext:
     """Run the settings' pipeline on ``graph`` (in place) and return the context holding graph and report."""
-    ops = default_ops()
-    ctx = PassContext(graph, ops, load_library(settings.rules, ops), settings, CompileReport())
-    run_pipeline(load_pipeline(settings.pipeline), ctx)
-    return ctx
+    with compiling():
+        ops = default_ops()
+        ctx = PassContext(graph, ops, load_library(settings.rules, ops), settings, CompileReport())
+        run_pipeline(load_pipeline(settings.pipeline), ctx)
+        return ctx
 
 
 def build_runtime_program(graph: Graph, settings: CompileSettings) -> torch.fx.GraphModule:
@@ -75,8 +91,9 @@ def graph_compiler(settings: CompileSettings) -> Callable[[Graph], tuple[torch.f
     the runtime program; returns (program, report)."""
 
     def compile_graph(graph: Graph) -> tuple[torch.fx.GraphModule, CompileReport]:
-        ctx = run_passes(graph, settings)
-        return build_runtime_program(ctx.graph, settings), ctx.report
+        with compiling():
+            ctx = run_passes(graph, settings)
+            return build_runtime_program(ctx.graph, settings), ctx.report
 
     return compile_graph
 
@@ -88,9 +105,10 @@ def compile_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: C
         compiled = frontend.compile_lazily(model, compile_graph)
         register_if_dynamo_loaded()  # a lazy frontend may have loaded TorchDynamo: keep our backend name known there
         return compiled
-    graph = import_graph(frontend, model, inputs)
-    program, report = compile_graph(graph)
-    result = frontend.wrap(program, graph)
+    with compiling():
+        graph = import_graph(frontend, model, inputs)
+        program, report = compile_graph(graph)
+        result = frontend.wrap(program, graph)
     with contextlib.suppress(AttributeError):  # objects that refuse attributes still compile (see explain())
         result.compile_report = report
     return result
@@ -102,15 +120,18 @@ def import_graph(frontend: Frontend, model: Any, inputs: Sequence[Any] | None) -
     examples = example_inputs(inputs)
     dims = dynamic_dims(inputs)
     if not any(dims):
-        return frontend.import_model(model, examples)
+        with compiling():
+            return frontend.import_model(model, examples)
     if not frontend.takes_dynamic_inputs:
         dynamic = [i for i, axes in enumerate(dims) if axes]
         capable = " or ".join(f"ir={name!r}" for name in frontends_taking_dynamic_inputs())
         raise ValueError(f"inputs {dynamic} have dynamic shapes (min_shape != max_shape); ir={frontend.name!r} "
                          f"compiles static shapes only: use {capable}")
-    return frontend.import_model(model, examples, dims)
+    with compiling():
+        return frontend.import_model(model, examples, dims)
 
 
 def explain_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: CompileSettings) -> CompileReport:
-    graph = import_graph(get_frontend(ir), model, inputs)
-    return run_passes(graph, replace(settings, build_engines=False)).report
+    with compiling():
+        graph = import_graph(get_frontend(ir), model, inputs)
+        return run_passes(graph, replace(settings, build_engines=False)).report

@@ -22,7 +22,7 @@ import torch
 import torch.utils._pytree as pytree
 
 from trt_passes.backend.registry import default_ops
-from trt_passes.compiler import load_library
+from trt_passes.compiler import compiling, load_library
 from trt_passes.frontends import get_frontend
 from trt_passes.inputs import example_inputs
 from trt_passes.ir import Graph
@@ -319,4 +319,6 @@ def bisect(model: Any, inputs: Sequence[Any] | None = None, *, tolerance: float 
     >>> result = trt_passes.bisect(model, [torch.randn(1, 3, 64, 64)], rules=["my.rw"])  # doctest: +SKIP
     >>> result.culprit.rule, result.culprit.location                                     # doctest: +SKIP
     """
-    return bisect_model(model, ir, inputs, CompileSettings.from_options(options), tolerance)
+    settings = CompileSettings.from_options(options)
+    with compiling():  # one compile at a time per process (trt_passes.compiler)
+        return bisect_model(model, ir, inputs, settings, tolerance)
