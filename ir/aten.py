@@ -2,12 +2,13 @@
 
 Nothing here is hand-written per op, so the catalogue follows whichever torch is installed. This is also the one
 place for what the project asks about ATen op names: the packet of an overload (:func:`qualified_packet`,
-:func:`packet_name`), the ops torch has (:func:`op_name_of`, :func:`resolve_overload`) and its core set
-(:func:`core_aten_ops`).
+:func:`packet_name`), the ops torch has (:func:`op_name_of`, :func:`resolve_overload`), the name of an op the user
+gave in any of Torch-TensorRT's spellings (:func:`user_op_name`) and its core set (:func:`core_aten_ops`).
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from collections.abc import Iterable, Iterator
@@ -160,6 +161,44 @@ def _packets() -> Iterator[tuple[str, Any, list[str]]]:
 @functools.lru_cache(maxsize=1)
 def _all_op_names() -> tuple[str, ...]:
     return tuple(sorted(f"aten.{name}.{o}" for name, _, overloads in _packets() for o in overloads))
+
+
+@functools.lru_cache(maxsize=1)
+def _all_packet_names() -> tuple[str, ...]:
+    return tuple(sorted({qualified_packet(op) for op in _all_op_names()}))
+
+
+def _is_packet(name: str) -> bool:
+    try:
+        return bool(getattr(torch.ops.aten, name).overloads())
+    except (AttributeError, RuntimeError, TypeError):
+        return False
+
+
+def user_op_name(op: Any) -> str:
+    """An ATen op as the user names it, in any spelling Torch-TensorRT accepts, as this project names it:
+    ``torch.ops.aten.relu.default``, ``"torch.ops.aten.relu.default"`` and ``"aten.relu.default"`` give
+    ``"aten.relu.default"``; ``torch.ops.aten.relu`` and ``"aten.relu"`` give ``"aten.relu"`` (every overload). An op
+    torch does not have is a ``ValueError`` with the nearest names; anything else a ``TypeError``."""
+    if isinstance(op, torch._ops.OpOverload):
+        text = op_name_of(op)
+    elif isinstance(op, torch._ops.OpOverloadPacket):
+        text = op._qualified_op_name.replace("::", ".")
+    elif isinstance(op, str):
+        text = op.strip().removeprefix("torch.ops.")
+    else:
+        raise TypeError(f"{op!r} ({type(op).__name__}) is not an op: name ATen ops as torch.ops.aten.relu.default, "
+                        "torch.ops.aten.relu or the strings 'aten.relu.default', 'aten.relu'")
+    parts = text.split(".")
+    if parts[0] == "aten" and len(parts) == 3 and resolve_overload(text) is not None:
+        return text
+    if parts[0] == "aten" and len(parts) == 2 and _is_packet(parts[1]):
+        return text
+    wanted = text if text.startswith("aten.") else f"aten.{text}"
+    names = _all_op_names() if len(wanted.split(".")) == 3 else _all_packet_names()
+    close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise ValueError(f"{op!r} is not an ATen op of this torch{hint} (spell ops as 'aten.relu' or 'aten.relu.default')")
 
 
 def core_aten_ops() -> list[str]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Mapping
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import torch
 
 from trt_passes.backend.runtimes import RUNTIMES
-from trt_passes.ir.aten import qualified_packet
+from trt_passes.ir.aten import qualified_packet, user_op_name
 from trt_passes.ir.types import torch_dtype
 
 # What enabled_precisions accepts: torch dtypes or the IR's names for them.
@@ -29,7 +30,8 @@ class CompileSettings:
     min_block_size: int = 5
     """Smallest number of ops a TensorRT segment may have; smaller segments stay in PyTorch."""
     torch_executed_ops: tuple[str, ...] = ()
-    """ATen ops (``aten.relu.default`` or just ``aten.relu``) forced to run in PyTorch."""
+    """ATen ops forced to run in PyTorch: ``torch.ops.aten.relu.default``, ``torch.ops.aten.relu`` or the strings
+    ``"aten.relu.default"``, ``"aten.relu"`` (every overload), as Torch-TensorRT takes them; stored as strings."""
     require_full_compilation: bool = False
     """Fail, listing the ops and reasons, unless the whole model converts to one TensorRT segment."""
     runtime: str = "auto"
@@ -64,21 +66,27 @@ class CompileSettings:
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.min_block_size, int) or self.min_block_size < 1:
-            raise ValueError(f"min_block_size must be a positive int, got {self.min_block_size!r}")
-        if self.runtime not in RUNTIMES:
+        # Every option is checked here, with a message naming it and what it takes (never an error from deep inside).
+        _check_int("min_block_size", self.min_block_size, "a positive int", low=1)
+        _check_bool("require_full_compilation", self.require_full_compilation)
+        if not isinstance(self.runtime, str) or self.runtime not in RUNTIMES:
             raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}; got {self.runtime!r}")
-        if self.optimization_level is not None and not 0 <= self.optimization_level <= 5:
-            raise ValueError(f"optimization_level must be 0..5, got {self.optimization_level}")
-        if self.workspace_size is not None and self.workspace_size <= 0:
-            raise ValueError(f"workspace_size must be positive bytes, got {self.workspace_size}")
-        if isinstance(self.torch_executed_ops, str):
-            raise TypeError("torch_executed_ops takes a list of op names, not one string")
-        object.__setattr__(self, "torch_executed_ops", tuple(self.torch_executed_ops))
-        rules = (self.rules,) if isinstance(self.rules, (str, Path)) else self.rules
-        object.__setattr__(self, "rules", tuple(Path(r) for r in rules))
+        _check_int("optimization_level", self.optimization_level, "0..5 (an int) or None", low=0, high=5,
+                   optional=True)
+        _check_int("workspace_size", self.workspace_size, "positive bytes (an int, e.g. 1 << 30 for 1 GiB) or None",
+                   low=1, optional=True)
+        _check_bool("build_engines", self.build_engines)
+        _check_int("rewrite_budget", self.rewrite_budget, "a positive int", low=1)
+        _check_int("engine_cache_size", self.engine_cache_size, "positive bytes (an int, e.g. 5 << 30)", low=1)
+        object.__setattr__(self, "torch_executed_ops", normalize_torch_executed_ops(self.torch_executed_ops))
+        rules = (self.rules,) if isinstance(self.rules, (str, os.PathLike)) else self.rules
+        if isinstance(rules, (bytes, Mapping)) or not isinstance(rules, Iterable):
+            raise TypeError(f"rules takes a path or a list of paths to .rw files or folders, not {rules!r}")
+        object.__setattr__(self, "rules", tuple(_path("rules", r) for r in rules))
+        if not isinstance(self.pipeline, (str, os.PathLike)):
+            raise TypeError(f"pipeline takes a pipeline name or a path to a .pipeline file, not {self.pipeline!r}")
         if self.cache_dir is not None:
-            object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+            object.__setattr__(self, "cache_dir", _path("cache_dir", self.cache_dir))
         object.__setattr__(self, "enabled_precisions", normalize_precisions(self.enabled_precisions))
 
     @classmethod
@@ -105,6 +113,43 @@ class CompileSettings:
     def executes_in_torch(self, op: str) -> bool:
         """True when ``op`` (``aten.relu.default``) is named by ``torch_executed_ops`` with or without overload."""
         return op in self.torch_executed_ops or qualified_packet(op) in self.torch_executed_ops
+
+
+def _check_int(name: str, value: Any, takes: str, low: int, high: int | None = None, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, int) or isinstance(value, bool):  # True is an int to Python, never a size here
+        raise TypeError(f"{name} must be {takes}, got {type(value).__name__} {value!r}")
+    if value < low or (high is not None and value > high):
+        raise ValueError(f"{name} must be {takes}, got {value!r}")
+
+
+def _check_bool(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+
+
+def _path(name: str, value: Any) -> Path:
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} takes a path (str or pathlib.Path), not {type(value).__name__} {value!r}")
+    return Path(value)
+
+
+def normalize_torch_executed_ops(value: Any) -> tuple[str, ...]:
+    """The ops given in any spelling Torch-TensorRT accepts (``torch.ops.aten.relu.default``,
+    ``torch.ops.aten.relu``, ``"torch.ops.aten.relu.default"``, ``"aten.relu.default"``, ``"aten.relu"``) as
+    ``aten.NAME.OVERLOAD`` or ``aten.NAME`` strings; an op torch does not have is an error naming the nearest."""
+    if isinstance(value, (str, torch._ops.OpOverload, torch._ops.OpOverloadPacket)):
+        raise TypeError(f"torch_executed_ops takes a list of ops, not one op: use [{value!r}]")
+    if isinstance(value, (bytes, Mapping)) or not isinstance(value, Iterable):
+        raise TypeError(f"torch_executed_ops takes a list of ops, not {type(value).__name__} {value!r}")
+    names = []
+    for op in value:
+        try:
+            names.append(user_op_name(op))
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"torch_executed_ops: {e}") from None
+    return tuple(names)
 
 
 def normalize_precisions(value: Any) -> tuple[str, ...]:

@@ -27,8 +27,10 @@ from trt_passes.backend import engine_record
 from trt_passes.backend.program import build_program
 from trt_passes.backend.registry import default_ops
 from trt_passes.backend.segment_module import SegmentModule
+from trt_passes.diagnose import check_model, input_error, torch_failure_logs_quiet
 from trt_passes.dsl import RuleLibrary, load_rules
 from trt_passes.frontends import Frontend, frontends_taking_dynamic_inputs, get_frontend
+from trt_passes.frontends.base import FrontendError
 from trt_passes.inputs import dynamic_dims, example_inputs
 from trt_passes.ir import Graph
 from trt_passes.ir.ops import OpRegistry
@@ -99,6 +101,7 @@ def graph_compiler(settings: CompileSettings) -> Callable[[Graph], tuple[torch.f
 
 
 def compile_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: CompileSettings) -> Any:
+    check_model(model)
     frontend = get_frontend(ir)
     compile_graph = graph_compiler(settings)
     if frontend.compiles_lazily:
@@ -117,18 +120,26 @@ def compile_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: C
 def import_graph(frontend: Frontend, model: Any, inputs: Sequence[Any] | None) -> Graph:
     """The frontend's IR for ``model``, given the user's inputs (tensors or :class:`~trt_passes.inputs.Input` s);
     dynamic Inputs (min/opt/max shapes) reach only a frontend that takes dynamic inputs."""
+    check_model(model)
     examples = example_inputs(inputs)
     dims = dynamic_dims(inputs)
-    if not any(dims):
-        with compiling():
-            return frontend.import_model(model, examples)
-    if not frontend.takes_dynamic_inputs:
+    if any(dims) and not frontend.takes_dynamic_inputs:
         dynamic = [i for i, axes in enumerate(dims) if axes]
         capable = " or ".join(f"ir={name!r}" for name in frontends_taking_dynamic_inputs())
         raise ValueError(f"inputs {dynamic} have dynamic shapes (min_shape != max_shape); ir={frontend.name!r} "
                          f"compiles static shapes only: use {capable}")
-    with compiling():
-        return frontend.import_model(model, examples, dims)
+    with compiling(), torch_failure_logs_quiet():
+        try:
+            if any(dims):
+                return frontend.import_model(model, examples, dims)
+            return frontend.import_model(model, examples)
+        except FrontendError:
+            raise
+        except Exception as e:  # torch raises many kinds; the inputs' fault or not is decided by running the model
+            error = input_error(model, examples, e)
+            if error is None:
+                raise
+            raise error from None
 
 
 def explain_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: CompileSettings) -> CompileReport:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,6 +36,27 @@ class Input:
     max_shape: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.dtype, torch.dtype):
+            raise TypeError(f"Input dtype must be a torch.dtype such as torch.float32, got {self.dtype!r}")
+        for name in ("low", "high"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"Input {name} must be a finite number, got {value!r}")
+        if self.low > self.high:
+            raise ValueError(f"Input value range {self.low}..{self.high} is empty: low must not exceed high")
+        for name in ("shape", "min_shape", "opt_shape", "max_shape"):
+            dims = getattr(self, name)
+            if dims is None:
+                continue
+            try:
+                if isinstance(dims, (str, bytes)) or any(isinstance(d, bool) for d in dims):
+                    raise TypeError
+                dims = tuple(operator.index(d) for d in dims)  # ints, numpy ints, torch.Size
+            except TypeError:
+                raise TypeError(f"Input {name} must be a tuple of ints, got {dims!r}") from None
+            object.__setattr__(self, name, dims)
+            if any(d < 0 for d in dims):
+                raise ValueError(f"Input {name} {tuple(dims)} has a negative dim; sizes are 0 or more")
         ranged = [s for s in (self.min_shape, self.opt_shape, self.max_shape) if s is not None]
         if ranged and len(ranged) != 3:
             raise ValueError("a dynamic Input needs all of min_shape, opt_shape and max_shape")
@@ -121,6 +144,12 @@ class Input:
                 raise ValueError(f"bad value range {parts[2]!r}: expected LOW..HIGH") from None
         if len(parts) > 3:
             raise ValueError(f"bad input {text!r}: expected SHAPE[:DTYPE[:LOW..HIGH]]")
+        if low > high:
+            raise ValueError(f"bad value range {parts[2]!r}: LOW must not exceed HIGH")
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError(f"bad value range {parts[2]!r}: LOW and HIGH must be finite numbers")
+        if any(d < 0 for d in lo):
+            raise ValueError(f"bad input shape {parts[0]!r}: a dim is negative; sizes are 0 or more")
         if lo == hi:
             return Input(tuple(opt), dtype, low, high)
         return Input(None, dtype, low, high, tuple(lo), tuple(opt), tuple(hi))

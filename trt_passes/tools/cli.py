@@ -283,8 +283,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _option_values_starting_with_minus(argv: Sequence[str]) -> list[str]:
+    """``--input -2x16`` as ``--input=-2x16``: argparse would take ``-2x16`` for an option and say only "expected one
+    argument"; joined, the value reaches its own check, which says what is wrong with it."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] == "--input" and arg[:1] == "-" and arg[1:2].isdigit():
+            out[-1] = f"--input={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_option_values_starting_with_minus(sys.argv[1:] if argv is None else argv))
     debug = args.verbose or debug_enabled()
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(name)s: %(message)s")
     try:
