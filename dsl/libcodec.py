@@ -7,13 +7,15 @@ shared objects stay shared, in a layout that decodes in a few C-level passes ins
 
     {"codec": 1,
      "classes": [{"class": "trt_passes.dsl.ast:Span", "count": 13808,
-                  "fields": [["file", "s", [...]], ["line", "s", [...]], ...]}, ...],
+                  "fields": [["file", "i", [...]], ["line", "s", [...]], ...]}, ...],
      "containers": [[TAG, item, ...], ...],
+     "strings": [...],
      "root": i}
 
 Objects are numbered class by class (``count`` objects of the first class, then the next), then the containers in
 order. A field's column holds one value per object of its class and is ``"s"`` (plain values: null, bools, numbers,
-strings), ``"r"`` (object numbers) or ``"m"`` (mixed: plain values, and ``[i]`` for object ``i``). A container is a
+strings), ``"i"`` (strings, as indices into ``strings``: a span's file name is one string, not 14k), ``"r"``
+(object numbers) or ``"m"`` (mixed: plain values, and ``[i]`` for object ``i``). A container is a
 tuple, list, frozenset, dict (keys and values alternating) or enum member (``[ENUM, "ActivationType", "RELU"]``,
 resolved among the op registry's own enums); its items are plain values or ``[i]``, and it refers only to objects of
 the classes and to containers before it. Frozenset items and dict keys are plain values or enum members.
@@ -123,12 +125,15 @@ class _Encoder:
         def value(v: Any) -> Any:
             return v if type(v) in _PLAIN else [number[id(v)]]
 
+        strings: dict[str, int] = {}
         classes = []
         for cls, objs in self.instances.items():
             fields = []
             for name in _stored_fields(cls):
                 column = [getattr(o, name) for o in objs]
-                if all(type(v) in _PLAIN for v in column):
+                if all(type(v) is str for v in column) and len(set(column)) * 2 < len(column):
+                    fields.append([name, "i", [strings.setdefault(v, len(strings)) for v in column]])
+                elif all(type(v) in _PLAIN for v in column):
                     fields.append([name, "s", column])
                 elif not any(type(v) in _PLAIN for v in column):
                     fields.append([name, "r", [number[id(v)] for v in column]])
@@ -145,7 +150,8 @@ class _Encoder:
                 tag = {tuple: TUPLE, list: LIST, frozenset: FROZENSET}[type(v)]
                 items = sorted(v, key=repr) if type(v) is frozenset else v
                 containers.append([tag, *(value(x) for x in items)])
-        return {"codec": CODEC_VERSION, "classes": classes, "containers": containers, "root": number[id(root)]}
+        return {"codec": CODEC_VERSION, "classes": classes, "containers": containers, "strings": list(strings),
+                "root": number[id(root)]}
 
 
 def encode_library(library: rules.RuleLibrary, catalogue: Any) -> bytes:
@@ -176,7 +182,7 @@ def _decode(blob: bytes, ops: OpRegistry) -> Any:
         data = json.loads(blob)
         if type(data) is not dict or data.get("codec") != CODEC_VERSION:
             raise LibraryCodecError("not a rule library of this codec version")
-        return _Decoder(data["classes"], data["containers"], ops.enums()).root(data["root"])
+        return _Decoder(data["classes"], data["containers"], data["strings"], ops.enums()).root(data["root"])
     except LibraryCodecError:
         raise
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
@@ -184,8 +190,12 @@ def _decode(blob: bytes, ops: OpRegistry) -> Any:
 
 
 class _Decoder:
-    def __init__(self, classes: list[Any], containers: list[Any], enums: dict[str, type[Enum]]) -> None:
+    def __init__(self, classes: list[Any], containers: list[Any], strings: list[Any],
+                 enums: dict[str, type[Enum]]) -> None:
         self.enums = enums
+        if type(strings) is not list or not set(map(type, strings)) <= {str}:
+            raise LibraryCodecError("the string table holds something other than strings")
+        self.strings = strings
         self.objs: list[Any] = []
         # 1. every dataclass instance, empty, so references to it resolve before its fields are filled in
         shells = []
@@ -247,6 +257,10 @@ class _Decoder:
             if not set(map(type, values)) <= _PLAIN_TYPES:
                 raise LibraryCodecError("a plain column holds something else")
             return values
+        if kind == "i":
+            if values and min(values) < 0:
+                raise LibraryCodecError("a string column holds a negative index")
+            return list(map(self.strings.__getitem__, values))
         if kind == "r":
             if values and min(values) < 0:  # not an int: TypeError here or in __getitem__; too large: IndexError
                 raise LibraryCodecError("a reference column holds a negative object number")
