@@ -17,6 +17,7 @@ def compile(model: Any, ir: str = "default", inputs: Sequence[Any] | None = None
     ``min_block_size=5``, ``torch_executed_ops=()``, ``require_full_compilation=False``, ``runtime="auto"``
     (``"tensorrt"`` | ``"reference"``), ``rules=()`` (extra ``.rw`` files or folders), ``workspace_size=None``,
     ``optimization_level=None``, ``pipeline="default"``, ``cache_dir=None`` (engine cache directory),
+    ``engine_cache_size=5 << 30`` (bytes the engine cache keeps),
     ``enabled_precisions={torch.float32}`` (add ``torch.float16`` or ``torch.bfloat16`` to run float32 compute in
     that dtype, numerically sensitive ops staying float32; see :class:`~trt_passes.passes.settings.CompileSettings`);
     also accepted as ``options={...}``. An unknown option is an error.
