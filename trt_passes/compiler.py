@@ -29,8 +29,7 @@ from trt_passes.backend.registry import default_ops
 from trt_passes.backend.segment_module import SegmentModule
 from trt_passes.diagnose import check_model, input_error, torch_failure_logs_quiet
 from trt_passes.dsl import RuleLibrary, load_rules
-from trt_passes.frontends import Frontend, frontends_taking_dynamic_inputs, get_frontend
-from trt_passes.frontends.base import FrontendError
+from trt_passes.frontends import Frontend, FrontendError, frontends_taking_dynamic_inputs, get_frontend
 from trt_passes.inputs import dynamic_dims, example_inputs
 from trt_passes.ir import Graph
 from trt_passes.ir.ops import OpRegistry
