@@ -4,13 +4,13 @@ shared, and decoding refuses what is not a library it wrote instead of building 
 from __future__ import annotations
 
 import json
-import pickle
 from pathlib import Path
 
 import pytest
 
 import trt_passes.spec
 from tests.dsl.conftest import OPS, load
+from tests.robustness.markers import pickle_payload
 from trt_passes.dsl import load_rules
 from trt_passes.dsl.libcodec import ALLOWED, LibraryCodecError, decode_library, encode_library
 
@@ -74,17 +74,9 @@ def _refused(data: dict | bytes, match: str) -> None:
         decode_library(blob, OPS)
 
 
-class _WritesMarker:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __reduce__(self):
-        return (Path.write_text, (self.path, "pwned"))
-
-
 def test_a_pickle_is_not_a_library(tmp_path: Path) -> None:
     marker = tmp_path / "marker"
-    _refused(pickle.dumps(_WritesMarker(marker)), "malformed")
+    _refused(pickle_payload(marker), "malformed")
     assert not marker.exists()
 
 
