@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from trt_passes.dsl import cache
 from trt_passes.frontends.dynamo import decomposed_on_import
 from trt_passes.passes.pipeline import parse_pipeline
 from trt_passes.tools.rulecheck import check_files, decomposed_ops, rule_steps
@@ -24,8 +25,11 @@ def test_the_decomposed_ops_come_from_the_disk_cache_once_computed(tmp_path, mon
     monkeypatch.setenv("TRT_PASSES_CACHE", str(tmp_path))
     assert decomposed_ops() == decomposed_on_import()
     (entry,) = (tmp_path / "torch").iterdir()
-    entry.write_text('["aten.made_up.default"]')  # what is read back is the cached list
+    key = entry.name.removesuffix(".json")
+    cache.write("torch", key, ".json", b'["aten.made_up.default"]')  # a sealed entry is what is read back
     assert decomposed_ops() == frozenset({"aten.made_up.default"})
+    entry.write_bytes(b'["aten.forged.default"]')  # an entry without our seal is recomputed, not believed
+    assert decomposed_ops() == decomposed_on_import()
 
 
 def test_examples_are_drawn_for_the_users_files_and_the_property_test_runs_only_when_asked(tmp_path):
