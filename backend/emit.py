@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from trt_passes.backend.layers import LAYERS
 from trt_passes.backend.layers.emission import EmissionError, Emitter, LayerContext, Operand, ir_dtype, trt_dtype
+from trt_passes.backend.layers.numerics import Numerics
 from trt_passes.backend.tensorrt_import import find_tensorrt
 from trt_passes.backend.trt_logger import tensorrt_logger
 from trt_passes.ir.graph import Graph, Node, Slot, Value
@@ -28,7 +29,7 @@ from trt_passes.ir.types import TensorType
 
 __all__ = [
     "BuildProgress", "BuildSettings", "EmissionError", "EmissionTypeError", "EngineArtifact", "check_emission",
-    "emit_engine", "layer_name", "watch_builds",
+    "emit_engine", "layer_name", "set_numerics_flags", "watch_builds",
 ]
 
 log = logging.getLogger("trt_passes.backend")
@@ -300,6 +301,7 @@ def emit_engine(body: Graph, settings: BuildSettings | None = None) -> EngineArt
     builder, network = net.builder, net.network
 
     config = builder.create_builder_config()
+    set_numerics_flags(trt, config, Numerics.from_meta(body.meta))
     if settings.workspace_size is not None:
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(settings.workspace_size))
     if settings.optimization_level is not None:
@@ -326,6 +328,15 @@ def emit_engine(body: Graph, settings: BuildSettings | None = None) -> EngineArt
                               net.input_names, net.output_names)
     del net  # the Weights' host buffers may go now that the engine is built
     return artifact
+
+
+def set_numerics_flags(trt: Any, config: Any, numerics: Numerics) -> None:
+    """The builder flags that change numbers, set explicitly from the body's record either way (a fresh config has
+    TF32 set, so leaving it alone would let float32 contractions use TF32 whatever the body says)."""
+    if numerics.tf32:
+        config.set_flag(trt.BuilderFlag.TF32)
+    else:
+        config.clear_flag(trt.BuilderFlag.TF32)
 
 
 def profile_shapes(body: Graph) -> list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] | None:

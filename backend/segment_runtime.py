@@ -5,7 +5,9 @@ two forms a segment takes: the :class:`~trt_passes.backend.segment_module.Segmen
 Runtimes (:data:`~trt_passes.backend.runtimes.RUNTIMES`):
 
 * ``"reference"`` evaluates the segment's body graph with :func:`trt_passes.ir.interpreter.run_graph` through the
-  ATen and TensorRT dialects (the TensorRT dialect's reference semantics), so a compiled program runs anywhere.
+  ATen and TensorRT dialects (the TensorRT dialect's reference semantics), so a compiled program runs anywhere; it
+  computes as the engine was built to (``body.meta["numerics"]``: TF32 for float32 contractions unless
+  ``disable_tf32``; :mod:`~trt_passes.backend.layers.numerics`).
 * ``"tensorrt"`` runs the engine, and is an error naming the segment and the reason where the engine cannot run.
 * ``"auto"`` runs the engine where it can run (TensorRT's runtime status on the inputs' device, and for an engine
   described by a record, one loaded from an artifact, the TensorRT release and GPU it was built for), else the
@@ -22,6 +24,7 @@ import torch
 
 from trt_passes.backend.engine_record import ArtifactError, check_engine_compatible, current_target, current_tensorrt
 from trt_passes.backend.engine_runner import tensorrt_runtime_status
+from trt_passes.backend.layers.numerics import Numerics, engine_numerics
 from trt_passes.backend.registry import default_ops
 from trt_passes.backend.runtimes import check_runtime
 from trt_passes.ir.graph import Graph
@@ -78,5 +81,6 @@ def _warn_fallback_once(reason: str) -> None:
 
 
 def run_reference(body: Graph, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """The segment's outputs computed from its body on the reference runtime."""
-    return list(run_graph(body, list(inputs), default_ops()))
+    """The segment's outputs computed from its body on the reference runtime, with its engine's numerics."""
+    with engine_numerics(Numerics.from_meta(body.meta)):
+        return list(run_graph(body, list(inputs), default_ops()))

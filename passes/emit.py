@@ -1,14 +1,32 @@
-"""Emission: build one TensorRT engine per segment (TensorRT, or TensorRT for RTX when that is what imports)."""
+"""Emission: build one TensorRT engine per segment (TensorRT, or TensorRT for RTX when that is what imports).
+
+Each segment body first records the numerics its engine is built with (``body.meta["numerics"]``, from the
+``disable_tf32`` setting): emission sets the builder flags from that record, and the reference runtime computes as it
+says, so the two cannot disagree (``backend/layers/numerics.py``). The report says which precision float32
+convolutions and matrix products run in.
+"""
 
 from __future__ import annotations
 
 from trt_passes.backend.emit import BuildSettings, EmissionError, check_emission
 from trt_passes.backend.engine_cache import build_cached
+from trt_passes.backend.layers.numerics import Numerics
 from trt_passes.backend.tensorrt_import import TensorRTNotAvailableError
 from trt_passes.passes.context import PassContext
 
 
+def record_numerics(ctx: PassContext) -> Numerics:
+    """Write the engines' numerics into every segment body and the report."""
+    numerics = Numerics(tf32=not ctx.settings.disable_tf32)
+    for node in ctx.graph.all_nodes():
+        if node.op == "segment":
+            node.attrs["body"].meta["numerics"] = numerics.to_meta()
+    ctx.report.f32_contractions = numerics.f32_contractions
+    return numerics
+
+
 def run(ctx: PassContext, params: dict[str, str]) -> str:
+    record_numerics(ctx)
     if not ctx.settings.build_engines:
         return check_networks(ctx)
     settings = BuildSettings(workspace_size=ctx.settings.workspace_size,

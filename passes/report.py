@@ -18,6 +18,9 @@ stable keys (schema ``trt-passes/report/1``; keys are only ever added):
   ``on_purpose``: for ops no rule matched, why no rule is meant to (``passes/left_to_pytorch.py``), else null).
 * ``rule_fires``: ``{rule: count}``; ``rules_fired``: ``[{rule, count}]`` most frequent first.
 * ``notes``: ``[str]``.
+* ``numerics``: ``{f32_contractions: "tf32" | "f32" | null}``: what float32 convolutions, deconvolutions and matrix
+  products compute in (``"tf32"``: inputs rounded to a 10-bit mantissa, f32 accumulation; ``disable_tf32=True``
+  gives ``"f32"``); null before emission.
 """
 
 from __future__ import annotations
@@ -85,6 +88,9 @@ class CompileReport:
     fallbacks: list[Fallback] = field(default_factory=list)
     rule_fires: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    f32_contractions: str | None = None
+    """``"tf32"`` or ``"f32"``: the precision float32 convolutions and matrix products of the engines run in (set by
+    the emit pass; ``trt_passes.tools.parity.default_tolerance`` reads it)."""
 
     @property
     def total_seconds(self) -> float:
@@ -134,6 +140,7 @@ class CompileReport:
             "rule_fires": dict(self.rule_fires),
             "rules_fired": [{"rule": r, "count": n} for r, n in _by_count(self.rule_fires)],
             "notes": list(self.notes),
+            "numerics": {"f32_contractions": self.f32_contractions},
         }
 
     def __str__(self) -> str:
@@ -155,6 +162,13 @@ def type_dict(text: str) -> dict[str, Any]:
 
 def _by_count(c: Counter[str]) -> list[tuple[str, int]]:
     return sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+NUMERICS_LINES = {
+    "tf32": "float32 convolutions and matrix products may run in TF32 (inputs rounded to a 10-bit mantissa, f32 "
+            "accumulation; the reference runtime computes the same); disable_tf32=True keeps full float32",
+    "f32": "float32 convolutions and matrix products run in full float32 (disable_tf32=True)",
+}
 
 
 def format_report(r: CompileReport) -> str:
@@ -199,6 +213,8 @@ def format_report(r: CompileReport) -> str:
         merged = sum(1 for f in r.fallbacks if f.segment_size is not None)
         lines.append(f"Suggestion: min_block_size={suggestion} would also run in TensorRT the {merged} ops whose "
                      f"segments were too small")
+    if r.partitions and r.f32_contractions is not None:
+        lines.append(f"Numerics: {NUMERICS_LINES[r.f32_contractions]}")
     if r.rule_fires:
         lines.append("Rules fired:")
         for rule, n in _by_count(r.rule_fires):

@@ -1,8 +1,8 @@
 """Compile settings: defined once here, validated once here, used everywhere.
 
 Names follow Torch-TensorRT where the concept is theirs (``min_block_size``, ``torch_executed_ops``,
-``require_full_compilation``, ``workspace_size``, ``optimization_level``). An unknown option is an error with a
-suggestion, never silently dropped.
+``require_full_compilation``, ``workspace_size``, ``optimization_level``, ``disable_tf32``). An unknown option is an
+error with a suggestion, never silently dropped.
 """
 
 from __future__ import annotations
@@ -63,6 +63,11 @@ class CompileSettings:
     accumulating reductions, normalisations, exp/log/pow), which stay float32. The model's inputs and outputs keep
     their dtypes (the casts are inside the compiled program), so it is called as before. Integer and bool tensors
     and tensors that were not float32 are never changed."""
+    disable_tf32: bool = False
+    """Clear TensorRT's TF32 builder flag, so float32 convolutions, deconvolutions and matrix products compute in full
+    float32. By default (as in Torch-TensorRT) TF32 stays allowed: on GPUs with TF32 tensor cores those layers read
+    their float32 inputs rounded to a 10-bit mantissa (relative error up to about 1e-3), and the reference runtime
+    computes the same rounding (``backend/layers/numerics.py``). The flag is set explicitly either way."""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -76,6 +81,7 @@ class CompileSettings:
         _check_int("workspace_size", self.workspace_size, "positive bytes (an int, e.g. 1 << 30 for 1 GiB) or None",
                    low=1, optional=True)
         _check_bool("build_engines", self.build_engines)
+        _check_bool("disable_tf32", self.disable_tf32)
         _check_int("rewrite_budget", self.rewrite_budget, "a positive int", low=1)
         _check_int("engine_cache_size", self.engine_cache_size, "positive bytes (an int, e.g. 5 << 30)", low=1)
         object.__setattr__(self, "torch_executed_ops", normalize_torch_executed_ops(self.torch_executed_ops))

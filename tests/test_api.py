@@ -13,7 +13,7 @@ import trt_passes
 from tests.models_for_tests import mlp, unsupported
 from trt_passes.dsl import RuleLoadError
 from trt_passes.passes.partition import FullCompilationError
-from trt_passes.tools.parity import max_relative_error
+from trt_passes.tools.parity import TOLERANCE, max_relative_error
 
 X = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
 
@@ -38,8 +38,8 @@ def test_the_hybrid_program_matches_eager(seed):
     model = unsupported()
     compiled = _hybrid()
     x = torch.randn(4, 8, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).float()
-    with torch.no_grad():
-        assert max_relative_error(compiled(x), model(x)) <= 1e-5
+    with torch.no_grad():  # the linear layers' engines allow TF32 (the default), which the reference computes too
+        assert max_relative_error(compiled(x), model(x)) <= TOLERANCE["tf32"]
 
 
 _cache: dict[str, object] = {}

@@ -110,3 +110,12 @@ def test_the_cli_prints_text_by_default_and_json_with_json(capsys, i0_rule):
     assert main([*argv, "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["summary"]["ops_converted"] == 6 and d["fallbacks"][0]["op"] == "aten.i0.default"
+
+
+def test_the_report_says_which_precision_float32_matmul_and_conv_run_in(report):
+    assert report.f32_contractions == "tf32"  # TensorRT's and Torch-TensorRT's default: TF32 allowed
+    assert "Numerics: float32 convolutions and matrix products may run in TF32" in str(report)
+    assert report.to_dict()["numerics"] == {"f32_contractions": "tf32"}
+    exact = trt_passes.explain(unsupported(), inputs=[X], min_block_size=1, disable_tf32=True)
+    assert exact.f32_contractions == "f32"
+    assert "run in full float32 (disable_tf32=True)" in str(exact)

@@ -26,7 +26,7 @@ import trt_passes
 from benchmarks.zoo import bert, resnet18
 from trt_passes.backend.tensorrt_import import find_tensorrt
 from trt_passes.serialize import FORMAT_VERSION, read_manifest
-from trt_passes.tools.parity import max_relative_error
+from trt_passes.tools.parity import TOLERANCE, max_relative_error
 
 REPO = Path(__file__).resolve().parents[1]
 FORMATS = ["exported_program", "torchscript"]
@@ -102,7 +102,7 @@ def test_both_formats_round_trip_in_a_fresh_process_and_match_eager(saved: dict[
         expected = saved["expected"][key.split("/")[0]]
         for how in ("load", "direct"):
             assert len(got[how]) == len(expected), (key, how)
-            assert max_relative_error(got[how], expected) <= 1e-4, (key, how)
+            assert max_relative_error(got[how], expected) <= TOLERANCE["tf32"], (key, how)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -255,7 +255,18 @@ def test_engines_built_for_another_gpu_are_refused_unless_the_check_is_waived(tm
         trt_passes.load(path)
     assert info.value.kind == "device"
     loaded = trt_passes.load(path, check_device=False)  # segments then run on the reference runtime
-    assert max_relative_error(quiet(loaded, SMALL_INPUT), quiet(small_cnn(), SMALL_INPUT)) <= 1e-4
+    assert max_relative_error(quiet(loaded, SMALL_INPUT), quiet(small_cnn(), SMALL_INPUT)) <= TOLERANCE["tf32"]
+
+
+@pytest.mark.parametrize("disable_tf32", [False, True])
+def test_a_loaded_program_computes_exactly_what_the_compiled_one_did(tmp_path: Path, disable_tf32: bool):
+    """The segments keep their engines' numerics through saving: TF32 rounding on the reference runtime or not."""
+    compiled = quiet(trt_passes.compile, small_cnn(), "dynamo", [SMALL_INPUT], min_block_size=1,
+                     runtime="reference", disable_tf32=disable_tf32)
+    path = tmp_path / "small.pt2"
+    trt_passes.save(compiled, path, inputs=[SMALL_INPUT])
+    x = SMALL_INPUT + 0.1
+    assert torch.equal(quiet(trt_passes.load(path), x), quiet(compiled, x))
 
 
 # ---- other frontends and usage errors ------------------------------------------------------------------------------
@@ -266,7 +277,7 @@ def test_fx_and_torchscript_results_save_and_load(tmp_path: Path, ir: str, fmt: 
     path = tmp_path / f"small.{ir}.{fmt}"
     trt_passes.save(compiled, path, output_format=fmt, inputs=[SMALL_INPUT])
     loaded = trt_passes.load(path)
-    assert max_relative_error(quiet(loaded, SMALL_INPUT), quiet(small_cnn(), SMALL_INPUT)) <= 1e-4
+    assert max_relative_error(quiet(loaded, SMALL_INPUT), quiet(small_cnn(), SMALL_INPUT)) <= TOLERANCE["tf32"]
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # the temporary file was moved into place
 
 
@@ -279,7 +290,7 @@ def test_a_program_with_ops_left_to_pytorch_saves_and_loads(tmp_path: Path, fmt:
     trt_passes.save(compiled, path, output_format=fmt, inputs=[SMALL_INPUT])
     assert len(read_manifest(path)["engines"]) == len(compiled.compile_report.partitions)
     loaded = trt_passes.load(path)
-    assert max_relative_error(quiet(loaded, SMALL_INPUT), quiet(small_cnn(), SMALL_INPUT)) <= 1e-4
+    assert max_relative_error(quiet(loaded, SMALL_INPUT), quiet(small_cnn(), SMALL_INPUT)) <= TOLERANCE["tf32"]
 
 
 def test_without_reference_weights_the_file_is_about_half_and_says_it_needs_an_engine(tmp_path: Path):

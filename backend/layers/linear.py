@@ -7,6 +7,9 @@ Helper layers:
   (a VECTOR operand counts one dim more, as the matrix it stands for).
 * ``trt.convolution`` / ``trt.deconvolution``: TensorRT convolves 2 or 3 spatial dims, so 1-d runs as 2-d over
   ``[N, C, 1, L]`` with a height-1 kernel, and is reshaped back.
+
+All three are inner products: in an engine built with TF32 allowed, their float32 operands (not a bias) are read as
+TF32, and the reference rounds them the same way (:mod:`~trt_passes.backend.layers.numerics`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import torch.nn.functional as F
 from trt_passes.backend.enums import MatrixOperation, as_member, to_tensorrt
 from trt_passes.backend.layers.emission import EmissionError, LayerContext, dims_of
 from trt_passes.backend.layers.layer import Layer, attr, tensor_arg
+from trt_passes.backend.layers.numerics import tf32_operands
 from trt_passes.backend.layers.semantics import Outputs, require_same_dtype, widen_half
 
 # ---- matrix multiply ---------------------------------------------------------------------------------------------
@@ -41,6 +45,7 @@ def matrix_multiply(a: torch.Tensor, b: torch.Tensor, op_a: Any = MatrixOperatio
     if x.shape[-1] != y.shape[-2]:
         raise ValueError(f"trt.matrix_multiply: inner dims differ ({tuple(a.shape)} {oa.name}, "
                          f"{tuple(b.shape)} {ob.name})")
+    x, y = tf32_operands(x, y)  # the engine may read float32 operands as TF32 (see numerics.py)
     out = torch.matmul(widen_half(x), widen_half(y)).to(a.dtype)
     if ob is MatrixOperation.VECTOR:
         out = out.squeeze(-1)
@@ -89,7 +94,8 @@ def convolution(input: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | 
     """Cross-correlation of ``input [N, C, *spatial]`` with ``kernel [K, C/groups, *window]``; symmetric padding."""
     require_same_dtype("trt.convolution", input, kernel, *([bias] if bias is not None else []))
     n = _spatial("trt.convolution", input, kernel, {"stride": stride, "padding": padding, "dilation": dilation})
-    out = _CONV[n](widen_half(input), widen_half(kernel), None if bias is None else widen_half(bias), list(stride),
+    x, k = tf32_operands(input, kernel)  # the bias is added to the f32 accumulator, never rounded
+    out = _CONV[n](widen_half(x), widen_half(k), None if bias is None else widen_half(bias), list(stride),
                    list(padding), list(dilation), groups)
     return (out.to(input.dtype),)
 
@@ -103,7 +109,8 @@ def deconvolution(input: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor 
     out_pad = list(output_padding) or [0] * (kernel.dim() - 2)
     n = _spatial("trt.deconvolution", input, kernel, {"stride": stride, "padding": padding, "dilation": dilation,
                                                       "output_padding": out_pad})
-    out = _DECONV[n](widen_half(input), widen_half(kernel), None if bias is None else widen_half(bias), list(stride),
+    x, k = tf32_operands(input, kernel)
+    out = _DECONV[n](widen_half(x), widen_half(k), None if bias is None else widen_half(bias), list(stride),
                      list(padding), out_pad, groups, list(dilation))
     return (out.to(input.dtype),)
 

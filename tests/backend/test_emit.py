@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 from tests.backend.builders import TrtGraph
+from trt_passes.backend import emit as emit_module
 from trt_passes.backend.emit import BuildSettings, EmissionError, EmissionTypeError, emit_engine
 from trt_passes.backend.enums import (
     ActivationType,
@@ -26,6 +27,7 @@ from trt_passes.backend.enums import (
     TopKOperation,
     UnaryOperation,
 )
+from trt_passes.backend.layers.numerics import Numerics
 from trt_passes.backend.tensorrt_import import TensorRTNotAvailableError, find_tensorrt
 from trt_passes.ir.graph import Graph, Provenance, Slot, Value
 from trt_passes.ir.types import TensorType
@@ -266,3 +268,32 @@ def test_tensorrt_builds_scatter_and_topk_indices_with_the_irs_types(dtype: str,
     assert art.engine and len(art.output_names) == len(outs)
     assert {n.split(":")[0] for n in art.layer_names} >= {"scatter_src_elements", "index_put_one_index",
                                                           "index_put_two_indices"}
+
+
+# ---- numerics: the TF32 builder flag follows the body's record, explicitly either way ------------------------------
+
+@pytest.mark.parametrize("tf32", [True, False])
+def test_the_tf32_flag_is_set_or_cleared_explicitly_from_the_numerics(tf32: bool) -> None:
+    trt = find_tensorrt().module
+    config = trt.Builder(trt.Logger()).create_builder_config()
+    assert config.get_flag(trt.BuilderFlag.TF32)  # what a fresh config has, which emission must not rely on
+    emit_module.set_numerics_flags(trt, config, Numerics(tf32=tf32))
+    assert config.get_flag(trt.BuilderFlag.TF32) is tf32
+
+
+@pytest.mark.parametrize("record, expected", [({"tf32": True}, True), ({"tf32": False}, False), (None, False)])
+def test_emission_builds_with_the_numerics_the_body_records(monkeypatch: pytest.MonkeyPatch, record: dict | None,
+                                                            expected: bool) -> None:
+    seen: list[bool] = []
+    real = emit_module.set_numerics_flags
+
+    def spy(trt: object, config: object, numerics: Numerics) -> None:
+        real(trt, config, numerics)
+        seen.append(config.get_flag(find_tensorrt().module.BuilderFlag.TF32))  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(emit_module, "set_numerics_flags", spy)
+    body = _conv()
+    if record is not None:
+        body.meta["numerics"] = record
+    emit_engine(body, FAST)
+    assert seen == [expected]

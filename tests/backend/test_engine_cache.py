@@ -49,7 +49,8 @@ def test_equal_segments_built_separately_share_a_key():
     assert key(body(bias(0))) == key(body(bias(0).clone()))
 
 
-@pytest.mark.parametrize("change", ["weights", "one_weight_bit", "attribute", "shape", "settings", "tensorrt"])
+@pytest.mark.parametrize("change", ["weights", "one_weight_bit", "attribute", "shape", "settings", "tensorrt",
+                                    "numerics"])
 def test_the_key_changes_with_everything_that_shapes_the_engine(change: str):
     base = key(body(bias(0)))
     if change == "weights":
@@ -64,6 +65,10 @@ def test_the_key_changes_with_everything_that_shapes_the_engine(change: str):
         other = key(body(bias(0, (2, 9)), shape=(2, 9)))
     elif change == "settings":
         other = key(body(bias(0)), BuildSettings(optimization_level=1))
+    elif change == "numerics":  # the TF32 builder flag the body records (its engine is built with it)
+        g = body(bias(0))
+        g.meta["numerics"] = {"tf32": True}
+        other = key(g)
     else:
         other = key(body(bias(0)), version="1.8.0.1")
     assert other != base
@@ -117,7 +122,7 @@ WORKER = textwrap.dedent("""
                                 torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(8 * 6 * 6, 4)).eval()
     x = torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(1))
     compiled = trt_passes.compile(model, inputs=[x], cache_dir=sys.argv[1], require_full_compilation=True,
-                                  runtime="reference")
+                                  runtime="reference", disable_tf32=True)  # exact float32: a tight check
     with torch.no_grad():
         err = max_relative_error(compiled(x), model(x))
     print(json.dumps({"cached": [p.cached for p in compiled.compile_report.partitions], "err": err,

@@ -69,3 +69,25 @@ def test_an_engine_recorded_for_another_gpu_falls_back_with_the_compatibility_re
     with pytest.warns(RuntimeWarning, match=r"reference runtime.*built for NVIDIA H100"):
         assert use_engine("s", "auto", True, torch.device("cuda"), record) is False
     assert use_engine("s", "auto", True, torch.device("cuda"), {**record, "target": None}) is True
+
+
+def matmul_body(tf32: bool | None) -> Graph:
+    g = Graph()
+    t = TensorType("f32", (1, 1))
+    x = g.add_input("x", t, 0)
+    one = g.add_constant(torch.ones(1, 1), "one")
+    mm = g.add("trt.matrix_multiply", [Value(x), Value(one)],
+               {"a": Slot(0), "b": Slot(1), "op_a": "NONE", "op_b": "NONE"}, [t])
+    g.set_outputs([Value(mm)])
+    if tf32 is not None:
+        g.meta["numerics"] = {"tf32": tf32}
+    return g
+
+
+@pytest.mark.parametrize("tf32, expected", [(True, 1.0), (False, 1.0 + 2.0 ** -20), (None, 1.0 + 2.0 ** -20)])
+def test_the_reference_runtime_computes_with_the_numerics_the_engine_was_built_with(tf32, expected):
+    x = torch.tensor([[1.0 + 2.0 ** -20]])
+    (module_out,) = SegmentModule("seg", matmul_body(tf32), None, "reference")(x)
+    meta, weights = make_meta("seg", matmul_body(tf32), "reference", None)
+    (op_out,) = torch.ops.trt_passes.execute_engine([x], torch.zeros(0, dtype=torch.uint8), weights, meta)
+    assert module_out.item() == expected and op_out.item() == expected

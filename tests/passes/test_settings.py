@@ -26,3 +26,10 @@ def test_torch_executed_ops_accepts_an_op_with_or_without_overload():
     assert s.executes_in_torch("aten.relu.default")
     assert not s.executes_in_torch("aten.relu6.default")
     assert CompileSettings(torch_executed_ops=["aten.add.Tensor"]).executes_in_torch("aten.add.Tensor")
+
+
+def test_tf32_is_allowed_by_default_as_in_torch_tensorrt_and_disable_tf32_takes_a_bool():
+    assert CompileSettings().disable_tf32 is False
+    assert CompileSettings.from_options({"disable_tf32": True}).disable_tf32 is True
+    with pytest.raises(TypeError, match="disable_tf32 must be True or False"):
+        CompileSettings.from_options({"disable_tf32": "yes"})

@@ -43,7 +43,8 @@ def _model() -> torch.nn.Module:
 @pytest.fixture(scope="module")
 def originals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("originals")
-    compiled = quiet(trt_passes.compile, _model(), "dynamo", [X], min_block_size=1)
+    # Exact float32 (TF32 off), so what a loaded original computes is eager's result to 1e-5.
+    compiled = quiet(trt_passes.compile, _model(), "dynamo", [X], min_block_size=1, disable_tf32=True)
     return {fmt: trt_passes.save(compiled, root / f"small.{fmt}", output_format=fmt, inputs=[X]) for fmt in FORMATS}
 
 

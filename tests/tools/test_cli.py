@@ -175,3 +175,13 @@ def test_fmt_rewrites_a_messy_rule_file_into_the_canonical_form_and_check_then_p
     assert code == 0
     code, out, _ = run(capsys, "check", str(messy))
     assert code == 0 and out.startswith("ok:")
+
+
+@pytest.mark.parametrize("flags, tolerance, compute", [((), "0.005", "tf32"), (("--disable-tf32",), "0.0001", "f32"),
+                                                       (("--precision", "f16"), "0.01", "f16")])
+def test_check_takes_its_default_tolerance_from_the_precision_the_engines_compute_in(capsys, flags, tolerance,
+                                                                                     compute):
+    code, out, err = run(capsys, "compile", f"{MODELS}:mlp", "--input", "4x8", "--check", "--min-block-size", "1",
+                         "--runtime", "reference", *flags)
+    assert code == 0, err
+    assert f"Tolerance: {tolerance} (the default for {compute} compute)" in out

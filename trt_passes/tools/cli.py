@@ -32,15 +32,11 @@ from trt_passes.tools.coverage import coverage_report
 from trt_passes.tools.draw import write_graph
 from trt_passes.tools.explain_graph import explain_with_graph
 from trt_passes.tools.models import load_model
-from trt_passes.tools.parity import check_parity
+from trt_passes.tools.parity import TOLERANCE, check_parity, default_tolerance
 from trt_passes.tools.progress import progress_display, showing_progress
 from trt_passes.tools.rulecheck import check_files
 
 EXIT_OK, EXIT_ERROR = 0, 1
-# Default --tolerance (max relative error vs eager float32) by --precision. float32: reordered sums through ~50 layers
-# stay near 1e-5. f16 (epsilon 2**-10 ~ 9.8e-4) and bf16 (2**-7 ~ 7.8e-3) round every layer's result: about ten and
-# six epsilons; measured on resnet18 and a 2-layer BERT against float64: f16 up to 1.6e-3, bf16 up to 1.1e-2.
-DEFAULT_TOLERANCE = {"f32": 1e-4, "f16": 1e-2, "bf16": 5e-2}
 
 
 def _add_compile_options(p: argparse.ArgumentParser) -> None:
@@ -59,6 +55,8 @@ def _add_compile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", "--enabled-precisions", dest="precision", choices=("f32", "f16", "bf16"),
                    default="f32", help="run float32 compute in f16 or bf16, keeping numerically sensitive ops "
                    "(softmax, reductions, normalisations) in f32; inputs and outputs keep their dtypes")
+    p.add_argument("--disable-tf32", action="store_true", help="float32 convolutions and matrix products in full "
+                   "float32 (default: TF32 allowed, as in Torch-TensorRT: inputs rounded to a 10-bit mantissa)")
     p.add_argument("--cache-dir", default=None, metavar="DIR", help="reuse engines built before (keyed on network, "
                    "weights, settings and TensorRT version)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display on stderr")
@@ -78,11 +76,16 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "pipeline": args.pipeline,
         "cache_dir": args.cache_dir,
         "enabled_precisions": (args.precision,),
+        "disable_tf32": args.disable_tf32,
     }
 
 
-def _tolerance(args: argparse.Namespace) -> float:
-    return args.tolerance if args.tolerance is not None else DEFAULT_TOLERANCE[args.precision]
+def _tolerance(args: argparse.Namespace, f32_contractions: str | None = None) -> float:
+    """``--tolerance``, else the default for the precision the compiled engines compute in (``bisect`` evaluates
+    every graph in exact float32 arithmetic: no TF32)."""
+    if args.tolerance is not None:
+        return float(args.tolerance)
+    return default_tolerance(f32_contractions, None if args.precision == "f32" else args.precision)
 
 
 def _model_and_specs(args: argparse.Namespace) -> tuple[Any, list[Any]]:
@@ -122,7 +125,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
             where = " at " + ", ".join("x".join(map(str, s.shape)) for s in shapes) if dynamic else ""
             print(f"Parity{where}: {result}")
             worst = max(worst, result.vs_eager)
-        tolerance = _tolerance(args)
+        contractions = compiled.compile_report.f32_contractions
+        tolerance = _tolerance(args, contractions)
+        why = "--tolerance" if args.tolerance is not None else \
+            f"the default for {args.precision if args.precision != 'f32' else contractions or 'f32'} compute"
+        print(f"Tolerance: {tolerance:g} ({why})")
         if worst > tolerance:
             print(f"error: parity {worst:.3g} exceeds --tolerance {tolerance:g}", file=sys.stderr)
             return EXIT_ERROR
@@ -241,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compile_options(p)
     p.add_argument("--check", action="store_true", help="compare the compiled program with eager PyTorch")
     p.add_argument("--tolerance", type=float, default=None, help="largest max-relative-error --check accepts "
-                   "(default 1e-4; with --precision f16 1e-2, bf16 5e-2)")
+                   f"(default {TOLERANCE['tf32']:g} with TF32, {TOLERANCE['f32']:g} with --disable-tf32; with "
+                   f"--precision f16 {TOLERANCE['f16']:g}, bf16 {TOLERANCE['bf16']:g})")
     p.set_defaults(func=cmd_compile)
     p = sub.add_parser("explain", help="explain a rule, a pass, or a model's compilation (with --input)")
     _add_compile_options(p)
@@ -255,7 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bisect", help="find the pass and rule application after which outputs drift from eager")
     _add_compile_options(p)
     p.add_argument("--tolerance", type=float, default=None, help="largest max-relative-error accepted "
-                   "(default 1e-4; with --precision f16 1e-2, bf16 5e-2)")
+                   f"(default {TOLERANCE['f32']:g}: graphs are evaluated in exact float32; with --precision f16 "
+                   f"{TOLERANCE['f16']:g}, bf16 {TOLERANCE['bf16']:g})")
     p.add_argument("--json", action="store_true", help="machine-readable result")
     p.set_defaults(func=cmd_bisect)
     p = sub.add_parser("list", help="list the passes (with the default pipeline) or the rules")
