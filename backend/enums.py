@@ -53,6 +53,7 @@ class UnaryOperation(Enum):
     SIGN = "SIGN"
     ROUND = "ROUND"
     ISINF = "ISINF"
+    ISNAN = "ISNAN"
 
 
 class ElementWiseOperation(Enum):

@@ -22,6 +22,15 @@ def _gelu_tanh(x: torch.Tensor) -> torch.Tensor:
 
 # Formulas from TensorRT's Activation operator page; THRESHOLDED_RELU follows NvInfer.h's ``x > alpha ? x : 0``
 # (the ONNX operator it exists for) where the operator page writes ``max(0, x - alpha)``.
+
+
+def _clip(x: torch.Tensor, alpha: float, beta: float) -> torch.Tensor:
+    """NvInfer.h's ``max(alpha, min(beta, x))``: alpha everywhere when alpha > beta (torch.clamp gives beta), and
+    alpha for a NaN input (NVIDIA/TensorRT#4773: TensorRT 10.16 returns the lower bound; torch.clamp gives NaN)."""
+    clipped = torch.clamp(torch.clamp(x, max=beta), min=alpha)
+    return torch.where(torch.isnan(x), alpha, clipped)
+
+
 _ACTIVATIONS: dict[ActivationType, Callable[[torch.Tensor, float, float], torch.Tensor]] = {
     ActivationType.RELU: lambda x, a, b: torch.relu(x),
     ActivationType.SIGMOID: lambda x, a, b: torch.sigmoid(x),
@@ -31,7 +40,7 @@ _ACTIVATIONS: dict[ActivationType, Callable[[torch.Tensor, float, float], torch.
     ActivationType.SELU: lambda x, a, b: b * torch.where(x >= 0, x, a * torch.expm1(x)),
     ActivationType.SOFTSIGN: lambda x, a, b: x / (1 + x.abs()),
     ActivationType.SOFTPLUS: lambda x, a, b: a * torch.log1p(torch.exp(b * x)),
-    ActivationType.CLIP: lambda x, a, b: torch.clamp(x, min=a, max=b),
+    ActivationType.CLIP: _clip,
     ActivationType.HARD_SIGMOID: lambda x, a, b: torch.clamp(a * x + b, min=0.0, max=1.0),
     ActivationType.SCALED_TANH: lambda x, a, b: a * torch.tanh(b * x),
     ActivationType.THRESHOLDED_RELU: lambda x, a, b: torch.where(x > a, x, torch.zeros_like(x)),
@@ -60,7 +69,8 @@ ACTIVATION = Layer(
     "activation",
     (tensor_arg("input"), attr("type", "ActivationType"), attr("alpha", "float", 0.0), attr("beta", "float", 0.0)),
     "IActivationLayer: elementwise activation `type`; alpha/beta parametrise LEAKY_RELU, ELU, SELU, SOFTPLUS, "
-    "CLIP (alpha=min, beta=max), HARD_SIGMOID, SCALED_TANH, THRESHOLDED_RELU. Output dtype = input dtype.",
+    "CLIP (max(alpha, min(beta, x)): alpha when alpha > beta, and for a NaN input), HARD_SIGMOID, SCALED_TANH, "
+    "THRESHOLDED_RELU. Output dtype = input dtype.",
     reference=activation, emit=emit_activation)
 
 # ---- unary -------------------------------------------------------------------------------------------------------
@@ -90,6 +100,7 @@ _UNARY: dict[UnaryOperation, Callable[[torch.Tensor], torch.Tensor]] = {
     UnaryOperation.SIGN: torch.sign,
     UnaryOperation.ROUND: torch.round,  # half to even, as TensorRT's kROUND
     UnaryOperation.ISINF: torch.isinf,
+    UnaryOperation.ISNAN: torch.isnan,
 }
 
 
@@ -98,7 +109,7 @@ def unary(input: torch.Tensor, op: Any) -> Outputs:
     if kind is UnaryOperation.NOT and input.dtype != torch.bool:
         raise TypeError(f"trt.unary NOT takes bool, got {input.dtype}")
     out = _UNARY[kind](input)
-    if kind not in (UnaryOperation.NOT, UnaryOperation.ISINF):
+    if kind not in (UnaryOperation.NOT, UnaryOperation.ISINF, UnaryOperation.ISNAN):
         out = out.to(input.dtype)
     return (out,)
 
@@ -110,7 +121,7 @@ def emit_unary(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
 
 UNARY = Layer(
     "unary", (tensor_arg("input"), attr("op", "UnaryOperation")),
-    "IUnaryLayer: elementwise `op`. NOT takes and gives bool; ISINF gives bool; others keep the dtype.",
+    "IUnaryLayer: elementwise `op`. NOT takes and gives bool; ISINF and ISNAN give bool; others keep the dtype.",
     reference=unary, emit=emit_unary)
 
 LAYERS = (ACTIVATION, UNARY)

@@ -27,6 +27,10 @@ def _div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.div(a, b, rounding_mode="trunc") if not a.is_floating_point() else a / b
 
 
+# MAX and MIN return the other operand where one is NaN (IEEE maxNum/minNum, as CUDA's fmaxf/fminf): reported for
+# TensorRT 10.16's MIN in NVIDIA/TensorRT#4758. torch.maximum/minimum propagate NaN, so converters must not rely on it.
+
+
 def _floor_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.div(a, b, rounding_mode="floor")
 
@@ -34,8 +38,8 @@ def _floor_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 _ELEMENTWISE: dict[ElementWiseOperation, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     ElementWiseOperation.SUM: torch.add,
     ElementWiseOperation.PROD: torch.mul,
-    ElementWiseOperation.MAX: torch.maximum,
-    ElementWiseOperation.MIN: torch.minimum,
+    ElementWiseOperation.MAX: torch.fmax,
+    ElementWiseOperation.MIN: torch.fmin,
     ElementWiseOperation.SUB: torch.sub,
     ElementWiseOperation.DIV: _div,
     ElementWiseOperation.POW: torch.pow,
@@ -72,7 +76,8 @@ ELEMENTWISE = Layer(
     "elementwise", (tensor_arg("a"), tensor_arg("b"), attr("op", "ElementWiseOperation")),
     "IElementWiseLayer: `a op b` with numpy broadcasting over any ranks (emission left-pads the lower-rank "
     "input with 1s). Both inputs share one dtype; EQUAL/GREATER/LESS give bool; AND/OR/XOR take bool. "
-    "Integer DIV truncates, FLOOR_DIV floors. SUM/PROD/MAX/MIN/AND/OR/XOR/EQUAL are commutative.",
+    "Integer DIV truncates, FLOOR_DIV floors. MAX/MIN return the other operand where one is NaN. "
+    "SUM/PROD/MAX/MIN/AND/OR/XOR/EQUAL are commutative.",
     reference=elementwise, emit=emit_elementwise)
 
 # ---- select ------------------------------------------------------------------------------------------------------

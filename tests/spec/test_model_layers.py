@@ -49,11 +49,13 @@ def compile_report(name: str, variant: Callable[[torch.nn.Module], torch.nn.Modu
 # Layer budgets. resnet18: one layer per convolution (batch norm folded), ReLU and residual add (45), then max pool,
 # mean, flatten, and the classifier: matmul, weight constant, bias add, bias constant and the reshape emission adds to
 # give the bias the matmul's rank = 53, against Torch-TensorRT's 73. mobilenet_v2 likewise: 52 convolutions + 35
-# clips + 10 adds + mean, flatten, matmul, weight = 101, plus 3 for the classifier bias when it is non-zero. BERT:
+# clips + 10 adds + mean, flatten, matmul, weight = 101, plus 3 for the classifier bias when it is non-zero, plus 2
+# per clip (ISNAN and a select: TensorRT's CLIP turns a NaN into its lower bound, torch's ReLU6 keeps it; TensorRT
+# fuses the three pointwise layers) = 171 and 174. BERT:
 # the count these rule sets reach today (fresh weights have zero biases, whose adds disappear).
 BUDGETS = {
     ("resnet18", "fresh"): 53, ("resnet18", "perturbed"): 53,
-    ("mobilenet_v2", "fresh"): 101, ("mobilenet_v2", "perturbed"): 104,
+    ("mobilenet_v2", "fresh"): 171, ("mobilenet_v2", "perturbed"): 174,
     ("bert", "fresh"): 92, ("bert", "perturbed"): 131,
 }
 VARIANTS = {"fresh": lambda m: m, "perturbed": perturbed}

@@ -128,3 +128,25 @@ def test_ops_tensorrt_runs_only_on_floats_refuse_integers(op: str, args: dict) -
 def test_relu_takes_integers() -> None:
     x = torch.tensor([-2, 3], dtype=torch.int64)
     assert run("trt.activation", input=x, type="RELU")[0].tolist() == [0, 3]
+
+
+# ---- where TensorRT's CLIP is not torch.clamp ---------------------------------------------------------------------
+
+def test_clip_with_the_lower_bound_above_the_upper_gives_the_lower_bound_everywhere() -> None:
+    """NvInfer.h defines CLIP as max(alpha, min(beta, x)); torch.clamp(x, 2, 1) gives 1 (its max) instead."""
+    x = torch.tensor([-5.0, 0.0, 1.5, 5.0])
+    (out,) = run("trt.activation", input=x, type=ActivationType.CLIP, alpha=2.0, beta=1.0)
+    assert out.tolist() == [2.0, 2.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_clip_turns_a_nan_into_the_lower_bound(dtype: torch.dtype) -> None:
+    """NVIDIA/TensorRT#4773: TensorRT returns the lower bound for a NaN input; torch.clamp keeps the NaN."""
+    x = torch.tensor([math.nan, -9.0, 0.5, 9.0], dtype=dtype)
+    (out,) = run("trt.activation", input=x, type=ActivationType.CLIP, alpha=-1.0, beta=6.0)
+    assert out.tolist() == [-1.0, -1.0, 0.5, 6.0]
+
+
+def test_isnan_gives_bool() -> None:
+    x = torch.tensor([1.0, math.nan, math.inf], dtype=torch.float16)
+    assert run("trt.unary", input=x, op=UnaryOperation.ISNAN)[0].tolist() == [False, True, False]

@@ -4,6 +4,8 @@ predicts the real result's type (``run``)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -99,3 +101,13 @@ def test_identity_copies() -> None:
     x = torch.randn(2, 3)
     (out,) = run("trt.identity", input=x)
     assert torch.equal(out, x) and out.data_ptr() != x.data_ptr()
+
+
+@pytest.mark.parametrize(("kind", "expected"), [(ElementWiseOperation.MAX, [2.0, 1.0, "nan"]),
+                                                 (ElementWiseOperation.MIN, [2.0, 1.0, "nan"])])
+def test_max_and_min_return_the_other_operand_where_one_is_nan(kind: ElementWiseOperation, expected: list) -> None:
+    """NVIDIA/TensorRT#4758: TensorRT's MIN returns the non-NaN operand (IEEE minNum); torch.minimum gives NaN."""
+    a = torch.tensor([math.nan, 1.0, math.nan])
+    b = torch.tensor([2.0, math.nan, math.nan])
+    (out,) = run("trt.elementwise", a=a, b=b, op=kind)
+    assert [v if v == v else "nan" for v in out.tolist()] == expected

@@ -1,0 +1,91 @@
+"""Where a TensorRT layer computes something other than the PyTorch op it stands for, the converted program still gives
+PyTorch's answer: each converter emits a form that does, or leaves the op to PyTorch.
+
+The reference runtime computes TensorRT's semantics (backend/layers, ARCHITECTURE.md's table of them), so each test
+here fails if a converter went back to emitting the bare layer. Inputs are the ones where the semantics differ (NaN,
+bounds in the wrong order, a single output pixel, rounding boundaries, negative bases), compared exactly with eager
+PyTorch; engines are built for real, segments run on the reference runtime.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import trt_passes
+
+NAN = math.nan
+
+
+class Fn(torch.nn.Module):
+    def __init__(self, f: Callable[..., Any]) -> None:
+        super().__init__()
+        self.f = f
+
+    def forward(self, *args: torch.Tensor) -> Any:
+        return self.f(*args)
+
+
+def converted(f: Callable[..., Any], *inputs: torch.Tensor, **options: Any) -> Any:
+    """``f`` compiled with every op it can convert in TensorRT segments, run on the reference runtime."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return trt_passes.compile(Fn(f).eval(), inputs=list(inputs), min_block_size=1, runtime="reference",
+                                  **options)
+
+
+def assert_same(got: torch.Tensor, want: torch.Tensor) -> None:
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert torch.equal(torch.isnan(got), torch.isnan(want)), (got, want)
+    assert torch.equal(torch.nan_to_num(got), torch.nan_to_num(want)), (got, want)
+
+
+def fallbacks(compiled: Any) -> list[str]:
+    return [f.op for f in compiled.compile_report.fallbacks]
+
+
+# ---- NaN through CLIP, MAX and MIN (TensorRT replaces it by a bound or the other operand) -------------------------
+
+X_WITH_NAN = torch.tensor([[NAN, -7.0, -0.5, 0.5, 7.0, NAN]])
+
+
+@pytest.mark.parametrize("name, f", [
+    ("clamp", lambda x: torch.clamp(x, -1.0, 6.0)),
+    ("hardtanh", lambda x: F.hardtanh(x, -1.0, 1.0)),
+    ("relu6", F.relu6),
+    ("clamp_min", lambda x: torch.clamp(x, min=0.5)),
+    ("clamp_max", lambda x: torch.clamp(x, max=0.5)),
+    ("hardsigmoid", F.hardsigmoid),  # (hardswish multiplies by x, so a NaN comes through whatever the clamp does)
+])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_a_nan_input_stays_nan_through_clamps_as_in_torch(name: str, f: Callable, dtype: torch.dtype) -> None:
+    x = X_WITH_NAN.to(dtype)
+    compiled = converted(f, x)
+    assert fallbacks(compiled) == [], name
+    with torch.no_grad():
+        assert_same(compiled(x), f(x))
+
+
+@pytest.mark.parametrize("f", [torch.maximum, torch.minimum])
+def test_a_nan_in_either_operand_of_maximum_and_minimum_is_the_result_as_in_torch(f: Callable) -> None:
+    a = torch.tensor([NAN, 1.0, NAN, 2.0, -3.0])
+    b = torch.tensor([1.0, NAN, NAN, -2.0, 3.0])
+    compiled = converted(lambda p, q: f(p, q) * 2, a, b)
+    assert fallbacks(compiled) == []
+    with torch.no_grad():
+        assert_same(compiled(a, b), f(a, b) * 2)
+
+
+def test_clamp_with_the_lower_bound_above_the_upper_stays_in_pytorch() -> None:
+    """TensorRT's CLIP gives alpha = 2 there, torch.clamp gives 1: the rule does not match."""
+    x = torch.tensor([[-3.0, 0.0, 1.5, 3.0]])
+    compiled = converted(lambda t: torch.clamp(t, 2.0, 1.0) + t, x)
+    assert fallbacks(compiled) == ["aten.clamp.default"]
+    with torch.no_grad():
+        assert_same(compiled(x), torch.clamp(x, 2.0, 1.0) + x)
