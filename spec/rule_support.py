@@ -6,6 +6,8 @@ Each is a pure function of IR types and numbers, declared in the `.rw` file that
 
 from __future__ import annotations
 
+import math
+
 from trt_passes.ir.types import TensorType
 
 
@@ -35,3 +37,9 @@ def block_to_front(rank: int, start: int, length: int) -> list:
     (index_put's values have the index tensors' dims where the indexed dim was)."""
     block = list(range(start, start + length))
     return block + [d for d in range(rank) if d not in block]
+
+
+def is_power_of_two(x: float) -> bool:
+    """``|x| == 2 ** k`` for an integer ``k``: dividing by ``x`` is exact (unless the quotient underflows), so
+    floor division needs no correction of a rounded quotient."""
+    return math.isfinite(x) and x != 0 and math.frexp(abs(x))[0] == 0.5

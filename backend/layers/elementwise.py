@@ -32,7 +32,12 @@ def _div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def _floor_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return torch.div(a, b, rounding_mode="floor")
+    """Integers: the exact floor quotient. Floats: the floor of the rounded quotient, floor(fl(a / b)), TensorRT's
+    "floor division of the first element by the second" (there is no remainder to correct it with). torch's
+    floor division corrects through an exact fmod: 1.0 // 0.1 is 9 in torch and floor(fl(10.000000149)) = 10 here."""
+    if not a.is_floating_point():
+        return torch.div(a, b, rounding_mode="floor")
+    return torch.floor(a / b)
 
 
 _ELEMENTWISE: dict[ElementWiseOperation, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
@@ -76,8 +81,8 @@ ELEMENTWISE = Layer(
     "elementwise", (tensor_arg("a"), tensor_arg("b"), attr("op", "ElementWiseOperation")),
     "IElementWiseLayer: `a op b` with numpy broadcasting over any ranks (emission left-pads the lower-rank "
     "input with 1s). Both inputs share one dtype; EQUAL/GREATER/LESS give bool; AND/OR/XOR take bool. "
-    "Integer DIV truncates, FLOOR_DIV floors. MAX/MIN return the other operand where one is NaN. "
-    "SUM/PROD/MAX/MIN/AND/OR/XOR/EQUAL are commutative.",
+    "Integer DIV truncates, FLOOR_DIV floors (floats: floor of the rounded quotient). MAX/MIN return the other "
+    "operand where one is NaN. SUM/PROD/MAX/MIN/AND/OR/XOR/EQUAL are commutative.",
     reference=elementwise, emit=emit_elementwise)
 
 # ---- select ------------------------------------------------------------------------------------------------------

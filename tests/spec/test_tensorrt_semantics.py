@@ -89,3 +89,34 @@ def test_clamp_with_the_lower_bound_above_the_upper_stays_in_pytorch() -> None:
     assert fallbacks(compiled) == ["aten.clamp.default"]
     with torch.no_grad():
         assert_same(compiled(x), torch.clamp(x, 2.0, 1.0) + x)
+
+
+# ---- float floor division (TensorRT floors the rounded quotient; torch corrects it with an exact remainder) ---------
+
+BOUNDARY = torch.tensor([1.0, -1.0, 0.3, 7.0, -7.5, 1e-3])
+
+
+def test_floor_division_by_a_number_that_is_not_a_power_of_two_stays_in_pytorch() -> None:
+    compiled = converted(lambda x: torch.div(x, 0.1, rounding_mode="floor") + x, BOUNDARY)
+    assert fallbacks(compiled) == ["aten.div.Tensor_mode"]
+    with torch.no_grad():
+        got = compiled(BOUNDARY)
+    assert got[0].item() == 9.0 + 1.0  # 1.0 // 0.1 is 9 in torch; floor(fl(1.0 / 0.1)) would be 10
+    assert_same(got, torch.div(BOUNDARY, 0.1, rounding_mode="floor") + BOUNDARY)
+
+
+@pytest.mark.parametrize("divisor", [0.5, -4.0, 2.0 ** -10])
+def test_floor_division_by_a_power_of_two_is_exact_and_converts(divisor: float) -> None:
+    x = torch.tensor([1.0, -1.0, 0.3, 7.0, -7.5, 1e-3, -2.0 ** -9])
+    compiled = converted(lambda t: torch.div(t, divisor, rounding_mode="floor"), x)
+    assert fallbacks(compiled) == []
+    with torch.no_grad():
+        assert_same(compiled(x), torch.div(x, divisor, rounding_mode="floor"))
+
+
+def test_floor_division_by_a_tensor_stays_in_pytorch() -> None:
+    a, b = torch.tensor([1.0, 2.0]), torch.tensor([0.1, 0.3])
+    compiled = converted(lambda p, q: torch.div(p, q, rounding_mode="floor") * 2, a, b)
+    assert fallbacks(compiled) == ["aten.div.Tensor_mode"]
+    with torch.no_grad():
+        assert_same(compiled(a, b), torch.div(a, b, rounding_mode="floor") * 2)

@@ -24,7 +24,7 @@ _FLOAT_OPS = {
     ElementWiseOperation.SUB: np.subtract,
     ElementWiseOperation.DIV: np.divide,
     ElementWiseOperation.POW: np.power,
-    ElementWiseOperation.FLOOR_DIV: np.floor_divide,
+    ElementWiseOperation.FLOOR_DIV: lambda a, b: np.floor(np.divide(a, b)),  # floor of the rounded quotient
     ElementWiseOperation.EQUAL: np.equal,
     ElementWiseOperation.GREATER: np.greater,
     ElementWiseOperation.LESS: np.less,
@@ -111,3 +111,10 @@ def test_max_and_min_return_the_other_operand_where_one_is_nan(kind: ElementWise
     b = torch.tensor([2.0, math.nan, math.nan])
     (out,) = run("trt.elementwise", a=a, b=b, op=kind)
     assert [v if v == v else "nan" for v in out.tolist()] == expected
+
+
+def test_float_floor_division_floors_the_rounded_quotient() -> None:
+    """1.0 / 0.1 rounds to 10.0 in float32, so TensorRT's FLOOR_DIV gives 10 where torch (exact fmod) gives 9."""
+    a, b = torch.tensor([1.0, -1.0, 7.0]), torch.tensor([0.1, 0.1, 2.0])
+    assert run("trt.elementwise", a=a, b=b, op=ElementWiseOperation.FLOOR_DIV)[0].tolist() == [10.0, -10.0, 3.0]
+    assert (a // b).tolist() == [9.0, -10.0, 3.0]
