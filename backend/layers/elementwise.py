@@ -40,6 +40,17 @@ def _floor_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.floor(a / b)
 
 
+def _pow(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Floats: NaN wherever the base is negative. TensorRT-RTX computes POW so (pytorch/TensorRT#4181: "a bug in
+    TensorRT-RTX where pow(x,y) where x is negative returns NaN"), also for integer exponents, where torch gives the
+    real power; full TensorRT may compute C's powf. Converters emit POW only where both agree with torch: a base
+    that cannot be negative, or a non-integer exponent (NaN in torch too)."""
+    out = torch.pow(a, b)
+    if not a.is_floating_point():
+        return out
+    return torch.where(a < 0, torch.full_like(out, float("nan")), out)
+
+
 _ELEMENTWISE: dict[ElementWiseOperation, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     ElementWiseOperation.SUM: torch.add,
     ElementWiseOperation.PROD: torch.mul,
@@ -47,7 +58,7 @@ _ELEMENTWISE: dict[ElementWiseOperation, Callable[[torch.Tensor, torch.Tensor], 
     ElementWiseOperation.MIN: torch.fmin,
     ElementWiseOperation.SUB: torch.sub,
     ElementWiseOperation.DIV: _div,
-    ElementWiseOperation.POW: torch.pow,
+    ElementWiseOperation.POW: _pow,
     ElementWiseOperation.FLOOR_DIV: _floor_div,
     ElementWiseOperation.AND: torch.logical_and,
     ElementWiseOperation.OR: torch.logical_or,
@@ -81,8 +92,9 @@ ELEMENTWISE = Layer(
     "elementwise", (tensor_arg("a"), tensor_arg("b"), attr("op", "ElementWiseOperation")),
     "IElementWiseLayer: `a op b` with numpy broadcasting over any ranks (emission left-pads the lower-rank "
     "input with 1s). Both inputs share one dtype; EQUAL/GREATER/LESS give bool; AND/OR/XOR take bool. "
-    "Integer DIV truncates, FLOOR_DIV floors (floats: floor of the rounded quotient). MAX/MIN return the other "
-    "operand where one is NaN. SUM/PROD/MAX/MIN/AND/OR/XOR/EQUAL are commutative.",
+    "Integer DIV truncates, FLOOR_DIV floors (floats: floor of the rounded quotient). POW of a negative float "
+    "base is NaN. MAX/MIN return the other operand where one is NaN. SUM/PROD/MAX/MIN/AND/OR/XOR/EQUAL are "
+    "commutative.",
     reference=elementwise, emit=emit_elementwise)
 
 # ---- select ------------------------------------------------------------------------------------------------------

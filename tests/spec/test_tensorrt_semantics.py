@@ -120,3 +120,52 @@ def test_floor_division_by_a_tensor_stays_in_pytorch() -> None:
     assert fallbacks(compiled) == ["aten.div.Tensor_mode"]
     with torch.no_grad():
         assert_same(compiled(a, b), torch.div(a, b, rounding_mode="floor") * 2)
+
+
+# ---- POW of a negative base (NaN on TensorRT-RTX, the real power in torch for integer exponents) --------------------
+
+SIGNED = torch.tensor([-2.5, -1.0, -0.5, 0.0, 0.75, 3.0])
+
+
+@pytest.mark.parametrize("n", [3, 4, 5.0, 7, -1, -2, -3.0, 0, 1, 2])
+def test_an_integer_power_of_a_negative_base_is_the_real_power(n: float) -> None:
+    compiled = converted(lambda x: torch.pow(x, n), SIGNED)
+    assert fallbacks(compiled) == []
+    with torch.no_grad():
+        got, want = compiled(SIGNED), torch.pow(SIGNED, n)
+    torch.testing.assert_close(got, want, rtol=4 * 2.0 ** -24, atol=0.0)  # products round a few times, like pow
+
+
+def test_a_zeroth_power_is_one_even_of_nan_and_infinity() -> None:
+    x = torch.tensor([NAN, math.inf, -2.0, 0.0])
+    compiled = converted(lambda t: torch.pow(t, 0) + t, x)
+    assert fallbacks(compiled) == []
+    with torch.no_grad():
+        assert_same(compiled(x), torch.pow(x, 0) + x)
+
+
+def test_a_non_integer_power_of_a_negative_base_is_nan_in_both() -> None:
+    compiled = converted(lambda x: torch.pow(x, 1.5), SIGNED)
+    assert fallbacks(compiled) == []
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(SIGNED), torch.pow(SIGNED, 1.5), equal_nan=True)
+
+
+def test_a_tensor_power_of_a_negative_base_follows_torch_for_odd_even_and_fractional_exponents() -> None:
+    x = torch.tensor([-2.0, -2.0, -2.0, -2.0, 3.0, -0.5, 0.0, 2.0])
+    y = torch.tensor([3.0, 2.0, 0.5, -1.0, 2.5, -3.0, 2.0, -2.0])
+    compiled = converted(torch.pow, x, y)
+    assert fallbacks(compiled) == []
+    with torch.no_grad():
+        got = compiled(x, y)
+    torch.testing.assert_close(got, torch.pow(x, y), equal_nan=True)
+    assert got[0].item() == -8.0 and math.isnan(got[2].item())
+
+
+def test_a_negative_number_to_a_tensor_power_stays_in_pytorch() -> None:
+    x = torch.tensor([1.0, 2.0, 3.0])
+    compiled = converted(lambda t: torch.pow(-2.0, t) + t, x)
+    assert fallbacks(compiled) == ["aten.pow.Scalar"]
+    with torch.no_grad():
+        assert_same(compiled(x), torch.pow(-2.0, x) + x)
+    assert fallbacks(converted(lambda t: torch.pow(2.0, t), x)) == []

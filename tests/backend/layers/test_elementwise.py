@@ -118,3 +118,10 @@ def test_float_floor_division_floors_the_rounded_quotient() -> None:
     a, b = torch.tensor([1.0, -1.0, 7.0]), torch.tensor([0.1, 0.1, 2.0])
     assert run("trt.elementwise", a=a, b=b, op=ElementWiseOperation.FLOOR_DIV)[0].tolist() == [10.0, -10.0, 3.0]
     assert (a // b).tolist() == [9.0, -10.0, 3.0]
+
+
+def test_pow_of_a_negative_float_base_is_nan_as_tensorrt_rtx_computes_it() -> None:
+    """pytorch/TensorRT#4181: TensorRT-RTX's POW is NaN for a negative base, also where torch gives (-2) ** 3 = -8."""
+    (out,) = run("trt.elementwise", a=torch.tensor([-2.0, 2.0, 0.0]), b=torch.tensor([3.0, 3.0, 2.0]),
+                 op=ElementWiseOperation.POW)
+    assert math.isnan(out[0].item()) and out[1:].tolist() == [8.0, 0.0]
