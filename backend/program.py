@@ -1,7 +1,9 @@
 """Turn a (partitioned) IR graph into a runnable ``torch.fx.GraphModule``.
 
 * ``input``    -> placeholders, in input-index order, named as in the graph;
-* ``constant`` -> a buffer holding the constant's own tensor (no copy, even for ``nn.Parameter`` s) and ``get_attr``;
+* ``constant`` -> a buffer holding the constant's own tensor (no copy here, even for ``nn.Parameter`` s: the driver
+  hands over a graph whose constants are already the program's copies, :mod:`~trt_passes.backend.snapshot`) and
+  ``get_attr``;
 * ATen nodes  -> ``call_function(torch.ops.aten...)`` with the schema arguments rebuilt from ``attrs``;
 * ``segment``  -> ``call_module`` on its :class:`~trt_passes.backend.segment_module.SegmentModule`;
 * multi-output producers are read through ``operator.getitem`` (the IR has none, FX needs them);
@@ -75,7 +77,7 @@ class _Builder:
         self.fx.lint()
         gm = torch.fx.GraphModule(self.attrs, self.fx, class_name="TrtPassesProgram")
         # GraphModule installs nn.Parameter attributes as parameters; a compiled program has no trainable state, so
-        # every constant becomes a buffer (the same tensor object: weights are shared with the model, never copied).
+        # every constant becomes a buffer (the same tensor object as the graph's constant, never copied here).
         for target, value in self.attrs.items():
             if isinstance(value, torch.nn.Parameter):
                 delattr(gm, target)

@@ -4,7 +4,8 @@ per device).
 
 Body constants are registered as (non-persistent) buffers, so ``.to(device)`` moves them with the module; at call time
 the body graph is pointed at the current buffers. The body itself is a structural copy: the caller's IR is never
-touched and no tensor is copied at construction.
+touched and no tensor is copied at construction (the driver gives it a body whose constants are already the program's
+own copies, :mod:`~trt_passes.backend.snapshot`).
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from trt_passes.backend import engine_record
 from trt_passes.backend.program import build_program
 from trt_passes.backend.registry import default_ops
 from trt_passes.backend.segment_module import SegmentModule
+from trt_passes.backend.snapshot import snapshot_constants
 from trt_passes.diagnose import check_model, input_error, torch_failure_logs_quiet
 from trt_passes.dsl import RuleLibrary, load_rules
 from trt_passes.frontends import Frontend, FrontendError, frontends_taking_dynamic_inputs, get_frontend
@@ -72,7 +73,10 @@ def run_passes(graph: Graph, settings: CompileSettings) -> PassContext:
 
 
 def build_runtime_program(graph: Graph, settings: CompileSettings) -> torch.fx.GraphModule:
-    """The ``torch.fx.GraphModule`` running ``graph``: segments run engines or the reference runtime."""
+    """The ``torch.fx.GraphModule`` running ``graph``: segments run engines or the reference runtime. It holds its
+    own copy of the constants, taken now, as the engines hold theirs: updating the model's parameters in place
+    afterwards changes neither (``backend/snapshot.py``)."""
+    graph = snapshot_constants(graph)
     segments = {}
     for node in graph.all_nodes():
         if node.op == "segment":
