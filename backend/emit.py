@@ -14,7 +14,7 @@ import contextvars
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -29,7 +29,7 @@ from trt_passes.ir.types import TensorType
 
 __all__ = [
     "BuildProgress", "BuildSettings", "EmissionError", "EmissionTypeError", "EngineArtifact", "check_emission",
-    "emit_engine", "layer_name", "set_numerics_flags", "watch_builds",
+    "emit_engine", "engine_io_names", "layer_name", "network_input_names", "set_numerics_flags", "watch_builds",
 ]
 
 log = logging.getLogger("trt_passes.backend")
@@ -156,15 +156,32 @@ def _check_types(trt: Any, node: Node, tensors: list[Any]) -> None:
             raise EmissionTypeError(node, i, ir_type, _trt_type(trt, tensor))
 
 
-def _input_names(body: Graph) -> dict[int, str]:
-    names: dict[int, str] = {}
-    for nid in body.graph_inputs():
-        node = body.node(nid)
-        name = re.sub(r"[^A-Za-z0-9_.]", "_", node.name) or f"input{node.attrs['index']}"
-        while name in names.values():
+def network_input_names(inputs: Sequence[tuple[str, int]]) -> list[str]:
+    """The names emission gives the network inputs of graph inputs ``(name, index)`` (in input order): the name
+    made identifier-safe (``input{index}`` if nothing is left), made unique by appending ``_``."""
+    names: list[str] = []
+    for raw, index in inputs:
+        name = re.sub(r"[^A-Za-z0-9_.]", "_", raw) or f"input{index}"
+        while name in names:
             name += "_"
-        names[nid] = name
+        names.append(name)
     return names
+
+
+def _input_names(body: Graph) -> dict[int, str]:
+    ids = body.graph_inputs()
+    named = network_input_names([(body.node(nid).name, body.node(nid).attrs["index"]) for nid in ids])
+    return dict(zip(ids, named))
+
+
+def engine_io_names(body: Graph) -> tuple[list[str], list[str]]:
+    """The engine's input names (the body's inputs, in order) and output names (``output{i}``), as emission gives
+    them: what the engine runner binds by."""
+    return list(_input_names(body).values()), [output_name(i) for i in range(len(body.outputs()))]
+
+
+def output_name(index: int) -> str:
+    return f"output{index}"
 
 
 class _Emitter:
@@ -237,7 +254,7 @@ class _Emitter:
             # A network input (or an already marked tensor) cannot be marked again: copy it first.
             if id(tensor) in marked or id(tensor) in input_tensors:
                 tensor = self.ctx.named(self.ctx.network.add_identity(tensor), f"output:copy#{i}").get_output(0)
-            tensor.name = f"output{i}"
+            tensor.name = output_name(i)
             self.ctx.network.mark_output(tensor)
             marked.add(id(tensor))
             names.append(tensor.name)

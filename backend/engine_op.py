@@ -48,6 +48,7 @@ import torch
 import torch.fx
 
 from trt_passes.backend.body_codec import BodyCodecError, decode_body, encode_body
+from trt_passes.backend.emit import network_input_names, output_name
 from trt_passes.backend.engine_record import (
     ArtifactError,
     current_tensorrt,
@@ -169,10 +170,17 @@ def _run_engine(data: dict[str, Any], inputs: list[torch.Tensor], engine: torch.
     with _lock:
         runner = _runners.get(key)
     if runner is None:
-        runner = EngineRunner(_engine_bytes(engine), device)  # checked by _check_engine before
+        runner = EngineRunner(_engine_bytes(engine), device, *_engine_io_names(data))  # checked by _check_engine
         with _lock:
             runner = _runners.setdefault(key, runner)
     return list(runner(*inputs))
+
+
+def _engine_io_names(data: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The engine's I/O names from the body's JSON (no weights needed: a segment saved without them has them too)."""
+    declared = sorted((n for n in data["body"]["nodes"] if n["op"] == "input"), key=lambda n: n["attrs"]["index"])
+    inputs = network_input_names([(str(n["name"]), int(n["attrs"]["index"])) for n in declared])
+    return inputs, [output_name(i) for i in range(len(data["outputs"]))]
 
 
 # Decoded bodies by (meta, weight identities): decoding costs tens of ms for a BERT-sized body, more than running it.

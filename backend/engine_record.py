@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from trt_passes.backend import gpu
 from trt_passes.backend.tensorrt_import import find_tensorrt
 
 
@@ -35,10 +36,10 @@ class ArtifactError(RuntimeError):
 
 def current_target() -> dict[str, Any]:
     """The GPU engines built in this process are for (``compute_capability`` None: no GPU here)."""
-    if torch.cuda.is_available():
-        index = torch.cuda.current_device()
-        return {"gpu": torch.cuda.get_device_name(index),
-                "compute_capability": list(torch.cuda.get_device_capability(index))}
+    cuda = gpu.GPU
+    if cuda.available():
+        index = cuda.current_index()
+        return {"gpu": cuda.name(index), "compute_capability": list(cuda.capability(index))}
     return {"gpu": None, "compute_capability": None}
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from trt_passes.backend.emit import engine_io_names
 from trt_passes.backend.engine_runner import EngineRunner
 from trt_passes.backend.runtimes import check_runtime
 from trt_passes.backend.segment_runtime import run_reference, use_engine
@@ -54,8 +55,8 @@ class SegmentModule(torch.nn.Module):
     def _engine_runner(self, inputs: tuple[torch.Tensor, ...]) -> Any:
         """The engine, deserialised on first use on the inputs' device (deserialising needs the GPU)."""
         if self._runner is None:
-            device = inputs[0].device if inputs and inputs[0].is_cuda else None
-            self._runner = EngineRunner(self.engine, device)
+            device = inputs[0].device if inputs else None
+            self._runner = EngineRunner(self.engine, device, *engine_io_names(self.body))
         return self._runner
 
     # ---- reference runtime ----------------------------------------------------------------------------------
