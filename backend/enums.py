@@ -123,6 +123,11 @@ class ResizeCoordinateTransformation(Enum):
     HALF_PIXEL = "HALF_PIXEL"
 
 
+class ResizeSelector(Enum):
+    FORMULA = "FORMULA"
+    UPPER = "UPPER"
+
+
 class ResizeRoundMode(Enum):
     HALF_UP = "HALF_UP"
     HALF_DOWN = "HALF_DOWN"
@@ -133,8 +138,8 @@ class ResizeRoundMode(Enum):
 ENUMS: dict[str, type[Enum]] = {
     e.__name__: e
     for e in (ActivationType, UnaryOperation, ElementWiseOperation, ReduceOperation, PoolingType, MatrixOperation,
-              GatherMode, TopKOperation, InterpolationMode, ResizeCoordinateTransformation, ResizeRoundMode,
-              CumulativeOperation, ScatterMode)
+              GatherMode, TopKOperation, InterpolationMode, ResizeCoordinateTransformation, ResizeSelector,
+              ResizeRoundMode, CumulativeOperation, ScatterMode)
 }
 
 # Elementwise operations whose operands may be swapped. The op is one schema with an ``op`` attribute, so the

@@ -20,9 +20,12 @@ from trt_passes.backend.emit import BuildSettings, EmissionError, EmissionTypeEr
 from trt_passes.backend.enums import (
     ActivationType,
     ElementWiseOperation,
+    InterpolationMode,
     MatrixOperation,
     PoolingType,
     ReduceOperation,
+    ResizeCoordinateTransformation,
+    ResizeSelector,
     ScatterMode,
     TopKOperation,
     UnaryOperation,
@@ -297,3 +300,17 @@ def test_emission_builds_with_the_numerics_the_body_records(monkeypatch: pytest.
         body.meta["numerics"] = record
     emit_engine(body, FAST)
     assert seen == [expected]
+
+
+def test_the_single_pixel_selector_reaches_the_resize_layer() -> None:
+    trt = find_tensorrt().module
+    b = TrtGraph()
+    x = b.input("x", "f32", (1, 2, 5, 4))
+    body = b.outputs(b.op("trt.resize", x, shape=[1, 2, 1, 4], mode=InterpolationMode.LINEAR,
+                          coordinate_transformation=ResizeCoordinateTransformation.ALIGN_CORNERS,
+                          selector_for_single_pixel=ResizeSelector.UPPER))
+    network = emit_module._define_network(body).network
+    layers = [network.get_layer(i) for i in range(network.num_layers)]
+    (resize,) = [layer for layer in layers if layer.type == trt.LayerType.RESIZE]
+    resize.__class__ = trt.IResizeLayer
+    assert resize.selector_for_single_pixel == trt.ResizeSelector.UPPER

@@ -169,3 +169,15 @@ def test_a_negative_number_to_a_tensor_power_stays_in_pytorch() -> None:
     with torch.no_grad():
         assert_same(compiled(x), torch.pow(-2.0, x) + x)
     assert fallbacks(converted(lambda t: torch.pow(2.0, t), x)) == []
+
+
+# ---- LINEAR resize with align_corners to one row (TensorRT's formula divides by zero; torch reads the first) --------
+
+@pytest.mark.parametrize("size", [(1, 4), (1, 1), (3, 1)])
+def test_bilinear_with_align_corners_to_an_output_size_of_1_reads_the_first_row_as_in_torch(size) -> None:
+    x = torch.randn(1, 2, 5, 4, generator=torch.Generator().manual_seed(0))
+    f = lambda t: F.interpolate(t, size=size, mode="bilinear", align_corners=True)  # noqa: E731
+    compiled = converted(f, x)
+    assert fallbacks(compiled) == []
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), f(x))

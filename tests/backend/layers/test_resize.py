@@ -11,7 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.backend.builders import run
-from trt_passes.backend.enums import InterpolationMode, ResizeCoordinateTransformation, ResizeRoundMode
+from trt_passes.backend.enums import (
+    InterpolationMode,
+    ResizeCoordinateTransformation,
+    ResizeRoundMode,
+    ResizeSelector,
+)
 
 
 def _nearest_axis(x: torch.Tensor, axis: int, out: int) -> torch.Tensor:
@@ -60,8 +65,11 @@ def test_linear_is_separable_interpolation_with_clamped_coordinates(n: int, c: i
     target = out[:len(spatial)]
     coords = (ResizeCoordinateTransformation.ALIGN_CORNERS if align
               else ResizeCoordinateTransformation.HALF_PIXEL)
+    # The selector the converters set: UPPER for ALIGN_CORNERS (an output size of 1 reads the first element),
+    # TensorRT's default FORMULA otherwise.
+    selector = ResizeSelector.UPPER if align else ResizeSelector.FORMULA
     (got,) = run("trt.resize", input=x, shape=[n, c, *target], mode=InterpolationMode.LINEAR,
-                 coordinate_transformation=coords)
+                 coordinate_transformation=coords, selector_for_single_pixel=selector)
     expected = x
     for i, o in enumerate(target):
         expected = _linear_axis(expected, 2 + i, o, align)
@@ -79,3 +87,28 @@ def test_resize_keeps_batch_and_channels_and_rejects_other_combinations() -> Non
         run("trt.resize", input=x, shape=[1, 2, 6, 6], mode=InterpolationMode.LINEAR)
     with pytest.raises(TypeError):
         run("trt.resize", input=x.to(torch.int64), shape=[1, 2, 6, 6], mode=InterpolationMode.NEAREST)
+
+
+# ---- an output size of 1 ------------------------------------------------------------------------------------------
+
+X = torch.arange(2 * 5 * 4, dtype=torch.float64).reshape(1, 2, 5, 4)
+
+
+def test_align_corners_to_one_element_by_the_formula_is_refused_it_divides_by_zero() -> None:
+    with pytest.raises(ValueError, match="divides by zero"):
+        run("trt.resize", input=X, shape=[1, 2, 1, 4], mode=InterpolationMode.LINEAR,
+            coordinate_transformation=ResizeCoordinateTransformation.ALIGN_CORNERS)
+
+
+@pytest.mark.parametrize("coords", [ResizeCoordinateTransformation.ALIGN_CORNERS,
+                                    ResizeCoordinateTransformation.HALF_PIXEL])
+def test_the_upper_selector_reads_the_first_element_of_an_axis_resized_to_one(coords) -> None:
+    (got,) = run("trt.resize", input=X, shape=[1, 2, 1, 4], mode=InterpolationMode.LINEAR,
+                 coordinate_transformation=coords, selector_for_single_pixel=ResizeSelector.UPPER)
+    torch.testing.assert_close(got, X[:, :, :1, :])
+
+
+def test_half_pixel_by_the_formula_samples_the_middle_as_torch_does() -> None:
+    (got,) = run("trt.resize", input=X, shape=[1, 2, 1, 4], mode=InterpolationMode.LINEAR,
+                 coordinate_transformation=ResizeCoordinateTransformation.HALF_PIXEL)
+    torch.testing.assert_close(got, X[:, :, 2:3, :])  # (0 + 0.5) * 5 / 1 - 0.5 = 2
