@@ -8,6 +8,7 @@ the dialect's semantics, does exactly that).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -123,7 +124,21 @@ SELECT = Layer(
 
 def cast(input: torch.Tensor, to: Any) -> Outputs:
     target = torch_dtype(to) if isinstance(to, str) else to
+    if input.is_floating_point() and not target.is_floating_point and target != torch.bool:
+        return (_float_to_int(input, target),)
     return (input.to(target),)
+
+
+def _float_to_int(x: torch.Tensor, target: torch.dtype) -> torch.Tensor:
+    """Float to integer as TensorRT casts: toward zero (the Cast operator page's example), saturating at the
+    integer type's range, NaN to 0 (NVIDIA/TensorRT#4775, float32 to int32: NaN gives 0, +inf INT32_MAX; the other
+    integer types are taken to saturate alike). torch leaves these undefined (x86 gives INT_MIN), so no test draws
+    them through a PyTorch comparison."""
+    info = torch.iinfo(target)
+    t = torch.trunc(x.double())  # exact for every float dtype TensorRT has
+    top = float(info.max) if float(info.max) <= info.max else math.nextafter(float(info.max), 0.0)
+    out = torch.nan_to_num(t.clamp(float(info.min), top), nan=0.0).to(target)
+    return torch.where(t > top, torch.full_like(out, info.max), out)  # int64's max is not a float64
 
 
 def emit_cast(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
@@ -132,7 +147,8 @@ def emit_cast(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:
 
 CAST = Layer(
     "cast", (tensor_arg("input"), attr("to", "dtype")),
-    "ICastLayer: convert to dtype `to` (an IR dtype name such as \"f16\"); float to int truncates.",
+    "ICastLayer: convert to dtype `to` (an IR dtype name such as \"f16\"); float to int truncates toward zero and "
+    "saturates, NaN gives 0.",
     reference=cast, emit=emit_cast)
 
 

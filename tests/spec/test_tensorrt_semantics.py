@@ -181,3 +181,16 @@ def test_bilinear_with_align_corners_to_an_output_size_of_1_reads_the_first_row_
     assert fallbacks(compiled) == []
     with torch.no_grad():
         torch.testing.assert_close(compiled(x), f(x))
+
+
+# ---- casts of non-finite or out-of-range floats to integers (undefined in torch) ----------------------------------
+
+def test_casting_nan_infinity_or_out_of_range_floats_to_int_gives_tensorrts_saturated_values() -> None:
+    """Documented, not hidden: torch's result is undefined here (x86 gives INT_MIN for all of them), so the converted
+    program is held to TensorRT's cast (NaN 0, saturation), and the rules' tests draw in-range values only."""
+    x = torch.tensor([math.nan, math.inf, -math.inf, 3e9, -3e9, 2.7, -2.7])
+    compiled = converted(lambda t: t.to(torch.int32), x)
+    assert fallbacks(compiled) == [] and compiled.compile_report.partitions
+    top, bottom = torch.iinfo(torch.int32).max, torch.iinfo(torch.int32).min
+    with torch.no_grad():
+        assert compiled(x).tolist() == [0, top, bottom, top, bottom, 2, -2]

@@ -125,3 +125,13 @@ def test_pow_of_a_negative_float_base_is_nan_as_tensorrt_rtx_computes_it() -> No
     (out,) = run("trt.elementwise", a=torch.tensor([-2.0, 2.0, 0.0]), b=torch.tensor([3.0, 3.0, 2.0]),
                  op=ElementWiseOperation.POW)
     assert math.isnan(out[0].item()) and out[1:].tolist() == [8.0, 0.0]
+
+
+@pytest.mark.parametrize("to", ["i32", "i64", "i8", "u8"])
+def test_a_cast_of_a_float_to_an_integer_truncates_saturates_and_gives_0_for_nan(to: str) -> None:
+    """NVIDIA/TensorRT#4775 (float32 to int32): NaN gives 0, +inf INT32_MAX; torch leaves these undefined."""
+    x = torch.tensor([math.nan, math.inf, -math.inf, 1e19, -1e19, 2.7, -2.7, 0.0])
+    info = torch.iinfo({"i32": torch.int32, "i64": torch.int64, "i8": torch.int8, "u8": torch.uint8}[to])
+    (out,) = run("trt.cast", input=x, to=to)
+    neg = [-2] if info.min < 0 else [0]
+    assert out.tolist() == [0, info.max, info.min, info.max, info.min, 2, *neg, 0]
