@@ -82,6 +82,13 @@ def test_a_nan_in_either_operand_of_maximum_and_minimum_is_the_result_as_in_torc
         assert_same(compiled(a, b), f(a, b) * 2)
 
 
+def test_isnan_converts_to_tensorrts_isnan() -> None:
+    compiled = converted(torch.isnan, X_WITH_NAN)
+    assert fallbacks(compiled) == [] and compiled.compile_report.rule_fires["isnan"] == 1
+    with torch.no_grad():
+        assert torch.equal(compiled(X_WITH_NAN), torch.isnan(X_WITH_NAN))
+
+
 def test_clamp_with_the_lower_bound_above_the_upper_stays_in_pytorch() -> None:
     """TensorRT's CLIP gives alpha = 2 there, torch.clamp gives 1: the rule does not match."""
     x = torch.tensor([[-3.0, 0.0, 1.5, 3.0]])
