@@ -2,12 +2,16 @@
 
     python -m benchmarks.model_zoo [resnet50 gpt2 ...]      # default: every model of benchmarks.zoo.MODELS
     python -m benchmarks.model_zoo --dynamic-batch [...]     # the same with the batch dim dynamic (1..4)
+    python -m benchmarks.model_zoo --disable-tf32 [...]      # engines in full float32 instead of TF32
 
 Columns: TensorRT segments, ops left to PyTorch (the reasons ``explain`` gives are listed under the table), TensorRT
 layers, compile time split into torch.export (+ import), our passes (everything but engine building) and TensorRT's
 builder, and parity: the maximum relative error of the compiled program (segments on the reference runtime) against
-eager PyTorch (``trt_passes.tools.parity.max_relative_error``). Each number is one run on this machine; a model that
-fails to compile gets a row saying where.
+eager PyTorch (``trt_passes.tools.parity.max_relative_error``), with the engines' TF32 rounding of float32
+convolutions and matrix products (the default; ``--disable-tf32``: full float32); with TF32 also ``tf32 eager``,
+how far the same rounding moves eager PyTorch itself (``trt_passes.tools.tf32_eager``), which is what TF32 costs the
+model whatever runs it. Each number is one run on this machine; a model that fails to compile gets a row saying
+where.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from trt_passes.frontends import get_frontend
 from trt_passes.inputs import Input, example_inputs
 from trt_passes.passes.settings import CompileSettings
 from trt_passes.tools.parity import max_relative_error
+from trt_passes.tools.tf32_eager import eager_tf32
 
 
 @dataclass
@@ -39,6 +44,7 @@ class Row:
     passes_s: float = 0.0
     build_s: float = 0.0
     parity: float | None = None
+    tf32_eager: float | None = None
     reasons: Counter[str] = field(default_factory=Counter)
     error: str | None = None
 
@@ -54,7 +60,7 @@ def dynamic_batch(inputs: tuple[torch.Tensor, ...], low: int = 1, opt: int = 2, 
     return specs
 
 
-def measure(name: str, *, build_engines: bool = True, dynamic: bool = False) -> Row:
+def measure(name: str, *, build_engines: bool = True, dynamic: bool = False, disable_tf32: bool = False) -> Row:
     """One model through the compiler; ``dynamic``: with a batch dim ranging over 1..4, parity at batch 1 and 4."""
     row = Row(name)
     entry = ZOO[name]
@@ -65,7 +71,7 @@ def measure(name: str, *, build_engines: bool = True, dynamic: bool = False) -> 
         t0 = time.perf_counter()
         graph = import_graph(frontend, model, specs if specs is not None else inputs)
         row.export_s = time.perf_counter() - t0
-        settings = CompileSettings(runtime="reference", build_engines=build_engines)
+        settings = CompileSettings(runtime="reference", build_engines=build_engines, disable_tf32=disable_tf32)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             flat_program, report = graph_compiler(settings)(graph)
@@ -80,6 +86,8 @@ def measure(name: str, *, build_engines: bool = True, dynamic: bool = False) -> 
             example_inputs([x.with_shape((batch, *x.shape[1:])) for x in specs], seed=batch) for batch in (1, 4)]
         with torch.no_grad():
             row.parity = max(max_relative_error(program(*xs), model(*xs)) for xs in checks)
+            if not disable_tf32:
+                row.tf32_eager = max(max_relative_error(eager_tf32(model, xs), model(*xs)) for xs in checks)
     except Exception as e:  # a row per model, whatever happens
         row.error = f"{type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''}"
         if "-v" in sys.argv:
@@ -88,15 +96,16 @@ def measure(name: str, *, build_engines: bool = True, dynamic: bool = False) -> 
 
 
 HEADER = (f"{'model':<20}{'segments':>9}{'fallbacks':>10}{'layers':>8}{'export s':>10}{'passes s':>10}"
-          f"{'build s':>9}{'parity':>10}")
+          f"{'build s':>9}{'parity':>10}{'tf32 eager':>11}")
 
 
 def format_row(r: Row, note: str = "") -> str:
     if r.error:
         return f"{r.name:<20} failed: {r.error}"
     parity = f"{r.parity:.1e}" if r.parity is not None else "-"
+    own = f"{r.tf32_eager:.1e}" if r.tf32_eager is not None else "-"
     return (f"{r.name:<20}{r.segments:>9}{r.fallbacks:>10}{r.layers:>8}{r.export_s:>10.2f}{r.passes_s:>10.2f}"
-            f"{r.build_s:>9.2f}{parity:>10}{note}")
+            f"{r.build_s:>9.2f}{parity:>10}{own:>11}{note}")
 
 
 def main(names: list[str]) -> None:
@@ -105,10 +114,12 @@ def main(names: list[str]) -> None:
     print(HEADER, flush=True)
     notes: list[str] = []
     dynamic = "--dynamic-batch" in sys.argv
+    disable_tf32 = "--disable-tf32" in sys.argv
     if dynamic:
         print("dynamic batch 1..4 (opt 2); parity is the worse of batch 1 and batch 4")
+    print("float32 convolutions and matrix products in " + ("full float32" if disable_tf32 else "TF32"))
     for name in names:
-        r = measure(name, dynamic=dynamic)
+        r = measure(name, dynamic=dynamic, disable_tf32=disable_tf32)
         rows.append(r)
         mark = ""
         if r.reasons:

@@ -5,7 +5,9 @@ squeeze-excitation, SiLU) at 64x64, a 2-layer ViT (patch convolution, class toke
 Llama-style decoder (RMS norm, rotary embeddings, grouped-query attention's rank-5 expand, SwiGLU) and a 2-layer
 Whisper encoder (1-d convolutions, GELU, sinusoidal positions). Each compiles to one TensorRT segment with nothing
 left to PyTorch, builds a real engine, and matches eager PyTorch within TF32's tolerance (segments on the reference
-runtime, which computes the engines' TF32 rounding; no GPU here), and within float32's 1e-4 with ``disable_tf32``.
+runtime, which computes the engines' TF32 rounding; no GPU here): 5e-3, or four times eager's own error under the
+same rounding for a model that amplifies it (``trt_passes.tools.parity.tf32_tolerance``); and within float32's 1e-4
+with ``disable_tf32``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from benchmarks.zoo import ZOO
 from trt_passes.ir.aten import core_aten_ops
 from trt_passes.tools.cli import main
 from trt_passes.tools.coverage import STATUSES, coverage_report
-from trt_passes.tools.parity import TOLERANCE, max_relative_error
+from trt_passes.tools.parity import TOLERANCE, max_relative_error, tf32_tolerance
 
 ZOO_SUBSET = ["efficientnet_b0_64", "vit_small", "llama_tiny", "whisper_encoder"]
 
@@ -39,7 +41,7 @@ def test_zoo_model_is_one_segment_without_fallback_and_matches_eager(name: str, 
     assert report.partitions[0].engine_bytes, f"{name}: no engine built"
     with torch.no_grad():
         err = max_relative_error(compiled(*inputs), model(*inputs))
-    tolerance = TOLERANCE["f32" if disable_tf32 else "tf32"]
+    tolerance = TOLERANCE["f32"] if disable_tf32 else tf32_tolerance(model, inputs)[0]
     assert err <= tolerance, f"{name}: max relative error {err:.2e} vs eager (tolerance {tolerance:g})"
 
 

@@ -32,7 +32,7 @@ from trt_passes.tools.coverage import coverage_report
 from trt_passes.tools.draw import write_graph
 from trt_passes.tools.explain_graph import explain_with_graph
 from trt_passes.tools.models import load_model
-from trt_passes.tools.parity import TOLERANCE, check_parity, default_tolerance
+from trt_passes.tools.parity import TF32_FACTOR, TOLERANCE, check_parity, default_tolerance
 from trt_passes.tools.progress import progress_display, showing_progress
 from trt_passes.tools.rulecheck import check_files
 
@@ -118,17 +118,22 @@ def cmd_compile(args: argparse.Namespace) -> int:
     print(compiled.compile_report)
     print(f"Compiled in {seconds:.2f} s (torch.export and TensorRT's builder included)")
     if args.check:
-        worst = 0.0
+        contractions = compiled.compile_report.f32_contractions
+        tf32 = contractions == "tf32" and args.precision == "f32" and args.tolerance is None
+        worst, tolerance = 0.0, _tolerance(args, contractions)
         for shapes in _check_shapes(specs):
-            result = check_parity(model, compiled, list(example_inputs(shapes)))
+            result = check_parity(model, compiled, list(example_inputs(shapes)), tf32=tf32)
             dynamic = any(s.dynamic_axes for s in specs)
             where = " at " + ", ".join("x".join(map(str, s.shape)) for s in shapes) if dynamic else ""
             print(f"Parity{where}: {result}")
             worst = max(worst, result.vs_eager)
-        contractions = compiled.compile_report.f32_contractions
-        tolerance = _tolerance(args, contractions)
-        why = "--tolerance" if args.tolerance is not None else \
-            f"the default for {args.precision if args.precision != 'f32' else contractions or 'f32'} compute"
+            tolerance = max(tolerance, result.tolerance or 0.0)
+        if args.tolerance is not None:
+            why = "--tolerance"
+        elif tf32:
+            why = f"TF32: {TOLERANCE['tf32']:g}, or {TF32_FACTOR:g} times eager's own error with TF32 rounding"
+        else:
+            why = f"the default for {args.precision if args.precision != 'f32' else contractions or 'f32'} compute"
         print(f"Tolerance: {tolerance:g} ({why})")
         if worst > tolerance:
             print(f"error: parity {worst:.3g} exceeds --tolerance {tolerance:g}", file=sys.stderr)
@@ -248,8 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compile_options(p)
     p.add_argument("--check", action="store_true", help="compare the compiled program with eager PyTorch")
     p.add_argument("--tolerance", type=float, default=None, help="largest max-relative-error --check accepts "
-                   f"(default {TOLERANCE['tf32']:g} with TF32, {TOLERANCE['f32']:g} with --disable-tf32; with "
-                   f"--precision f16 {TOLERANCE['f16']:g}, bf16 {TOLERANCE['bf16']:g})")
+                   f"(default with TF32: {TOLERANCE['tf32']:g}, or {TF32_FACTOR:g} times eager's own error under "
+                   f"TF32 rounding if larger; {TOLERANCE['f32']:g} with --disable-tf32; with --precision f16 "
+                   f"{TOLERANCE['f16']:g}, bf16 {TOLERANCE['bf16']:g})")
     p.set_defaults(func=cmd_compile)
     p = sub.add_parser("explain", help="explain a rule, a pass, or a model's compilation (with --input)")
     _add_compile_options(p)
