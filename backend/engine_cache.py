@@ -1,9 +1,10 @@
 """An on-disk engine cache (``compile(..., cache_dir=...)``): a segment whose engine was built before is not rebuilt.
 
 **Key.** SHA-256 over: the emitted segment body as :mod:`~trt_passes.backend.body_codec` data (ops, attributes, enum
-members, shapes, dtypes, edges, provenance: layer names come from provenance and are part of the engine), every
-constant's dtype, shape and bytes, the build settings (workspace size, optimisation level) and the TensorRT module
-and version. Anything that could change the engine changes the key.
+members, shapes, dtypes, edges, provenance: layer names come from provenance and are part of the engine; its meta,
+with the numerics record that sets the TF32 builder flag), every constant's dtype, shape and bytes, the build
+settings (workspace size, optimisation level) and the TensorRT module and version. Anything that could change the
+engine changes the key.
 
 **Layout.** ``<cache_dir>/<key>.engine`` (the serialised engine) and ``<key>.json``, its index: the key, the engine's
 size and SHA-256, the artifact's other fields, and a seal, an HMAC under this user's key over all of these
