@@ -89,13 +89,17 @@ def test_isnan_converts_to_tensorrts_isnan() -> None:
         assert torch.equal(compiled(X_WITH_NAN), torch.isnan(X_WITH_NAN))
 
 
-def test_clamp_with_the_lower_bound_above_the_upper_stays_in_pytorch() -> None:
-    """TensorRT's CLIP gives alpha = 2 there, torch.clamp gives 1: the rule does not match."""
+@pytest.mark.parametrize("op, f", [
+    ("aten.clamp.default", lambda t: torch.clamp(t, 2.0, 1.0)),
+    ("aten.hardtanh.default", lambda t: torch.ops.aten.hardtanh.default(t, 2.0, 1.0)),  # F.hardtanh refuses lo > hi
+])
+def test_clamp_and_hardtanh_with_the_lower_bound_above_the_upper_stay_in_pytorch(op: str, f: Callable) -> None:
+    """TensorRT's CLIP gives alpha = 2 there, torch gives hi = 1: the rules do not match."""
     x = torch.tensor([[-3.0, 0.0, 1.5, 3.0]])
-    compiled = converted(lambda t: torch.clamp(t, 2.0, 1.0) + t, x)
-    assert fallbacks(compiled) == ["aten.clamp.default"]
+    compiled = converted(lambda t: f(t) + t, x)
+    assert fallbacks(compiled) == [op]
     with torch.no_grad():
-        assert_same(compiled(x), torch.clamp(x, 2.0, 1.0) + x)
+        assert_same(compiled(x), f(x) + x)
 
 
 # ---- float floor division (TensorRT floors the rounded quotient; torch corrects it with an exact remainder) ---------
