@@ -138,6 +138,21 @@ class AtenDialect:
         return infer_by_meta(self, op, args)
 
 
+def wrapped_scalar(value: bool | int | float, others: Iterable[torch.Tensor]) -> torch.Tensor:
+    """A Python scalar passed where an op takes a Tensor, as the 0-d tensor eager computes with.
+
+    Eager wraps the scalar as a "wrapped number", which never wins type promotion against a tensor of the same
+    category; a 0-d tensor of ``result_type(other, scalar)`` reproduces that. ``other`` is the first of ``others``
+    (the op's other tensor arguments, real or fake) that is not bool (conditions such as ``where``'s take no part in
+    promotion)."""
+    others = list(others)
+    ref = next((t for t in others if t.dtype != torch.bool), others[0] if others else None)
+    if ref is None:
+        return torch.tensor(value)
+    dtype = torch.result_type(torch.empty((), dtype=ref.dtype), value)
+    return torch.tensor(value, dtype=dtype, device="cpu" if ref.device.type == "meta" else ref.device)
+
+
 def flatten_outputs(result: Any) -> tuple[torch.Tensor, ...]:
     if isinstance(result, torch.Tensor):
         return (result,)

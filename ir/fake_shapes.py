@@ -20,6 +20,7 @@ from typing import Any
 import sympy
 import torch
 from torch._dispatch.python import enable_python_dispatcher
+from torch._subclasses.fake_tensor import FakeTensorMode
 
 from trt_passes.ir.symbolic import SymbolicError, SymbolRange, SymDim, fold, is_symbolic
 from trt_passes.ir.types import TensorType, dtype_name, symbols_in, torch_dtype
@@ -44,18 +45,25 @@ def current_ranges() -> Mapping[str, SymbolRange]:
     return _known_ranges.get() or {}
 
 
-class _Space:
-    """A ShapeEnv and FakeTensorMode knowing a fixed set of symbols."""
+class SymbolSpace:
+    """A FakeTensorMode whose ShapeEnv knows a fixed set of IR symbols (none: no ShapeEnv, all sizes static).
+
+    Fake tensors made in it (:meth:`fake`) have ``SymInt`` sizes for the IR's symbolic dims; :meth:`dim` turns a size
+    computed from them back into an IR dim, in the IR's symbol names."""
 
     def __init__(self, names: tuple[str, ...]) -> None:
+        self.symbols: dict[str, Any] = {}
+        self.rename: dict[Any, Any] = {}  # the ShapeEnv's symbol -> the IR's symbol of the same meaning
+        if not names:  # a ShapeEnv costs tens of milliseconds to create; static sizes need none
+            self.env = None
+            self.mode = FakeTensorMode(allow_non_fake_inputs=True)
+            return
+        # TorchDynamo's modules take seconds to import; only symbolic sizes need them
         from torch._dynamo.source import ConstantSource
-        from torch._subclasses.fake_tensor import FakeTensorMode
         from torch.fx.experimental.symbolic_shapes import DimDynamic, ShapeEnv, constrain_range
 
         self.env = ShapeEnv()
         self.mode = FakeTensorMode(shape_env=self.env, allow_non_fake_inputs=True)
-        self.symbols: dict[str, Any] = {}
-        self.rename: dict[Any, Any] = {}  # the ShapeEnv's symbol -> the IR's symbol of the same meaning
         ranges = _known_ranges.get() or {}
         hints: set[int] = set()
         for i, name in enumerate(names):
@@ -73,6 +81,23 @@ class _Space:
             if r is not None:
                 constrain_range(self.symbols[name], min=lo, max=hi)
             self.rename[sym] = sympy.Symbol(name, integer=True, positive=True)
+
+    @staticmethod
+    def for_values(values: Any) -> SymbolSpace:
+        """A space knowing every symbol ``values`` (TensorTypes, attributes, lists of them) use."""
+        return SymbolSpace(tuple(sorted(symbols_in(list(values)))))
+
+    def fake(self, t: TensorType) -> torch.Tensor:
+        """An empty fake tensor of type ``t`` (call inside ``self.mode``)."""
+        return torch.empty(tuple(self.convert(list(t.shape))), dtype=torch_dtype(t.dtype))
+
+    def type_of(self, t: torch.Tensor) -> TensorType:
+        """The IR type of a fake tensor of this space."""
+        return TensorType(dtype_name(t.dtype), tuple(self.dim(d) for d in t.shape))
+
+    def pinned(self) -> list[str]:
+        """The symbols a guard has fixed to one value (an op whose meta function needs the size static)."""
+        return sorted(name for name, sym in self.symbols.items() if not isinstance(self.dim(sym), SymDim))
 
     def symint(self, d: SymDim) -> Any:
         return fold(d, self.symbols)
@@ -112,11 +137,11 @@ def infer_symbolic(evaluate: Callable[[dict[str, Any]], tuple[torch.Tensor, ...]
     TensorTypes, symbolic sizes in the IR's symbol names."""
     # A fresh space per call: a guard one op adds (a divisibility, a specialisation) must not become a fact the
     # next inference relies on.
-    space = _Space(tuple(sorted(set().union(*(symbols_in(v) for v in args.values())))))
+    space = SymbolSpace(tuple(sorted(set().union(*(symbols_in(v) for v in args.values())))))
 
     def to_fake(v: Any) -> Any:
         if isinstance(v, TensorType):
-            return torch.empty(tuple(space.convert(list(v.shape))), dtype=torch_dtype(v.dtype))
+            return space.fake(v)
         if isinstance(v, torch.Tensor):
             return space.mode.from_tensor(v, static_shapes=True)
         if isinstance(v, (list, tuple)):
@@ -128,11 +153,11 @@ def infer_symbolic(evaluate: Callable[[dict[str, Any]], tuple[torch.Tensor, ...]
     with space.mode, enable_python_dispatcher():
         fake_args = {k: to_fake(v) for k, v in args.items()}
         outs = evaluate(fake_args)
-    pinned = sorted(name for name, sym in space.symbols.items() if not isinstance(space.dim(sym), SymDim))
+    pinned = space.pinned()
     if pinned:
         raise SymbolicError(f"needs a static size for {', '.join(pinned)}: its meta function specialised the "
                             "symbolic dim to one value")
-    return [TensorType(dtype_name(o.dtype), tuple(space.dim(d) for d in o.shape)) for o in outs]
+    return [space.type_of(o) for o in outs]
 
 
 _SIZE_OPS: dict[str, Callable[[Any, Any], Any]] = {
@@ -144,5 +169,5 @@ _SIZE_OPS: dict[str, Callable[[Any, Any], Any]] = {
 def size_arithmetic(op: str, a: int | SymDim, b: int | SymDim) -> int | SymDim:
     """``a op b`` for sizes, symbolic ones included, in the canonical form inference gives (``s0*s1``, not
     ``s1*s0``), so a guard comparing a computed size with a type's dim compares like with like."""
-    space = _Space(tuple(sorted(symbols_in([a, b]))))
+    space = SymbolSpace(tuple(sorted(symbols_in([a, b]))))
     return space.dim(_SIZE_OPS[op](space.convert(a), space.convert(b)))
