@@ -6,7 +6,8 @@ form its users expect (:meth:`Frontend.wrap`). It declares what it can do instea
 model's graphs itself, when the model is called, and compiles each with the driver's :data:`CompileGraph`).
 
 What comes in is plain data, so a frontend needs nothing from the package above it: example tensors (or the
-positional/keyword structure of them) and, per positional input, the range of each dynamic axis.
+positional/keyword structure of them), per positional input the range of each dynamic axis, and which decompositions
+lower the model (:data:`~trt_passes.ir.decompositions.DECOMPOSITIONS`: ``"rules"`` or ``"pytorch"``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, ClassVar
 import torch
 import torch.fx
 
+from trt_passes.ir.decompositions import DECOMPOSITIONS, PYTORCH_DECOMPOSITIONS, check_decompositions
 from trt_passes.ir.graph import Graph
 from trt_passes.ir.symbolic import SymbolRange
 
@@ -45,17 +47,21 @@ class Frontend(ABC):
     """Whether the frontend compiles when the model is first called (:meth:`compile_lazily`), not up front."""
 
     @abstractmethod
-    def import_model(self, model: Any, examples: Any, dynamic_dims: DynamicDims | None = None) -> Graph:
+    def import_model(self, model: Any, examples: Any, dynamic_dims: DynamicDims | None = None, *,
+                     decompositions: str = "rules") -> Graph:
         """``model`` in the IR, traced with ``examples`` (a tensor, a tuple/list of positional arguments or a dict
-        of keyword arguments), with ``dynamic_dims`` symbolic when the frontend takes dynamic inputs."""
+        of keyword arguments), with ``dynamic_dims`` symbolic when the frontend takes dynamic inputs, its ATen
+        lowered as ``decompositions`` says (see :mod:`trt_passes.ir.decompositions`); with ``"rules"`` the graph
+        holds ``meta[PYTORCH_DECOMPOSITIONS]``."""
 
     @abstractmethod
     def wrap(self, program: torch.fx.GraphModule, graph: Graph) -> Any:
         """What the user gets for ``program``, the runtime program built from ``graph`` (whose ``meta`` holds the
         model's calling convention)."""
 
-    def compile_lazily(self, model: Any, compile_graph: CompileGraph) -> Any:
-        """The compiled callable for ``model``, compiling each graph it captures with ``compile_graph``."""
+    def compile_lazily(self, model: Any, compile_graph: CompileGraph, *, decompositions: str = "rules") -> Any:
+        """The compiled callable for ``model``, compiling each graph it captures (imported as ``decompositions``
+        says) with ``compile_graph``."""
         raise NotImplementedError(f"ir={self.name!r} compiles ahead of time: import_model, then wrap")
 
     def refuse_dynamic_dims(self, dynamic_dims: DynamicDims | None) -> None:
@@ -93,4 +99,5 @@ def eval_mode(model: Any) -> Iterator[None]:
             m.training = flag
 
 
-__all__ = ["CompileGraph", "DynamicDims", "Frontend", "FrontendError", "eval_mode", "split_inputs"]
+__all__ = ["DECOMPOSITIONS", "PYTORCH_DECOMPOSITIONS", "CompileGraph", "DynamicDims", "Frontend", "FrontendError",
+           "check_decompositions", "eval_mode", "split_inputs"]

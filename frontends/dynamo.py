@@ -1,12 +1,23 @@
-"""The dynamo frontend's importer: ``torch.export`` -> core ATen FX graph -> IR :class:`Graph`.
+"""The dynamo frontend's importer: ``torch.export`` -> ATen FX graph -> IR :class:`Graph`.
+
+Which ATen: by default (``decompositions="rules"``) the graph ``torch.export.export`` gives, its training IR
+(``aten.conv2d``, ``aten.linear``, ``aten.layer_norm``, in-place ops such as ``aten.relu_``), imported as it is, with
+no whole-program retrace: the pipeline's ``.rw`` rules lower it, and what no rule handles is decomposed node by node
+with PyTorch's own decompositions (the ``decompose`` pass). With ``decompositions="pytorch"`` the program first goes
+through ``ExportedProgram.run_decompositions()`` (core ATen), as before; a graph imported the first way carries, in
+``graph.meta[PYTORCH_DECOMPOSITIONS]``, the way to import it the second, for programs the ``functionalize`` pass
+cannot make functional.
 
 The translation follows the schema in :mod:`trt_passes.ir.graph` literally: every ATen call becomes one node whose
 ``attrs`` hold every schema argument (defaults filled, tensors as :class:`Slot` markers), parameters and buffers become
 ``constant`` nodes holding the model's own tensors, and ``operator.getitem`` disappears into output indexes. Size
 arithmetic on dynamic dims (``aten.sym_size``, ``operator.mul`` on SymInts) becomes no node at all: its value, an
 expression over the inputs' symbols (or a data-dependent size an earlier op's result has), is kept as a
-:class:`~trt_passes.ir.symbolic.SymDim` in the attributes that read it. Anything the IR cannot represent (non-ATen
-calls, mutation, symbolic floats and bools other than runtime assertions) is an error naming the FX node, so a model
+:class:`~trt_passes.ir.symbolic.SymDim` in the attributes that read it. Runtime assertions
+(``aten._assert_tensor_metadata``, ``aten._assert_scalar``) are dropped. In-place ops are imported as they are, in
+program order (node ids increase along it), with the values that share memory recorded as
+:class:`~trt_passes.ir.aliasing.AliasGroup` s for the ``functionalize`` pass. Anything the IR cannot represent
+(non-ATen calls, symbolic floats and bools other than runtime assertions) is an error naming the FX node, so a model
 that imports is a model every later pass can reason about.
 """
 
@@ -26,10 +37,13 @@ from torch.export.graph_signature import (
     OutputKind,
     TensorArgument,
 )
+from torch.multiprocessing.reductions import StorageWeakRef
 
 from trt_passes.frontends.base import DynamicDims, Frontend, FrontendError, eval_mode, split_inputs
 from trt_passes.frontends.calling import PyTreeProgram
-from trt_passes.ir.aten import aten_dialect, op_name_of
+from trt_passes.ir.aliasing import ALIAS_GROUPS, AliasGroup
+from trt_passes.ir.aten import aten_dialect, op_name_of, wrapped_scalar
+from trt_passes.ir.decompositions import DECOMPOSITIONS_TAKEN, PYTORCH_DECOMPOSITIONS, check_decompositions
 from trt_passes.ir.graph import Graph, Provenance, Slot, Value
 from trt_passes.ir.ops import ArgSpec, OpSchema, SchemaBindError, dtype_arg
 from trt_passes.ir.symbolic import SymbolRange, SymDim
@@ -40,20 +54,24 @@ from trt_passes.ir.types import TensorType
 _DROPPED_PREFIXES = ("aten._assert", "aten.sym_constrain_range")
 
 
-def export_model(model: torch.nn.Module | ExportedProgram, inputs: Any, dynamic_shapes: Any = None) -> ExportedProgram:
-    """Export ``model`` in eval mode and decompose it to core ATen.
+def export_model(model: torch.nn.Module | ExportedProgram, inputs: Any, dynamic_shapes: Any = None,
+                 decompositions: str = "rules") -> ExportedProgram:
+    """Export ``model`` in eval mode: ``torch.export.export``'s own graph (``decompositions="rules"``), or that graph
+    decomposed to core ATen by ``run_decompositions()`` (``"pytorch"``).
 
     ``inputs`` is a tensor, a tuple/list of positional arguments, or a dict of keyword arguments; ``dynamic_shapes``
     is ``torch.export``'s argument of that name (see :func:`export_dynamic_shapes`). An :class:`ExportedProgram` is
-    accepted as is (and decomposed, which is a no-op if it already is core ATen), with whatever dynamic dims it has.
-    Every submodule's training flag is restored afterwards: exporting must not change the caller's module.
+    accepted as is, with whatever dynamic dims it has. Every submodule's training flag is restored afterwards:
+    exporting must not change the caller's module.
     """
+    check_decompositions(decompositions)
     if isinstance(model, ExportedProgram):
-        return model.run_decompositions()
-    args, kwargs = split_inputs(inputs)
-    with eval_mode(model):
-        ep = torch.export.export(model, args, kwargs, dynamic_shapes=dynamic_shapes)
-    return ep.run_decompositions()
+        ep = model
+    else:
+        args, kwargs = split_inputs(inputs)
+        with eval_mode(model):
+            ep = torch.export.export(model, args, kwargs, dynamic_shapes=dynamic_shapes)
+    return ep.run_decompositions() if decompositions == "pytorch" else ep
 
 
 @functools.cache
@@ -89,13 +107,30 @@ def export_dynamic_shapes(dims: DynamicDims | None) -> tuple[dict[int, Any] | No
     return tuple(out) if any(o is not None for o in out) else None
 
 
-def import_model(model: torch.nn.Module | ExportedProgram, inputs: Any, dynamic_shapes: Any = None) -> Graph:
-    """Export (if needed) and import: the whole frontend in one call."""
-    return import_exported_program(export_model(model, inputs, dynamic_shapes))
+def import_model(model: torch.nn.Module | ExportedProgram, inputs: Any, dynamic_shapes: Any = None,
+                 decompositions: str = "rules") -> Graph:
+    """Export (if needed) and import: the whole frontend in one call. With ``decompositions="rules"`` the graph also
+    carries, under ``meta[PYTORCH_DECOMPOSITIONS]``, the import of the same program through ``run_decompositions()``
+    (called only if the ``functionalize`` pass asks for it)."""
+    ep = export_model(model, inputs, dynamic_shapes, decompositions)
+    graph = import_exported_program(ep)
+    graph.meta[DECOMPOSITIONS_TAKEN] = decompositions
+    if decompositions == "rules":
+        graph.meta[PYTORCH_DECOMPOSITIONS] = lambda: _import_decomposed(ep, graph)
+    return graph
+
+
+def _import_decomposed(ep: ExportedProgram, graph: Graph) -> Graph:
+    """``ep`` through ``run_decompositions()`` into the IR, labelled with the frontend ``graph`` is from."""
+    decomposed = import_exported_program(ep.run_decompositions())
+    decomposed.meta["frontend"] = graph.meta.get("frontend", "dynamo")
+    decomposed.meta[DECOMPOSITIONS_TAKEN] = "pytorch"
+    return decomposed
 
 
 def import_exported_program(ep: ExportedProgram) -> Graph:
-    """Translate a (core ATen) :class:`ExportedProgram` into an IR graph; see the module docstring."""
+    """Translate an :class:`ExportedProgram` (``torch.export``'s graph, or core ATen) into an IR graph; see the
+    module docstring."""
     return _Importer(ep).run()
 
 
@@ -119,6 +154,9 @@ class _Importer:
         self.num_inputs = 0
         self.symbols: dict[str, SymbolRange] = {}
         self.data_sizes: set[str] = set()  # symbols first seen in an op's result (data-dependent sizes)
+        # storage -> [(value, its fake tensor)] in program order: which values share memory (see ir/aliasing.py)
+        self.storages: dict[StorageWeakRef, list[tuple[Value, torch.Tensor]]] = {}
+        self.identities: set[Value] = set()
 
     # ---- driver ---------------------------------------------------------------------------------------------
     def run(self) -> Graph:
@@ -135,6 +173,7 @@ class _Importer:
                 self._output(node)
             else:
                 raise FrontendError(f"{node.name}: FX op {node.op!r} ({node.target}) is not representable in the IR")
+        self._record_alias_groups()
         return self.g
 
     def _check_signature(self) -> None:
@@ -202,11 +241,12 @@ class _Importer:
         if spec.kind == InputKind.USER_INPUT:
             self.env[node] = Value(self.g.add_input(node.name, self._type(node), self.num_inputs))
             self.num_inputs += 1
+        elif not node.users:  # unused weights (e.g. num_batches_tracked) would only be dead constants
             return
-        if not node.users:  # unused weights (e.g. num_batches_tracked) would only be dead constants
-            return
-        tensor = self._constant_tensor(spec)
-        self.env[node] = Value(self.g.add_constant(tensor, name=spec.target or node.name))
+        else:
+            tensor = self._constant_tensor(spec)
+            self.env[node] = Value(self.g.add_constant(tensor, name=spec.target or node.name))
+        self._note_storage(self.env[node], node.meta.get("val"), ())
 
     def _constant_tensor(self, spec: InputSpec) -> torch.Tensor:
         target = spec.target
@@ -244,8 +284,6 @@ class _Importer:
             raise FrontendError(f"{node.name}: no schema for {op}")
         if op.startswith(_DROPPED_PREFIXES) and not node.users:
             return
-        if schema.is_mutating:
-            raise FrontendError(f"{node.name}: {op} mutates its input; the IR is functional")
         bound = self._bind(node, schema)
         inputs: list[Value] = []
         attrs = {spec.name: self._attr(node, spec, bound[spec.name], inputs, bound) for spec in schema.args}
@@ -259,6 +297,34 @@ class _Importer:
         nid = self.g.add(op, inputs, attrs, types, Provenance(source=_source(node)))
         counter = iter(range(len(leaves)))
         self.env[node] = _mirror(val, lambda: Value(nid, next(counter)))
+        sources = [(self.env[a], a.meta.get("val")) for a in node.all_input_nodes
+                   if isinstance(self.env.get(a), Value)]
+        for index, leaf in enumerate(leaves):
+            self._note_storage(Value(nid, index), leaf, sources)
+
+    # ---- aliasing -------------------------------------------------------------------------------------------
+    def _note_storage(self, value: Value, val: Any, sources: list[tuple[Value, Any]]) -> None:
+        """Record the storage ``value`` (whose fake tensor is ``val``) lives in; when an input of its node
+        (``sources``) lives there too, ``value`` aliases it, and is an identity when it has the input's sizes,
+        strides and offset."""
+        if not isinstance(val, torch.Tensor):
+            return
+        try:
+            key = StorageWeakRef(val.untyped_storage())
+        except (NotImplementedError, RuntimeError):  # tensors without a storage (none in the zoo) alias nothing
+            return
+        members = self.storages.setdefault(key, [])
+        if members:
+            src = next((t for v, t in sources if isinstance(t, torch.Tensor) and _same_storage(t, key)), None)
+            if src is not None and _same_layout(val, src):
+                self.identities.add(value)
+        members.append((value, val))
+
+    def _record_alias_groups(self) -> None:
+        groups = [AliasGroup(tuple(v for v, _ in members), frozenset(v for v, _ in members if v in self.identities))
+                  for members in self.storages.values() if len(members) > 1]
+        if groups:
+            self.g.meta[ALIAS_GROUPS] = groups
 
     def _getitem(self, node: torch.fx.Node) -> None:
         producer, index = node.args
@@ -338,21 +404,11 @@ class _Importer:
 
     def _scalar_constant(self, node: torch.fx.Node, spec: ArgSpec, value: bool | int | float,
                          bound: dict[str, Any]) -> Value:
-        """A Python scalar where the schema wants a Tensor: a 0-d constant of the dtype eager would compute in.
-
-        Eager wraps the scalar as a "wrapped number", which never wins type promotion against a tensor of the same
-        category; a 0-d tensor of ``result_type(other, scalar)`` reproduces that. ``other`` is the first other
-        tensor argument that is not bool (conditions such as ``where``'s do not take part in promotion).
-        """
+        """A Python scalar where the schema wants a Tensor: a 0-d constant of the dtype eager would compute in
+        (:func:`~trt_passes.ir.aten.wrapped_scalar`)."""
         others = [v.meta["val"] for name, v in bound.items()
                   if name != spec.name and isinstance(v, torch.fx.Node) and isinstance(v.meta.get("val"), torch.Tensor)]
-        ref = next((t for t in others if t.dtype != torch.bool), others[0] if others else None)
-        if ref is None:
-            dtype, device = torch.tensor(value).dtype, torch.device("cpu")
-        else:
-            dtype = torch.result_type(torch.empty((), dtype=ref.dtype), value)
-            device = ref.device
-        tensor = torch.tensor(value, dtype=dtype, device=device)
+        tensor = wrapped_scalar(value, others)
         return Value(self.g.add_constant(tensor, name="", provenance=Provenance(source=_source(node))))
 
     # ---- output ---------------------------------------------------------------------------------------------
@@ -384,6 +440,19 @@ class _Importer:
         return TensorType.of(val)
 
 
+def _same_storage(t: torch.Tensor, key: StorageWeakRef) -> bool:
+    try:
+        return StorageWeakRef(t.untyped_storage()) == key
+    except (NotImplementedError, RuntimeError):
+        return False
+
+
+def _same_layout(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Same sizes, strides and storage offset (symbolic ones compared as expressions)."""
+    return (str(tuple(a.shape)) == str(tuple(b.shape)) and str(a.stride()) == str(b.stride())
+            and str(a.storage_offset()) == str(b.storage_offset()))
+
+
 def _tensor_leaves(val: Any, node: torch.fx.Node) -> list[torch.Tensor]:
     if isinstance(val, torch.Tensor):
         return [val]
@@ -406,8 +475,8 @@ class DynamoFrontend(Frontend):
     takes_dynamic_inputs = True
 
     def import_model(self, model: torch.nn.Module | ExportedProgram, examples: Any,
-                     dynamic_dims: DynamicDims | None = None) -> Graph:
-        return import_model(model, examples, export_dynamic_shapes(dynamic_dims))
+                     dynamic_dims: DynamicDims | None = None, *, decompositions: str = "rules") -> Graph:
+        return import_model(model, examples, export_dynamic_shapes(dynamic_dims), decompositions)
 
     def wrap(self, program: torch.fx.GraphModule, graph: Graph) -> torch.nn.Module:
         return PyTreeProgram(program, graph.meta)

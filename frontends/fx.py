@@ -1,8 +1,8 @@
 """``ir="fx"``: a ``torch.fx.GraphModule`` (or an ``nn.Module`` traced with ``torch.fx.symbolic_trace``) in, a
 ``torch.fx.GraphModule`` out.
 
-The FX graph is brought to core ATen exactly as the dynamo frontend brings a model: ``torch.export`` of the
-GraphModule, then the default core-ATen decompositions (``ExportedProgram.run_decompositions``), then the same
+The FX graph is brought to ATen exactly as the dynamo frontend brings a model: ``torch.export`` of the
+GraphModule (and, with ``decompositions="pytorch"``, ``ExportedProgram.run_decompositions``), then the same
 importer. A module ``symbolic_trace`` cannot trace (data-dependent Python control flow, e.g. ``transformers``
 models) is captured as an FX graph with ``torch.export`` instead, with a warning saying so.
 
@@ -45,10 +45,11 @@ def to_graph_module(model: Any, inputs: Any) -> torch.fx.GraphModule | torch.exp
 class FxFrontend(Frontend):
     name = "fx"
 
-    def import_model(self, model: Any, examples: Any, dynamic_dims: DynamicDims | None = None) -> Graph:
+    def import_model(self, model: Any, examples: Any, dynamic_dims: DynamicDims | None = None, *,
+                     decompositions: str = "rules") -> Graph:
         self.refuse_dynamic_dims(dynamic_dims)
         gm = to_graph_module(model, examples)
-        graph = import_model(gm, examples)
+        graph = import_model(gm, examples, decompositions=decompositions)
         graph.meta["frontend"] = "fx"
         return graph
 

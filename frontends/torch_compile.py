@@ -8,8 +8,8 @@ Each FX graph TorchDynamo captures (torch-level calls, weights as graph inputs) 
    and the converters require constant kernels): a placeholder is a weight when its example value is an
    ``nn.Parameter``, is one of the model's own parameters or buffers, or Dynamo's record says it came from a module's
    ``_parameters``/``_buffers`` (:func:`_dynamo_says_weight`, the one private API used, isolated there);
-2. the rest goes through ``torch.export`` and the default core-ATen decompositions into the dynamo frontend's
-   importer: the same ATen every other frontend produces.
+2. the rest goes through ``torch.export`` (and, with ``decompositions="pytorch"``, ``run_decompositions``) into
+   the dynamo frontend's importer: the same ATen every other frontend produces.
 
 Everything TorchDynamo-specific lives here: :func:`dynamo_backend` makes the backend function TorchDynamo calls
 per captured graph, given the driver's compiler for one graph (``trt_passes.compile(..., ir="torch_compile")``
@@ -28,7 +28,7 @@ import torch.fx
 
 from trt_passes.frontends.base import CompileGraph, DynamicDims, Frontend, FrontendError, split_inputs
 from trt_passes.frontends.calling import PyTreeProgram
-from trt_passes.frontends.dynamo import export_model, import_exported_program
+from trt_passes.frontends.dynamo import import_model
 from trt_passes.ir.graph import Graph
 
 
@@ -84,10 +84,11 @@ def constants_for_weights(gm: torch.fx.GraphModule, example_inputs: Sequence[Any
 
 
 def import_captured(gm: torch.fx.GraphModule, example_inputs: Sequence[Any],
-                    known: set[int] = frozenset()) -> tuple[Graph, list[int]]:  # type: ignore[assignment]
+                    known: set[int] = frozenset(),  # type: ignore[assignment]
+                    decompositions: str = "rules") -> tuple[Graph, list[int]]:
     """One Dynamo-captured graph -> (IR graph, positions of its user inputs among the graph's inputs)."""
     fixed, user = constants_for_weights(gm, example_inputs, set(known))
-    graph = import_exported_program(export_model(fixed, tuple(example_inputs[i] for i in user)))
+    graph = import_model(fixed, tuple(example_inputs[i] for i in user), decompositions=decompositions)
     graph.meta["frontend"] = "torch_compile"
     return graph, user
 
@@ -106,15 +107,17 @@ class CompiledGraph:
 
 
 def dynamo_backend(compile_graph: CompileGraph, known_weights: set[int] | None = None,
-                   on_report: Callable[[Any], None] | None = None) -> Callable[..., CompiledGraph]:
+                   on_report: Callable[[Any], None] | None = None,
+                   decompositions: str = "rules") -> Callable[..., CompiledGraph]:
     """A TorchDynamo backend compiling each captured graph with ``compile_graph``; ``known_weights`` are the ids of
-    the model's parameters and buffers (they become constants); each compilation's report goes to ``on_report``."""
+    the model's parameters and buffers (they become constants); each compilation's report goes to ``on_report``;
+    ``decompositions`` as for :meth:`Frontend.import_model`."""
     known = set(known_weights or ())
 
     def trt_passes_backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any], **kwargs: Any) -> CompiledGraph:
         if kwargs.get("options"):
             raise TypeError("pass compile options to trt_passes.compile(...), not to torch.compile's options=")
-        graph, user = import_captured(gm, list(example_inputs), known)
+        graph, user = import_captured(gm, list(example_inputs), known, decompositions)
         program, report = compile_graph(graph)
         if on_report is not None:
             on_report(report)
@@ -127,7 +130,8 @@ class TorchCompileFrontend(Frontend):
     name = "torch_compile"
     compiles_lazily = True  # one program per graph TorchDynamo captures, on first call and for new shapes
 
-    def import_model(self, model: Any, examples: Any, dynamic_dims: DynamicDims | None = None) -> Graph:
+    def import_model(self, model: Any, examples: Any, dynamic_dims: DynamicDims | None = None, *,
+                     decompositions: str = "rules") -> Graph:
         """The model's single captured graph (``explain`` uses this); graph breaks are an error here."""
         self.refuse_dynamic_dims(dynamic_dims)
         captured: list[tuple[torch.fx.GraphModule, list[Any]]] = []
@@ -143,17 +147,17 @@ class TorchCompileFrontend(Frontend):
             raise FrontendError(f"torch.compile captured {len(captured)} graphs (graph breaks); explain with "
                                 "ir='torch_compile' needs exactly one, try ir='dynamo'")
         gm, example_inputs = captured[0]
-        return import_captured(gm, example_inputs, weight_ids(model))[0]
+        return import_captured(gm, example_inputs, weight_ids(model), decompositions)[0]
 
     def wrap(self, program: torch.fx.GraphModule, graph: Graph) -> PyTreeProgram:
         return PyTreeProgram(program, graph.meta)
 
-    def compile_lazily(self, model: Any, compile_graph: CompileGraph) -> Any:
+    def compile_lazily(self, model: Any, compile_graph: CompileGraph, *, decompositions: str = "rules") -> Any:
         """``torch.compile(model)`` with the trt_passes backend; ``.compile_reports`` gets one report per captured
         graph (and recompilation), as calls compile them."""
         reports: list[Any] = []
-        compiled = torch.compile(model, backend=dynamo_backend(compile_graph, weight_ids(model), reports.append),
-                                 dynamic=False)
+        backend = dynamo_backend(compile_graph, weight_ids(model), reports.append, decompositions)
+        compiled = torch.compile(model, backend=backend, dynamic=False)
         with contextlib.suppress(AttributeError):  # a callable that refuses attributes still compiles
             compiled.compile_reports = reports
         return compiled

@@ -3,10 +3,9 @@
 
 Reading TorchScript: the ScriptModule is run once on the example inputs under a dispatch-mode recorder
 (:class:`_AtenRecorder`), which records every ATen op the TorchScript interpreter dispatches (its weights become graph
-constants); that ATen graph then goes through
-``torch.export`` and the default core-ATen decompositions into the dynamo frontend's importer, so TorchScript models
-reach the IR through the same decompositions as every other frontend. Control flow is specialised to the example
-inputs, as tracing always does.
+constants); that ATen graph then goes through ``torch.export`` (and, with ``decompositions="pytorch"``,
+``run_decompositions``) into the dynamo frontend's importer, so TorchScript models reach the IR the same way as every
+other frontend. Control flow is specialised to the example inputs, as tracing always does.
 
 The result is the compiled program with every TensorRT segment a call to ``torch.ops.trt_passes.execute_engine``
 (see :mod:`trt_passes.backend.engine_op`), scripted: ``torch.jit.save`` / ``torch.jit.load`` round-trip it in any
@@ -129,10 +128,11 @@ def capture_aten(script: torch.jit.ScriptModule, inputs: Any) -> torch.fx.GraphM
 class TorchScriptFrontend(Frontend):
     name = "torchscript"
 
-    def import_model(self, model: Any, examples: Any, dynamic_dims: DynamicDims | None = None) -> Graph:
+    def import_model(self, model: Any, examples: Any, dynamic_dims: DynamicDims | None = None, *,
+                     decompositions: str = "rules") -> Graph:
         self.refuse_dynamic_dims(dynamic_dims)
         script = to_script_module(model, examples)
-        graph = import_model(capture_aten(script, examples), examples)
+        graph = import_model(capture_aten(script, examples), examples, decompositions=decompositions)
         graph.meta["frontend"] = "torchscript"
         return graph
 

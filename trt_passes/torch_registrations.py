@@ -47,7 +47,7 @@ def dynamo_backend(gm: Any, example_inputs: Sequence[Any], *, options: dict[str,
     from trt_passes.passes.settings import CompileSettings
 
     settings = CompileSettings.from_options(dict(options or {}))
-    return backend_for(graph_compiler(settings))(gm, example_inputs)
+    return backend_for(graph_compiler(settings), decompositions=settings.decompositions)(gm, example_inputs)
 
 
 def dynamo_backend_tables() -> tuple[Any, Any]:

@@ -28,19 +28,21 @@ def max_relative_error(got: torch.Tensor, want: torch.Tensor) -> float:
     return float((got - want).abs().max() / scale)
 
 
-@functools.lru_cache(maxsize=1)
-def resnet18() -> tuple[torch.nn.Module, Graph]:
+@functools.lru_cache(maxsize=2)
+def resnet18(decompositions: str = "rules") -> tuple[torch.nn.Module, Graph]:
+    """resnet18 imported as torch.export gives it (``"rules"``) or through run_decompositions() (``"pytorch"``)."""
     torch.manual_seed(0)
     model = torchvision.models.resnet18(weights=None).eval()
-    graph = import_exported_program(export_model(model, (torch.randn(RESNET_INPUT_SHAPE),)))
+    graph = import_exported_program(export_model(model, (torch.randn(RESNET_INPUT_SHAPE),),
+                                                 decompositions=decompositions))
     return model, graph
 
 
-@functools.lru_cache(maxsize=1)
-def bert() -> tuple[torch.nn.Module, Graph, BertConfig]:
+@functools.lru_cache(maxsize=2)
+def bert(decompositions: str = "rules") -> tuple[torch.nn.Module, Graph, BertConfig]:
     torch.manual_seed(0)
     cfg = BertConfig(**BERT_CONFIG)
     model = BertModel(cfg).eval()
     ids = torch.randint(0, cfg.vocab_size, BERT_INPUT_SHAPE)
-    graph = import_exported_program(export_model(model, (ids,)))
+    graph = import_exported_program(export_model(model, (ids,), decompositions=decompositions))
     return model, graph, cfg
