@@ -1,7 +1,8 @@
 """The built-in passes and what each requires and provides.
 
-Properties are plain words: ``aten`` (the graph holds ATen ops; every frontend provides it), ``folded``
-(no foldable constant subexpression left), ``lowered``, ``partitioned``, ``converted``, ``engines``.
+Properties are plain words: ``aten`` (the graph holds ATen ops; every frontend provides it), ``functional`` (no
+in-place op left: values are immutable and node order is only data flow), ``folded`` (no foldable constant
+subexpression left), ``lowered``, ``decomposed``, ``partitioned``, ``converted``, ``engines``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from trt_passes.passes import convert, dce, emit, fold, lower, partition, precision
+from trt_passes.passes import convert, dce, decompose, emit, fold, functionalize, lower, partition, precision
 from trt_passes.passes.context import PassContext
 
 INITIAL_PROPERTIES = frozenset({"aten"})
@@ -38,14 +39,20 @@ class PassSpec:
 def builtin_passes() -> dict[str, PassSpec]:
     """A fresh table each call: nothing global to mutate between compilations."""
     specs = [
-        PassSpec("fold_constants", fold.__doc__ or "", fold.run, frozenset({"aten"}), frozenset({"folded"})),
-        PassSpec("lower", lower.__doc__ or "", lower.run, frozenset({"aten"}), frozenset({"lowered"}),
+        # First: every other pass reads a node's value from its inputs alone, which an in-place op breaks.
+        PassSpec("functionalize", functionalize.__doc__ or "", functionalize.run, frozenset({"aten"}),
+                 frozenset({"functional"})),
+        PassSpec("fold_constants", fold.__doc__ or "", fold.run, frozenset({"functional"}), frozenset({"folded"})),
+        PassSpec("lower", lower.__doc__ or "", lower.run, frozenset({"functional"}), frozenset({"lowered"}),
                  frozenset({"folded"}), ("rulesets",), (lower.RULE_KIND, lower.DEFAULT_RULESETS)),
+        # After lowering, so that it sees only the nodes no lowering rule handles; it lowers what it produces.
+        PassSpec("decompose", decompose.__doc__ or "", decompose.run, frozenset({"lowered"}),
+                 frozenset({"decomposed", "lowered"}), frozenset({"folded"}), ("lower", "convert")),
         # After lowering and folding (so it sees the ops converters will, and constants it can cast when compiling),
         # before partition (so partition and the converters see one consistently typed graph). It leaves nothing to
         # fold (constants are cast into new constants) and no op a lowering rule was waiting for.
         PassSpec("reduce_precision", precision.__doc__ or "", precision.run, frozenset({"lowered", "folded"})),
-        PassSpec("eliminate_dead_code", dce.__doc__ or "", dce.run),
+        PassSpec("eliminate_dead_code", dce.__doc__ or "", dce.run, frozenset({"functional"})),
         PassSpec("partition", partition.__doc__ or "", partition.run, frozenset({"lowered", "folded"}),
                  frozenset({"partitioned"}), params=("rulesets",), rules=(convert.RULE_KIND, convert.DEFAULT_RULESETS)),
         PassSpec("convert", convert.__doc__ or "", convert.run, frozenset({"partitioned"}), frozenset({"converted"}),

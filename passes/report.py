@@ -21,6 +21,15 @@ stable keys (schema ``trt-passes/report/1``; keys are only ever added):
 * ``numerics``: ``{f32_contractions: "tf32" | "f32" | null}``: what float32 convolutions, deconvolutions and matrix
   products compute in (``"tf32"``: inputs rounded to a 10-bit mantissa, f32 accumulation; ``disable_tf32=True``
   gives ``"f32"``); null before emission.
+* ``decompositions``: how the model's high-level ops were lowered: ``{path, reason, decomposed, not_decomposed,
+  decomposed_ops}``. ``path`` is ``"rules"`` (``torch.export``'s graph lowered by rules, the ``decompose`` pass
+  applying PyTorch's decomposition to nodes no rule handles), ``"pytorch"`` (the whole program went through
+  ``ExportedProgram.run_decompositions()``) or null (not recorded by the frontend); ``reason`` is null, or why a
+  program compiled with ``decompositions="rules"`` took the ``"pytorch"`` path. ``decomposed``: ``[{node, op,
+  source, decomposition, produced: [op...], depth}]``, each node the ``decompose`` pass decomposed by PyTorch's
+  table (``decomposition``: ``"torch._decomp:OP"`` or ``"CompositeImplicitAutograd:OP"``; ``depth``: 1 for a node
+  that was in the graph, n + 1 for one a depth-n decomposition produced); ``not_decomposed``: the same for nodes
+  whose decomposition could not be used, with ``reason``; ``decomposed_ops``: ``{op: count}`` of ``decomposed``.
 """
 
 from __future__ import annotations
@@ -82,6 +91,21 @@ class Fallback:
 
 
 @dataclass
+class Decomposed:
+    """A node the ``decompose`` pass replaced by PyTorch's decomposition of its op (or, with ``reason``, could not)."""
+
+    node: int
+    op: str
+    source: str | None
+    decomposition: str
+    """``torch._decomp:OP`` (torch's core-ATen decomposition table) or ``CompositeImplicitAutograd:OP``."""
+    produced: list[str]
+    depth: int
+    """1 for a node that was in the graph, n + 1 for a node a depth-n decomposition produced."""
+    reason: str | None = None
+
+
+@dataclass
 class CompileReport:
     passes: list[PassRecord] = field(default_factory=list)
     partitions: list[Partition] = field(default_factory=list)
@@ -91,6 +115,17 @@ class CompileReport:
     f32_contractions: str | None = None
     """``"tf32"`` or ``"f32"``: the precision float32 convolutions and matrix products of the engines run in (set by
     the emit pass; ``trt_passes.tools.parity.default_tolerance`` reads it)."""
+    decompositions: str | None = None
+    """``"rules"`` or ``"pytorch"``: which way the model's high-level ops were lowered (see the module docstring)."""
+    decompositions_reason: str | None = None
+    """Why a compilation asked for ``"rules"`` took the ``"pytorch"`` path (``functionalize``'s reason)."""
+    decomposed: list[Decomposed] = field(default_factory=list)
+    not_decomposed: list[Decomposed] = field(default_factory=list)
+
+    @property
+    def decomposed_ops(self) -> Counter[str]:
+        """How many nodes of each op PyTorch's table decomposed: the candidates for rules."""
+        return Counter(d.op for d in self.decomposed)
 
     @property
     def total_seconds(self) -> float:
@@ -141,10 +176,22 @@ class CompileReport:
             "rules_fired": [{"rule": r, "count": n} for r, n in _by_count(self.rule_fires)],
             "notes": list(self.notes),
             "numerics": {"f32_contractions": self.f32_contractions},
+            "decompositions": {
+                "path": self.decompositions,
+                "reason": self.decompositions_reason,
+                "decomposed": [_decomposed_dict(d) for d in self.decomposed],
+                "not_decomposed": [{**_decomposed_dict(d), "reason": d.reason} for d in self.not_decomposed],
+                "decomposed_ops": dict(_by_count(self.decomposed_ops)),
+            },
         }
 
     def __str__(self) -> str:
         return format_report(self)
+
+
+def _decomposed_dict(d: Decomposed) -> dict[str, Any]:
+    return {"node": d.node, "op": d.op, "source": d.source, "decomposition": d.decomposition,
+            "produced": list(d.produced), "depth": d.depth}
 
 
 _TYPE = re.compile(r"^(?P<dtype>\w+)\[(?P<dims>[^\]]*)\]$")
@@ -179,6 +226,7 @@ def format_report(r: CompileReport) -> str:
         lines.append(f"  {p.name:<{width}}  {p.seconds * 1000:8.1f} ms  nodes {p.nodes_before:>5} -> {p.nodes_after:<5}"
                      f"{extra}")
     lines.append(f"  {'total':<{width}}  {r.total_seconds * 1000:8.1f} ms")
+    lines.extend(_format_decompositions(r))
     if r.ops_total:
         lines.append(f"Converted: {r.ops_converted} of {r.ops_total} ops ({100 * r.converted_share:.1f}%) run in "
                      f"TensorRT")
@@ -222,3 +270,29 @@ def format_report(r: CompileReport) -> str:
     for note in r.notes:
         lines.append(f"Note: {note}")
     return "\n".join(lines)
+
+
+PATHS = {
+    "rules": "torch.export's graph, lowered by .rw rules",
+    "pytorch": "ExportedProgram.run_decompositions() on the whole program",
+}
+
+
+def _format_decompositions(r: CompileReport) -> list[str]:
+    if r.decompositions is None:
+        return []
+    lines = [f"Decompositions: {PATHS.get(r.decompositions, r.decompositions)}"]
+    if r.decompositions_reason:
+        lines.append(f"  taken instead of the rules because {r.decompositions_reason}")
+    if r.decomposed:
+        ops = ", ".join(f"{packet_name(op)} x{n}" for op, n in _by_count(r.decomposed_ops))
+        lines.append(f"  {len(r.decomposed)} nodes decomposed by PyTorch's table (candidates for rules): {ops}")
+        for d in r.decomposed:
+            src = f" ({d.source})" if d.source else ""
+            made = Counter(packet_name(op) for op in d.produced)
+            into = ", ".join(f"{op} x{n}" if n > 1 else op for op, n in made.most_common()) or "its input"
+            lines.append(f"    %{d.node} {d.op}{src}: decomposed by PyTorch's table ({d.decomposition}) into {into}")
+    for d in r.not_decomposed:
+        src = f" ({d.source})" if d.source else ""
+        lines.append(f"    %{d.node} {d.op}{src}: PyTorch's decomposition ({d.decomposition}) not used: {d.reason}")
+    return lines

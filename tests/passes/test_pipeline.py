@@ -12,17 +12,23 @@ def test_the_shipped_default_pipeline_is_valid_and_ends_with_emission():
 
 
 def test_a_pass_before_its_provider_is_an_error_naming_the_pass_the_line_and_the_fix():
-    text = "pipeline bad\nfold_constants\nlower\nfold_constants\nconvert\npartition\n"
+    text = "pipeline bad\nfunctionalize\nfold_constants\nlower\nfold_constants\nconvert\npartition\n"
     with pytest.raises(PipelineError) as e:
         validate_pipeline(parse_pipeline(text, "bad.pipeline"))
     msg = str(e.value)
-    assert "bad.pipeline:5" in msg and "'convert' requires 'partitioned'" in msg
-    assert "'partition' provides it at line 6" in msg
+    assert "bad.pipeline:6" in msg and "'convert' requires 'partitioned'" in msg
+    assert "'partition' provides it at line 7" in msg
+
+
+def test_every_pass_reading_values_runs_after_functionalize():
+    # In-place ops make a value depend on when it is read; folding before functionalize would be wrong.
+    with pytest.raises(PipelineError, match=r"'fold_constants' requires 'functional'.*add one of: functionalize"):
+        validate_pipeline(parse_pipeline("pipeline p\nfold_constants\n", "p.pipeline"))
 
 
 def test_a_requirement_invalidated_by_a_later_pass_must_be_provided_again():
     # lower invalidates 'folded'; partition needs it, so folding must run again after lowering.
-    text = "pipeline p\nfold_constants\nlower\npartition\n"
+    text = "pipeline p\nfunctionalize\nfold_constants\nlower\npartition\n"
     with pytest.raises(PipelineError, match=r"'partition' requires 'folded'.*add one of: fold_constants"):
         validate_pipeline(parse_pipeline(text, "p.pipeline"))
 

@@ -108,8 +108,10 @@ def mixed_inputs() -> list[torch.Tensor]:
 
 # ---- helpers ---------------------------------------------------------------------------------------------------------
 PIPELINE = """pipeline through_precision
+functionalize
 fold_constants
 lower rulesets=lower.*
+decompose lower=lower.* convert=convert.*
 fold_constants
 reduce_precision
 eliminate_dead_code

@@ -59,7 +59,7 @@ def run_with_terminal_stderr(argv: list[str]) -> tuple[int, str, str]:
 def test_a_terminal_sees_the_passes_and_the_engine_build_progress_and_quiet_silences_it():
     code, out, terminal = run_with_terminal_stderr(COMPILE)
     assert code == 0 and "TensorRT segments: 1" in out
-    assert f"pass 1/{STEPS} fold_constants" in terminal and f"pass {STEPS}/{STEPS} emit" in terminal
+    assert f"pass 1/{STEPS} functionalize" in terminal and f"pass {STEPS}/{STEPS} emit" in terminal
     assert "TensorRT [" in terminal  # TensorRT's IProgressMonitor phases while the engine builds
     assert "\r" in terminal and "\x1b[K" in terminal  # redrawn in place, then erased
     assert "trt-passes" not in out  # never on stdout
@@ -83,20 +83,25 @@ def test_the_progress_line_counts_rule_applications_while_a_pass_runs():
     with observing(line):
         trt_passes.explain(unsupported(), inputs=[X], min_block_size=1)
     text = stream.getvalue()
-    assert f"pass 2/{STEPS} lower" in text and "rule applications" in text
+    assert f"pass 3/{STEPS} lower" in text and "rule applications" in text
     assert text.endswith("\r\x1b[K")  # erased when the pipeline ends
 
 
-def test_trace_file_has_one_json_line_per_rule_application(tmp_path, monkeypatch):
+def test_trace_file_has_one_json_line_per_rule_application_and_per_decomposition(tmp_path, monkeypatch):
     path = tmp_path / "trace.jsonl"
     monkeypatch.setenv(TRACE_ENV, str(path))
     report = trt_passes.explain(unsupported(), inputs=[X], min_block_size=1)
     lines = [json.loads(s) for s in path.read_text().splitlines()]
-    assert len(lines) == sum(report.rule_fires.values())
+    assert len(lines) == sum(report.rule_fires.values()) + len(report.decomposed)
     for record in lines:
         assert set(record) == {"pass", "scope", "rule", "location", "root", "root_op", "source", "created"}
-        assert ".rw:" in record["location"]
-    assert {r["pass"] for r in lines} == {"lower", "convert"}
+    decompositions = [r for r in lines if r["rule"].startswith("decompose:")]
+    assert len(decompositions) == len(report.decomposed) > 0
+    assert all(r["pass"] == "decompose" and r["location"].startswith(("torch._decomp:", "CompositeImplicitAutograd:"))
+               for r in decompositions)
+    rules = [r for r in lines if not r["rule"].startswith("decompose:")]
+    assert all(".rw:" in r["location"] for r in rules)
+    assert {r["pass"] for r in rules} == {"decompose", "convert"}  # the linears are lowered once decomposed
     relu = next(r for r in lines if r["rule"] == "relu")
     assert relu["root_op"] == "aten.relu.default" and relu["scope"].startswith("trt_")
     assert [c["op"] for c in relu["created"]] == ["trt.activation"]
@@ -143,5 +148,5 @@ def test_observers_see_every_pass_start_and_end():
 
     with observing(Recorder()):
         trt_passes.explain(mlp(), inputs=[X], min_block_size=1)
-    assert seen[:2] == [f"start 0/{STEPS} fold_constants", "end fold_constants"] and seen[-1] == "end emit"
+    assert seen[:2] == [f"start 0/{STEPS} functionalize", "end functionalize"] and seen[-1] == "end emit"
     assert len(seen) == 2 * STEPS  # a start and an end per pass
