@@ -19,6 +19,7 @@ import torch
 
 from trt_passes.backend.runtimes import RUNTIMES
 from trt_passes.ir.aten import qualified_packet, user_op_name
+from trt_passes.ir.decompositions import check_decompositions
 from trt_passes.ir.types import torch_dtype
 
 # What enabled_precisions accepts: torch dtypes or the IR's names for them.
@@ -68,6 +69,15 @@ class CompileSettings:
     float32. By default (as in Torch-TensorRT) TF32 stays allowed: on GPUs with TF32 tensor cores those layers read
     their float32 inputs rounded to a 10-bit mantissa (relative error up to about 1e-3), and the reference runtime
     computes the same rounding (``backend/layers/numerics.py``). The flag is set explicitly either way."""
+    decompositions: str = "rules"
+    """How the model's high-level ATen ops (``aten.linear``, ``aten.conv2d``, ``aten.layer_norm``, ...) are lowered.
+    ``"rules"``: the frontend hands over the graph ``torch.export.export`` produces, without retracing it; ``.rw``
+    lowering rules lower it, and the ``decompose`` pass applies PyTorch's own decomposition to each node no rule
+    handles (``explain`` lists those). A program writing tensors in place in a way the ``functionalize`` pass cannot
+    prove safe to rewrite takes the ``"pytorch"`` path as a whole, and the report says why. ``"pytorch"``: the
+    frontend first runs ``ExportedProgram.run_decompositions()`` on the whole program (PyTorch's core-ATen
+    decomposition table), the path before rules lowered ``torch.export``'s graph; it exists to compare the two
+    (``bisect``, ``benchmarks/decompositions.py``)."""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -94,6 +104,7 @@ class CompileSettings:
         if self.cache_dir is not None:
             object.__setattr__(self, "cache_dir", _path("cache_dir", self.cache_dir))
         object.__setattr__(self, "enabled_precisions", normalize_precisions(self.enabled_precisions))
+        check_decompositions(self.decompositions)
 
     @classmethod
     def option_names(cls) -> list[str]:

@@ -38,8 +38,9 @@ class Wrapped:
 class EagerFrontend(Frontend):
     name = "eager_test"
 
-    def import_model(self, model: Any, examples: Any, dynamic_dims: DynamicDims | None = None) -> Graph:
-        return import_model(model, examples)
+    def import_model(self, model: Any, examples: Any, dynamic_dims: DynamicDims | None = None, *,
+                     decompositions: str = "rules") -> Graph:
+        return import_model(model, examples, decompositions=decompositions)
 
     def wrap(self, program: torch.fx.GraphModule, graph: Graph) -> Wrapped:
         return Wrapped(program, graph)
@@ -49,11 +50,11 @@ class LazyFrontend(EagerFrontend):
     name = "lazy_test"
     compiles_lazily = True
 
-    def compile_lazily(self, model: Any, compile_graph: CompileGraph) -> Any:
+    def compile_lazily(self, model: Any, compile_graph: CompileGraph, *, decompositions: str = "rules") -> Any:
         reports: list[Any] = []
 
         def call(x: torch.Tensor) -> torch.Tensor:
-            graph = self.import_model(model, (x,))
+            graph = self.import_model(model, (x,), decompositions=decompositions)
             program, report = compile_graph(graph)
             reports.append(report)
             return self.wrap(program, graph)(x)

@@ -5,15 +5,21 @@ the user's inputs into plain data (example tensors, the ranges of dynamic dims),
 the pipeline and hands the program back to the frontend to wrap. A frontend that compiles lazily gets the
 compiler for one graph (:func:`graph_compiler`) instead and calls it for each graph it captures.
 
+When the ``functionalize`` pass cannot prove a program's in-place writes safe to rewrite
+(:class:`~trt_passes.passes.functionalize.NeedsPyTorchDecompositions`), the driver imports the program again the way
+its graph says (``graph.meta[PYTORCH_DECOMPOSITIONS]``: through ``run_decompositions()``) and runs the pipeline on
+that; the report records the path taken and why.
+
 One compile at a time per process: ``torch.export`` keeps global state (its tracing context and mode stacks), so two
 threads exporting at once break each other, and could leave that state broken for every later export. Every entry
-point here holds :func:`compiling` (a reentrant lock) while it imports and compiles: threads compiling at once wait
-for each other; running compiled programs is not serialised.
+point here holds :func:`compiling` (a reentrant lock, with the garbage collector paused) while it imports and
+compiles: threads compiling at once wait for each other; running compiled programs is not serialised.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -33,8 +39,10 @@ from trt_passes.dsl import RuleLibrary, load_rules
 from trt_passes.frontends import Frontend, FrontendError, frontends_taking_dynamic_inputs, get_frontend
 from trt_passes.inputs import dynamic_dims, example_inputs
 from trt_passes.ir import Graph
+from trt_passes.ir.decompositions import DECOMPOSITIONS_TAKEN, PYTORCH_DECOMPOSITIONS
 from trt_passes.ir.ops import OpRegistry
 from trt_passes.passes.context import PassContext
+from trt_passes.passes.functionalize import NeedsPyTorchDecompositions
 from trt_passes.passes.pipeline import load_pipeline
 from trt_passes.passes.report import CompileReport
 from trt_passes.passes.scheduler import run_pipeline
@@ -47,8 +55,23 @@ _COMPILE_LOCK = threading.RLock()
 @contextlib.contextmanager
 def compiling() -> Iterator[None]:
     """Held while a model is imported and compiled (see the module docstring); reentrant."""
-    with _COMPILE_LOCK:
+    with _COMPILE_LOCK, collector_paused():
         yield
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Compile with the cyclic garbage collector off (as it was before, afterwards). torch.export leaves hundreds of
+    thousands of objects alive, so each full collection triggered by a pass's allocations costs a large part of a
+    second (measured: ``functionalize`` on densenet121 1.0 s with the collector on, 0.15 s off); compiling creates
+    little cyclic garbage, which the next collection after the compile reclaims."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def shipped_rule_dir() -> Path:
@@ -64,12 +87,41 @@ def load_library(extra: Sequence[Path] = (), ops: OpRegistry | None = None) -> R
 
 
 def run_passes(graph: Graph, settings: CompileSettings) -> PassContext:
-    """Run the settings' pipeline on ``graph`` (in place) and return the context holding graph and report."""
+    """Run the settings' pipeline on ``graph`` (in place) and return the context holding graph and report; a graph
+    the ``functionalize`` pass gives up on is imported again through ``run_decompositions()`` (see the module
+    docstring), and the returned context holds that graph."""
     with compiling():
         ops = default_ops()
-        ctx = PassContext(graph, ops, load_library(settings.rules, ops), settings, CompileReport())
-        run_pipeline(load_pipeline(settings.pipeline), ctx)
+        library = load_library(settings.rules, ops)
+        pipeline = load_pipeline(settings.pipeline)
+        ctx = new_context(graph, ops, library, settings)
+        try:
+            run_pipeline(pipeline, ctx)
+        except NeedsPyTorchDecompositions as e:
+            ctx = new_context(reimport_with_pytorch_decompositions(graph, e), ops, library, settings, e.reason)
+            run_pipeline(pipeline, ctx)
+        graph.meta.pop(PYTORCH_DECOMPOSITIONS, None)  # it holds the exported program: not needed any more
         return ctx
+
+
+def new_context(graph: Graph, ops: OpRegistry, library: RuleLibrary, settings: CompileSettings,
+                reason: str | None = None) -> PassContext:
+    """A context for running passes on ``graph``, its report saying which decompositions it was imported with (and,
+    for a graph imported again, ``reason``)."""
+    report = CompileReport(decompositions=graph.meta.get(DECOMPOSITIONS_TAKEN), decompositions_reason=reason)
+    return PassContext(graph, ops, library, settings, report)
+
+
+def reimport_with_pytorch_decompositions(graph: Graph, why: NeedsPyTorchDecompositions) -> Graph:
+    """The model of ``graph`` imported again through ``run_decompositions()``, because of ``why``."""
+    reimport = graph.meta.get(PYTORCH_DECOMPOSITIONS)
+    if reimport is None:
+        raise RuntimeError(f"{why.reason}; the graph cannot be made functional, and its frontend gave no other way "
+                           "to import the model (compile it with decompositions='pytorch')") from why
+    try:
+        return reimport()
+    except FrontendError as e:
+        raise FrontendError(f"{e} (the rules path was not taken because {why.reason})") from e
 
 
 def build_runtime_program(graph: Graph, settings: CompileSettings) -> torch.fx.GraphModule:
@@ -108,11 +160,11 @@ def compile_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: C
     frontend = get_frontend(ir)
     compile_graph = graph_compiler(settings)
     if frontend.compiles_lazily:
-        compiled = frontend.compile_lazily(model, compile_graph)
+        compiled = frontend.compile_lazily(model, compile_graph, decompositions=settings.decompositions)
         register_if_dynamo_loaded()  # a lazy frontend may have loaded TorchDynamo: keep our backend name known there
         return compiled
     with compiling():
-        graph = import_graph(frontend, model, inputs)
+        graph = import_graph(frontend, model, inputs, settings.decompositions)
         program, report = compile_graph(graph)
         result = frontend.wrap(program, graph)
     with contextlib.suppress(AttributeError):  # objects that refuse attributes still compile (see explain())
@@ -120,7 +172,8 @@ def compile_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: C
     return result
 
 
-def import_graph(frontend: Frontend, model: Any, inputs: Sequence[Any] | None) -> Graph:
+def import_graph(frontend: Frontend, model: Any, inputs: Sequence[Any] | None,
+                 decompositions: str = "rules") -> Graph:
     """The frontend's IR for ``model``, given the user's inputs (tensors or :class:`~trt_passes.inputs.Input` s);
     dynamic Inputs (min/opt/max shapes) reach only a frontend that takes dynamic inputs."""
     check_model(model)
@@ -134,8 +187,8 @@ def import_graph(frontend: Frontend, model: Any, inputs: Sequence[Any] | None) -
     with compiling(), torch_failure_logs_quiet():
         try:
             if any(dims):
-                return frontend.import_model(model, examples, dims)
-            return frontend.import_model(model, examples)
+                return frontend.import_model(model, examples, dims, decompositions=decompositions)
+            return frontend.import_model(model, examples, decompositions=decompositions)
         except FrontendError:
             raise
         except Exception as e:  # torch raises many kinds; the inputs' fault or not is decided by running the model
@@ -147,5 +200,5 @@ def import_graph(frontend: Frontend, model: Any, inputs: Sequence[Any] | None) -
 
 def explain_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: CompileSettings) -> CompileReport:
     with compiling():
-        graph = import_graph(get_frontend(ir), model, inputs)
+        graph = import_graph(get_frontend(ir), model, inputs, settings.decompositions)
         return run_passes(graph, replace(settings, build_engines=False)).report

@@ -76,13 +76,25 @@ def test_a_wrong_converter_in_resnet18_is_named_with_its_file_and_line(tmp_path)
 def test_a_wrong_lowering_is_found_inside_the_lower_pass(tmp_path):
     rule_file = plant(tmp_path, "clamp.rw", CLAMP)
     x = torch.randn(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
-    result = trt_passes.bisect(SmallCnn().eval(), [x], rules=[rule_file])
+    # On the run_decompositions() path the batch norm reaches the lower pass as core ATen and is lowered there first.
+    result = trt_passes.bisect(SmallCnn().eval(), [x], rules=[rule_file], decompositions="pytorch")
     assert result.culprit_pass is not None and result.culprit_pass.name == "lower"
     c = result.culprit
     assert c is not None and (c.rule, c.location) == ("relu_as_clamp", "clamp.rw:3")
     assert c.created == [(c.created[0][0], "aten.clamp.default")] and c.scope == ""
     assert c.error_before <= 1e-4 < c.error_after
     assert c.index > 1  # the batch norm lowering fires first and is not blamed
+
+
+def test_on_the_rules_path_the_same_wrong_lowering_is_found_in_the_lower_pass(tmp_path):
+    rule_file = plant(tmp_path, "clamp.rw", CLAMP)
+    x = torch.randn(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    result = trt_passes.bisect(SmallCnn().eval(), [x], rules=[rule_file])
+    assert [p.name for p in result.passes][:2] == ["functionalize", "fold_constants"]
+    assert result.culprit_pass is not None and result.culprit_pass.name == "lower"
+    c = result.culprit
+    assert c is not None and (c.rule, c.root_op) == ("relu_as_clamp", "aten.relu.default")  # relu_, made functional
+    assert c.error_before <= 1e-4 < c.error_after
 
 
 def test_without_a_wrong_rule_nothing_drifts():

@@ -22,12 +22,13 @@ import torch
 import torch.utils._pytree as pytree
 
 from trt_passes.backend.registry import default_ops
-from trt_passes.compiler import compiling, load_library
+from trt_passes.compiler import compiling, load_library, new_context, reimport_with_pytorch_decompositions
 from trt_passes.frontends import get_frontend
 from trt_passes.inputs import example_inputs
 from trt_passes.ir import Graph
 from trt_passes.ir.interpreter import run_graph
 from trt_passes.passes.context import PassContext
+from trt_passes.passes.functionalize import NeedsPyTorchDecompositions
 from trt_passes.passes.observe import active_observers
 from trt_passes.passes.pipeline import Pipeline, PipelineStep, load_pipeline, validate_pipeline
 from trt_passes.passes.registry import builtin_passes
@@ -82,6 +83,8 @@ class BisectResult:
     culprit: RuleApplication | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    decompositions: str | None = None
+    """The path the program took: ``"rules"`` or ``"pytorch"`` (see the ``decompositions`` compile setting)."""
 
     @property
     def drifted(self) -> bool:
@@ -91,21 +94,22 @@ class BisectResult:
         """JSON form: ``tolerance``, ``baseline_error``, ``passes`` (``[{name, line, error, seconds}]``),
         ``culprit_pass`` (one of those or null), ``error_before_pass``, ``culprit`` (null or ``{rule, location,
         ruleset, index, of, scope, root, root_op, rewrote: [[id, op]], created: [[id, op]], source, error_before,
-        error_after}``), ``seconds``, ``notes``."""
+        error_after}``), ``seconds``, ``notes``, ``decompositions``."""
         def plain(x: Any) -> Any:
             return None if x is None else {k: v for k, v in x.__dict__.items()}
 
         return {"tolerance": self.tolerance, "baseline_error": self.baseline_error,
                 "passes": [plain(p) for p in self.passes], "culprit_pass": plain(self.culprit_pass),
                 "error_before_pass": self.error_before_pass, "culprit": plain(self.culprit),
-                "seconds": self.seconds, "notes": list(self.notes)}
+                "seconds": self.seconds, "notes": list(self.notes), "decompositions": self.decompositions}
 
     def __str__(self) -> str:
         return format_bisect(self)
 
 
 def format_bisect(r: BisectResult) -> str:
-    lines = [f"Error against eager PyTorch (max relative error; tolerance {r.tolerance:g}):",
+    path = f", decompositions={r.decompositions}" if r.decompositions else ""
+    lines = [f"Error against eager PyTorch (max relative error; tolerance {r.tolerance:g}{path}):",
              f"  {'imported graph':<28} {r.baseline_error:10.3g}"]
     for p in r.passes:
         mark = "  <- drifts here" if p is r.culprit_pass else ""
@@ -293,20 +297,31 @@ def bisect_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: Co
     tensors = list(example_inputs(inputs))
     with torch.no_grad():
         expected = model(*tensors)
-    graph = get_frontend(ir).import_model(model, tensors)
+    graph = get_frontend(ir).import_model(model, tensors, decompositions=settings.decompositions)
     flat = _flat_tensors(tensors)
     if len(flat) != len(graph.graph_inputs()):
         raise ValueError(f"bisect feeds the graph its inputs positionally: the model takes {len(flat)} tensors, "
                          f"the imported graph {len(graph.graph_inputs())}")
     ops = default_ops()
-    ctx = PassContext(graph, ops, load_library(settings.rules, ops), settings, CompileReport())
+    library = load_library(settings.rules, ops)
     pipeline = load_pipeline(settings.pipeline)
     validate_pipeline(pipeline)
-    bisector = _Bisector(pipeline, ctx, flat, expected, tolerance)
-    result = BisectResult(tolerance, bisector.error(graph))
+    try:
+        result = _bisect_graph(pipeline, new_context(graph, ops, library, settings), flat, expected, tolerance)
+    except NeedsPyTorchDecompositions as e:  # as the driver does: the whole program through run_decompositions()
+        ctx = new_context(reimport_with_pytorch_decompositions(graph, e), ops, library, settings, e.reason)
+        result = _bisect_graph(pipeline, ctx, flat, expected, tolerance)
+        result.notes.append(f"the program took the run_decompositions() path because {e.reason}")
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _bisect_graph(pipeline: Pipeline, ctx: PassContext, inputs: list[torch.Tensor], expected: Any,
+                  tolerance: float) -> BisectResult:
+    bisector = _Bisector(pipeline, ctx, inputs, expected, tolerance)
+    result = BisectResult(tolerance, bisector.error(ctx.graph), decompositions=ctx.report.decompositions)
     if result.baseline_error <= tolerance:
         bisector.run(result)
-    result.seconds = time.perf_counter() - start
     return result
 
 

@@ -24,6 +24,7 @@ from trt_passes.compiler import load_library
 from trt_passes.dsl.examples import EXAMPLES
 from trt_passes.dsl.tools import fmt_paths
 from trt_passes.inputs import Input, example_inputs
+from trt_passes.ir.decompositions import DECOMPOSITIONS
 from trt_passes.passes.observe import RuleLogger, TraceFile, debug_enabled, observing
 from trt_passes.passes.pipeline import load_pipeline
 from trt_passes.passes.registry import builtin_passes
@@ -59,6 +60,10 @@ def _add_compile_options(p: argparse.ArgumentParser) -> None:
                    "float32 (default: TF32 allowed, as in Torch-TensorRT: inputs rounded to a 10-bit mantissa)")
     p.add_argument("--cache-dir", default=None, metavar="DIR", help="reuse engines built before (keyed on network, "
                    "weights, settings and TensorRT version)")
+    p.add_argument("--decompositions", choices=DECOMPOSITIONS, default="rules",
+                   help="rules: lower torch.export's graph with the .rw rules, PyTorch's decomposition only for the "
+                   "ops no rule handles (default); pytorch: ExportedProgram.run_decompositions() on the whole "
+                   "program first")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display on stderr")
     p.add_argument("--trace", metavar="FILE.jsonl", help="write every rule application as a JSON line "
                    "(as TRT_PASSES_TRACE=FILE.jsonl does)")
@@ -77,6 +82,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "cache_dir": args.cache_dir,
         "enabled_precisions": (args.precision,),
         "disable_tf32": args.disable_tf32,
+        "decompositions": args.decompositions,
     }
 
 
@@ -174,13 +180,17 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_bisect(args: argparse.Namespace) -> int:
     model, inputs = _model_and_inputs(args)
-    with _progress(args):
-        result = bisect(model, inputs, tolerance=_tolerance(args), **_options(args))
+    paths = DECOMPOSITIONS if args.decompositions == "both" else (args.decompositions,)
+    results = {}
+    for path in paths:
+        with _progress(args):
+            results[path] = bisect(model, inputs, tolerance=_tolerance(args), **{**_options(args),
+                                                                                 "decompositions": path})
     if args.json:
-
-        print(json.dumps(result.to_dict(), indent=2, default=str))
+        out = results[paths[0]].to_dict() if len(paths) == 1 else {p: r.to_dict() for p, r in results.items()}
+        print(json.dumps(out, indent=2, default=str))
     else:
-        print(result)
+        print("\n\n".join(f"== decompositions={p}\n{r}" if len(paths) > 1 else str(r) for p, r in results.items()))
     return EXIT_OK
 
 
@@ -272,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
                    f"(default {TOLERANCE['f32']:g}: graphs are evaluated in exact float32; with --precision f16 "
                    f"{TOLERANCE['f16']:g}, bf16 {TOLERANCE['bf16']:g})")
     p.add_argument("--json", action="store_true", help="machine-readable result")
+    # bisect compares the two paths too: --decompositions both runs it on each
+    p._option_string_actions["--decompositions"].choices = (*DECOMPOSITIONS, "both")
     p.set_defaults(func=cmd_bisect)
     p = sub.add_parser("list", help="list the passes (with the default pipeline) or the rules")
     p.add_argument("what", choices=("rules", "passes"))

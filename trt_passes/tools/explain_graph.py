@@ -19,6 +19,6 @@ def explain_with_graph(model: Any, inputs: Sequence[Any] | None = None, *, ir: s
     final graph: ``segment`` nodes hold the TensorRT parts, the other op nodes run in PyTorch."""
     settings = replace(CompileSettings.from_options(options), build_engines=False)
     with compiling():
-        graph = import_graph(get_frontend(ir), model, inputs)
+        graph = import_graph(get_frontend(ir), model, inputs, settings.decompositions)
         ctx = run_passes(graph, settings)
     return ctx.report, ctx.graph
