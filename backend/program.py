@@ -120,8 +120,10 @@ class _Builder:
         return None
 
     def _unique(self, base: str) -> str:
+        """``base`` or ``base_k``: a name no other attribute has, nor any attribute of a GraphModule (a constant
+        folded from torch.export's node ``to`` must not shadow ``Module.to``)."""
         name, k = base, 1
-        while name in self.attrs:
+        while name in self.attrs or hasattr(torch.fx.GraphModule, name):
             name, k = f"{base}_{k}", k + 1
         return name
 
