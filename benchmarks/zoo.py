@@ -227,6 +227,14 @@ def _vit_small() -> torch.nn.Module:
         image_size=64, patch_size=16, num_layers=2, num_heads=4, hidden_dim=128, mlp_dim=256).eval())
 
 
+def _maxvit_t() -> torch.nn.Module:
+    """maxvit_t at its own image size (its window and grid partitions need 224x224)."""
+    import torchvision
+
+    torch.manual_seed(0)
+    return torchvision.models.maxvit_t(weights=None).eval()
+
+
 def _llama_tiny() -> torch.nn.Module:
     return llama(hidden=64, layers=2, heads=4)
 
@@ -263,6 +271,8 @@ ZOO: dict[str, ZooEntry] = {
     "t5_encoder": ZooEntry("t5_encoder", t5_encoder, _tokens()),
     "whisper_encoder": ZooEntry("whisper_encoder", whisper_encoder, _mel),
     "clip_vision": ZooEntry("clip_vision", clip_vision, _image(size=64)),
+    # larger models measured by benchmarks/decompositions.py (not by model_zoo: compiling them takes minutes)
+    "maxvit_t": ZooEntry("maxvit_t", _maxvit_t, _image()),
     # small variants for the tests
     "vit_small": ZooEntry("vit_small", _vit_small, _image(size=64)),
     "gpt2_tiny": ZooEntry("gpt2_tiny", _gpt2_tiny, _tokens(batch=1, length=8)),

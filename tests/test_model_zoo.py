@@ -1,4 +1,5 @@
-"""A fast, architecturally diverse subset of the model zoo, and the ``trt-passes coverage`` command.
+"""A fast, architecturally diverse subset of the model zoo, and the ``trt-passes coverage`` command (core ATen, and
+the ops ``torch.export`` gives for the zoo).
 
 Zoo models (marked slow; about a minute together on 2 cores): EfficientNet-B0 (depthwise convolutions,
 squeeze-excitation, SiLU) at 64x64, a 2-layer ViT (patch convolution, class token cat, attention), a 2-layer
@@ -21,7 +22,7 @@ import trt_passes
 from benchmarks.zoo import ZOO
 from trt_passes.ir.aten import core_aten_ops
 from trt_passes.tools.cli import main
-from trt_passes.tools.coverage import STATUSES, coverage_report
+from trt_passes.tools.coverage import STATUSES, TRAINING_IR_STATUSES, coverage_report, training_ir_ops
 from trt_passes.tools.parity import TOLERANCE, max_relative_error, tf32_tolerance
 
 ZOO_SUBSET = ["efficientnet_b0_64", "vit_small", "llama_tiny", "whisper_encoder"]
@@ -98,9 +99,37 @@ def test_coverage_command_prints_each_op_and_the_totals(capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     totals = coverage_report().totals
     assert "aten.upsample_bilinear2d.vec" in out and "upsample_bilinear2d_to_size" in out
-    last = out.strip().splitlines()[-1]
-    assert last.startswith("totals: ") and f"converted {totals['converted']}" in last
-    assert f"pytorch {totals['pytorch']}" in last
+    (last,) = [line for line in out.splitlines() if line.startswith("totals: ")]
+    assert f"converted {totals['converted']}" in last and f"pytorch {totals['pytorch']}" in last
+    training = coverage_report().training_ir_totals
+    assert out.strip().splitlines()[-1] == "training IR totals: " + ", ".join(
+        f"{s} {training[s]}" for s in TRAINING_IR_STATUSES)
+
+
+def test_coverage_says_how_the_rules_path_handles_each_training_ir_op_of_the_zoo() -> None:
+    report = coverage_report()
+    assert [(o.op, o.models) for o in report.training_ir] == training_ir_ops()
+    by_op = {o.op: o for o in report.training_ir}
+    assert by_op["aten.relu_.default"].status == "by rule" and by_op["aten.relu_.default"].via == "aten.relu.default"
+    assert by_op["aten.lift_fresh_copy.default"].status == "folded"
+    assert by_op["<built-in function getitem>"].status == "dropped"
+    assert by_op["aten._assert_tensor_metadata.default"].status == "dropped"
+    for o in report.training_ir:
+        assert o.status in TRAINING_IR_STATUSES
+        assert (o.status == "by rule") == bool(o.rules), o
+        if o.status == "by PyTorch's table":
+            assert o.decomposition.endswith(o.via or o.op), o
+
+
+def test_a_rule_for_a_training_ir_op_moves_it_from_pytorchs_table_to_the_rules(tmp_path) -> None:
+    before = {o.op: o for o in coverage_report().training_ir}["aten.diff.default"]
+    assert before.status == "by PyTorch's table" and before.decomposition == "CompositeImplicitAutograd:aten.diff.default"
+    rule = tmp_path / "diff.rw"
+    rule.write_text("ruleset lower.mine : lowering\n\nrule diff_last\n    aten.diff.default(x, -1, none, none)\n"
+                    "    => aten.sub.Tensor(aten.slice.Tensor(x, -1, 1), aten.slice.Tensor(x, -1, 0, -1))\n"
+                    "    untested \"only here for coverage\"\n")
+    after = {o.op: o for o in coverage_report([rule]).training_ir}["aten.diff.default"]
+    assert after.status == "by rule" and after.rules == ("diff_last",)
 
 
 def test_coverage_command_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -303,7 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"examples each rule is tried on (default {EXAMPLES}; 0: none)")
     p.add_argument("--pipeline", default="default", help="the pipeline whose steps run the rules")
     p.set_defaults(func=cmd_check)
-    p = sub.add_parser("coverage", help="status of each core ATen op: converted, lowered, decomposed, or PyTorch")
+    p = sub.add_parser("coverage", help="status of each core ATen op (converted, lowered, decomposed, or PyTorch) "
+                       "and of the zoo's training-IR ops (by rule, by PyTorch's table, left to PyTorch)")
     p.add_argument("--rules", action="append", default=[], metavar="PATH")
     p.add_argument("--json", action="store_true", help="machine-readable coverage")
     p.set_defaults(func=cmd_coverage)
