@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from trt_passes.dsl import RuleLibrary, RuleSet
@@ -24,6 +24,9 @@ class PassContext:
     trace: Callable[[Graph, str, Any], None] | None = None
     """Called after every rule application with (the graph rewritten, its scope: "" or a segment's name, the
     :class:`trt_passes.dsl.RewriteEvent`); observation only (``bisect``, ``TRT_PASSES_TRACE``)."""
+    pools: dict[str, list[RuleSet]] = field(default_factory=dict, repr=False)
+    """Converter pools made so far (decompose, partition and convert each ask for one; a pool's compiled matcher is
+    worth building once)."""
 
     def tracer(self, graph: Graph, scope: str = "") -> Callable[[Any], None] | None:
         """The ``trace=`` callback for ``rewrite(graph, ...)``: None when nobody observes rule applications."""
@@ -36,11 +39,15 @@ class PassContext:
         """The converter rule sets matching ``pattern`` as ONE rule set. A node converts once, so every converter
         competes at each node: higher priority first, then rule-set name, then source order. A user's fusion rule
         with a higher priority thus beats the shipped single-op rules for the ops it fuses."""
+        found = self.pools.get(pattern)
+        if found is not None:
+            return found
         chosen = self.rulesets(pattern, "converter")
-        if len(chosen) <= 1:
-            return chosen
-        rules = sorted((r for rs in chosen for r in rs.rules), key=lambda r: -r.priority)  # stable: keeps the rest
-        return [RuleSet(pattern, "converter", tuple(rules))]
+        if len(chosen) > 1:
+            rules = sorted((r for rs in chosen for r in rs.rules), key=lambda r: -r.priority)  # stable: keeps order
+            chosen = [RuleSet(pattern, "converter", tuple(rules))]
+        self.pools[pattern] = chosen
+        return chosen
 
     def rulesets(self, pattern: str, kind: str) -> list[RuleSet]:
         """Rule sets whose name matches the glob ``pattern`` and whose kind is ``kind``, by name."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from importlib import resources
@@ -78,12 +79,35 @@ def shipped_rule_dir() -> Path:
     return Path(str(resources.files("trt_passes.spec")))
 
 
+# Libraries loaded in this process, per op registry and rule files (path, size, modification time): a second
+# compilation reuses the library and the matchers it compiled instead of reading both from the disk cache again.
+_LOADED: weakref.WeakKeyDictionary[OpRegistry, dict[tuple[Any, ...], RuleLibrary]] = weakref.WeakKeyDictionary()
+
+
 def load_library(extra: Sequence[Path] = (), ops: OpRegistry | None = None) -> RuleLibrary:
     """The shipped rules plus the user's ``.rw`` files or folders, checked together."""
     for path in extra:
         if not Path(path).exists():
             raise FileNotFoundError(f"rules path {path} does not exist")
-    return load_rules([shipped_rule_dir(), *extra], ops or default_ops())
+    ops = ops or default_ops()
+    paths = [shipped_rule_dir(), *extra]
+    key = _rule_files_key(paths)
+    loaded = _LOADED.setdefault(ops, {})
+    library = loaded.get(key)
+    if library is None:
+        library = load_rules(paths, ops)
+        loaded.clear()  # one library per registry: the rule files an earlier compilation saw are gone or changed
+        loaded[key] = library
+    return library
+
+
+def _rule_files_key(paths: Sequence[Path]) -> tuple[Any, ...]:
+    files = []
+    for path in map(Path, paths):
+        for f in sorted(path.rglob("*.rw")) if path.is_dir() else [path]:
+            stat = f.stat()
+            files.append((str(f), stat.st_size, stat.st_mtime_ns))
+    return tuple(files)
 
 
 def run_passes(graph: Graph, settings: CompileSettings) -> PassContext:
