@@ -16,8 +16,9 @@ compile_graph)`` with the driver's compiler for one graph). ``compile(..., ir=NA
 ``torch_compile``         anything ``torch.compile`` takes               ``torch.compile(model, backend=...)``
 ========================  =============================================  =========================================
 
-Every frontend reaches core ATen the same way (``torch.export`` + the default core-ATen decompositions) and imports
-it with the dynamo frontend's importer. Only ``dynamo`` takes dynamic inputs; only ``torch_compile`` compiles lazily.
+Every frontend reaches ATen the same way, ``torch.export`` (its training IR, as it is, with
+``decompositions="rules"``; then ``run_decompositions()`` with ``"pytorch"``), and imports it with the dynamo
+frontend's importer. Only ``dynamo`` takes dynamic inputs; only ``torch_compile`` compiles lazily.
 """
 
 from __future__ import annotations

@@ -19,8 +19,12 @@ def compile(model: Any, ir: str = "default", inputs: Sequence[Any] | None = None
     ``optimization_level=None``, ``pipeline="default"``, ``cache_dir=None`` (engine cache directory),
     ``engine_cache_size=5 << 30`` (bytes the engine cache keeps),
     ``enabled_precisions={torch.float32}`` (add ``torch.float16`` or ``torch.bfloat16`` to run float32 compute in
-    that dtype, numerically sensitive ops staying float32; see :class:`~trt_passes.passes.settings.CompileSettings`);
-    also accepted as ``options={...}``. An unknown option is an error.
+    that dtype, numerically sensitive ops staying float32; see :class:`~trt_passes.passes.settings.CompileSettings`),
+    ``decompositions="rules"`` (lower ``torch.export``'s own graph with the ``.rw`` rules, PyTorch's decomposition
+    applied only to the nodes no rule handles, which ``explain`` lists) or ``"pytorch"`` (first run
+    ``ExportedProgram.run_decompositions()`` on the whole program, the way before rules lowered ``torch.export``'s
+    graph; to compare the two, e.g. with :func:`trt_passes.bisect`); also accepted as ``options={...}``. An unknown
+    option is an error.
 
     ``ir``: ``"dynamo"`` (default; returns an ``nn.Module``), ``"fx"`` (returns a ``torch.fx.GraphModule``),
     ``"torchscript"``/``"ts"`` (returns a ``torch.jit.ScriptModule``), ``"torch_compile"`` (returns

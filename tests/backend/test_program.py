@@ -91,6 +91,25 @@ def test_arguments_are_rebuilt_positionally_and_kwarg_only_ones_by_keyword_with_
     assert [n.name for n in gm.graph.nodes if n.op == "placeholder"] == ["x", "y"]
 
 
+def test_constants_named_like_a_modules_attributes_get_other_names():
+    # torch.export names a node after its op ("to", "float"); folding may name a constant after that node
+    g = Graph()
+    x = g.add_input("x", F23, 0)
+    names = ["to", "forward", "buffers", "to"]
+    consts = [g.add_constant(torch.full((2, 3), float(i)), name=n) for i, n in enumerate(names)]
+    total = Value(x)
+    for c in consts:
+        total = Value(g.add("aten.add.Tensor", [total, Value(c)], {"self": Slot(0), "other": Slot(1), "alpha": 1},
+                            [F23]))
+    g.set_outputs([total])
+    gm = build_program(g)
+    targets = [n.target for n in gm.graph.nodes if n.op == "get_attr"]
+    assert len(set(targets)) == 4 and not any(hasattr(torch.fx.GraphModule, t) for t in targets)
+    a = torch.randn(2, 3)
+    (out,) = gm(a)
+    assert torch.equal(out, a + 0.0 + 1.0 + 2.0 + 3.0)
+
+
 def test_a_segment_node_runs_its_segment_module_and_its_outputs_are_read_by_index():
     body = Graph()
     bx = body.add_input("x", F23, 0)
