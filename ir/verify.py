@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import networkx as nx
+import torch
 
-from trt_passes.ir.graph import Graph, GraphError, Slot
-from trt_passes.ir.types import TensorType
+from trt_passes.ir.graph import Graph, GraphError, Node, Slot
+from trt_passes.ir.types import DTYPE_NAMES, TensorType
 
 
 def _slots_in(value: object) -> list[int]:
@@ -17,43 +18,63 @@ def _slots_in(value: object) -> list[int]:
 
 
 def verify(g: Graph) -> None:
-    """Raise :class:`GraphError` listing every structural problem of ``g`` (and of nested segment bodies)."""
+    """Raise :class:`GraphError` listing every structural problem of ``g`` (and of nested segment bodies).
+
+    It runs after every pass, so it reads networkx's adjacency directly and builds messages only for problems."""
     problems: list[str] = []
     if not nx.is_directed_acyclic_graph(g.nx):
         problems.append("graph has a cycle")
-    outputs = [n.id for n in g.all_nodes() if n.op == "output"]
+    nodes: dict[int, Node] = dict(g.nx.nodes(data="node"))
+    outputs = [nid for nid, n in nodes.items() if n.op == "output"]
     if len(outputs) != 1:
         problems.append(f"{len(outputs)} output nodes, wants 1")
-    indexes = sorted(g.node(i).attrs.get("index", -1) for i in g.graph_inputs())
+    indexes = sorted(n.attrs.get("index", -1) for n in nodes.values() if n.op == "input")
     if indexes != list(range(len(indexes))):
         problems.append(f"input indexes {indexes} are not 0..{len(indexes) - 1}")
-    for node in g.all_nodes():
-        where = f"%{node.id} ({node.op})"
-        slots = sorted(key for _, _, key in g.nx.in_edges(node.id, keys=True))
+    pred = g.nx.pred
+    for nid in sorted(nodes):
+        node = nodes[nid]
+        slots: list[int] = []
+        for src, keyed in pred[nid].items():
+            produced = len(nodes[src].outputs)
+            for key, data in keyed.items():
+                slots.append(key)
+                if data["index"] >= produced:
+                    problems.append(f"{_where(node)}: reads output {data['index']} of %{src}, which has {produced}")
+        slots.sort()
         if slots != list(range(len(slots))):
-            problems.append(f"{where}: input slots {slots} are not contiguous")
-        for src, _, idx in g.nx.in_edges(node.id, data="index"):
-            if idx >= len(g.node(src).outputs):
-                problems.append(f"{where}: reads output {idx} of %{src}, which has {len(g.node(src).outputs)}")
+            problems.append(f"{_where(node)}: input slots {slots} are not contiguous")
         if not all(isinstance(t, TensorType) for t in node.outputs):
-            problems.append(f"{where}: outputs are not TensorTypes")
+            problems.append(f"{_where(node)}: outputs are not TensorTypes")
         if node.op == "constant":
-            if node.value is None:
-                problems.append(f"{where}: constant without a value")
-            elif TensorType.of(node.value) != node.outputs[0]:
-                problems.append(f"{where}: value is {TensorType.of(node.value)}, type says {node.outputs[0]}")
+            value = node.value
+            if value is None:
+                problems.append(f"{_where(node)}: constant without a value")
+            elif not _has_type(value, node.outputs[0]):
+                problems.append(f"{_where(node)}: value is {TensorType.of(value)}, type says {node.outputs[0]}")
         elif node.op not in ("input", "output", "segment"):
             used = sorted(s for v in node.attrs.values() for s in _slots_in(v))
             if used != slots:
-                problems.append(f"{where}: attrs reference slots {used}, edges feed {slots}")
+                problems.append(f"{_where(node)}: attrs reference slots {used}, edges feed {slots}")
         if node.op == "segment":
             body = node.attrs.get("body")
             if not isinstance(body, Graph):
-                problems.append(f"{where}: segment without a body graph")
+                problems.append(f"{_where(node)}: segment without a body graph")
             else:
                 try:
                     verify(body)
                 except GraphError as e:
-                    problems.append(f"{where}: body: {e}")
+                    problems.append(f"{_where(node)}: body: {e}")
     if problems:
         raise GraphError("; ".join(problems))
+
+
+def _where(node: Node) -> str:
+    return f"%{node.id} ({node.op})"
+
+
+def _has_type(value: torch.Tensor, t: TensorType) -> bool:
+    """``TensorType.of(value) == t``, without building the type for the (common) static case."""
+    if t.is_static:
+        return DTYPE_NAMES.get(value.dtype) == t.dtype and tuple(value.shape) == t.shape
+    return TensorType.of(value) == t

@@ -23,7 +23,7 @@ from trt_passes.dsl import RewriteEvent, RuleSet, match_at, rewrite
 from trt_passes.ir import Graph, Node, Value
 from trt_passes.passes.context import PassContext
 from trt_passes.passes.decomposition import NotDecomposable, Template, decomposition_for, template_key, trace
-from trt_passes.passes.fold import fold_constants
+from trt_passes.passes.fold import fold_constants, one_thread
 from trt_passes.passes.report import Decomposed
 
 MAX_ROUNDS = 4
@@ -106,7 +106,7 @@ def decompose(ctx: PassContext, lower_pattern: str, convert_pattern: str) -> tup
         if not decomposed:
             return done, round_ - 1, rewrites
         done.update(decomposed)
-        with torch.no_grad():  # weights arrive as parameters requiring grad; folding is inference
+        with torch.no_grad(), one_thread():  # as the fold_constants pass evaluates
             fold_constants(ctx)
         rewrites += worker.lower(g)
     left = worker.candidates(g)

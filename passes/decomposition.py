@@ -13,9 +13,10 @@ Python dispatcher on (so ops it calls take their Python CompositeImplicitAutogra
 ``torch.export``), while a dispatch mode records every ATen op it calls (:class:`_Recorder`). The record becomes a
 :class:`Template`: IR ops whose arguments refer to the node's inputs, to earlier ops of the template, or to
 constants, with sizes computed from symbolic dims as the IR's :class:`~trt_passes.ir.symbolic.SymDim` expressions.
-Nodes of the same op, types and arguments share one template. A decomposition the IR cannot hold (one that writes in
-place, reads a tensor it did not make, or computes a size from data) gives :class:`NotDecomposable` with the reason;
-the node then stays as it is.
+Nodes of the same op, types and arguments share one template. An in-place op the decomposition applies to a scratch
+tensor of its own is recorded as its functional twin. A decomposition the IR cannot hold (one that writes a tensor
+others can see, reads a tensor it did not make, or computes a size from data) gives :class:`NotDecomposable` with
+the reason; the node then stays as it is.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import torch.utils._pytree as pytree
 from torch._decomp import _core_aten_decompositions_post_autograd
 from torch._dispatch.python import enable_python_dispatcher
 from torch.export.decomp_utils import PRESERVED_ATEN_CIA_OPS
+from torch.multiprocessing.reductions import StorageWeakRef
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from trt_passes.ir import Graph, Node, Provenance, Slot, TensorType, Value
@@ -38,6 +40,7 @@ from trt_passes.ir.fake_shapes import SymbolSpace, current_ranges
 from trt_passes.ir.ops import OpRegistry, dtype_arg
 from trt_passes.ir.symbolic import SymDim
 from trt_passes.ir.types import symbols_in, torch_dtype
+from trt_passes.passes.functionalize import functional_twin
 
 TABLE = "torch._decomp"
 """How provenance names a decomposition from torch's core-ATen decomposition table."""
@@ -161,7 +164,7 @@ def trace(g: Graph, node: Node, ops: OpRegistry, decomposition: Decomposition) -
             if spec.type in _DTYPE_TYPES and isinstance(value, str):
                 value = torch_dtype(value)
             (keywords.__setitem__(spec.name, value) if spec.kwarg_only else positional.append(value))
-        recorder = _Recorder(fakes, space)
+        recorder = _Recorder(fakes, space, ops)
         try:
             with enable_python_dispatcher(), recorder:
                 result = decomposition.fn(*positional, **keywords)
@@ -191,9 +194,9 @@ class _Recorder(TorchDispatchMode):
     """Records the ATen ops a decomposition dispatches (below autograd, so CompositeImplicitAutograd ops it calls
     arrive decomposed, as ``run_decompositions()`` would have them)."""
 
-    def __init__(self, inputs: Sequence[torch.Tensor], space: SymbolSpace) -> None:
+    def __init__(self, inputs: Sequence[torch.Tensor], space: SymbolSpace, ops: OpRegistry) -> None:
         super().__init__()
-        self.space = space
+        self.space, self.registry = space, ops
         self.refs: dict[int, Ref] = {id(t): Ref(input=i) for i, t in enumerate(inputs)}
         self.keep: list[Any] = list(inputs)  # ids stay unique while every tensor seen is alive
         self.ops: list[TemplateOp] = []
@@ -208,13 +211,35 @@ class _Recorder(TorchDispatchMode):
         if not name.startswith("aten."):
             raise NotDecomposable(f"it calls {name}, which is not an ATen op")
         if func._schema.is_mutable:
-            raise NotDecomposable(f"it writes a tensor in place ({name})")
+            self._write(func, name, args, kwargs, out)
+            return out
         if name in _IDENTITIES:
             self.refs[id(out)] = self._ref(args[0], name)
             self.keep.append(out)
             return out
         self._record(func, name, args, kwargs, out, leaves)
         return out
+
+    def _write(self, func: Any, name: str, args: Any, kwargs: Any, out: Any) -> None:
+        """An in-place op (CompositeImplicitAutograd kernels write scratch tensors: ``clamp_min_`` in
+        ``cosine_similarity``): recorded as its functional twin, whose result is the written tensor's new value from
+        here on. Refused when anything else could see the write: a tensor of the node's, or one sharing memory with
+        another value, or a twin that would compute in another dtype."""
+        schema = func._schema
+        written = args[0] if args else None
+        mutable = [a for a in schema.arguments if a.alias_info is not None and a.alias_info.is_write]
+        twin = functional_twin(name, self.registry)
+        if twin is None or len(mutable) != 1 or mutable[0].name != schema.arguments[0].name or out is not written:
+            raise NotDecomposable(f"it writes a tensor in place ({name}) in a way with no functional form here")
+        if self._ref(written, name).input is not None:
+            raise NotDecomposable(f"it writes one of the op's own arguments in place ({name})")
+        key = StorageWeakRef(written.untyped_storage())
+        if any(t is not written and StorageWeakRef(t.untyped_storage()) == key
+               for t in self.keep if isinstance(t, torch.Tensor)):
+            raise NotDecomposable(f"it writes in place ({name}) a tensor another value shares memory with")
+        if any(t.dtype != written.dtype for t in pytree.tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)):
+            raise NotDecomposable(f"it writes in place ({name}) a value computed in another dtype")
+        self._record(resolve_overload(twin), twin, args, kwargs, out, [out])
 
     def _ref(self, t: Any, op: str) -> Ref:
         ref = self.refs.get(id(t))

@@ -89,7 +89,7 @@ class _Functionalizer:
         # Program order: node ids as imported; nodes this pass adds go right after the write that needed them.
         self.pos: dict[int, float] = {n.id: float(n.id) for n in g.all_nodes()}
         self.pos[g.output_node()] = float("inf")
-        self.scattered = 0
+        self.views_put_back = 0
         self.added: list[int] = []  # nodes added for the write being rewritten
 
     def run(self, writes: list[Node]) -> None:
@@ -179,7 +179,7 @@ class _Functionalizer:
         for view, source in path:
             op, inputs, attrs = _put_back(view, self.g.type(source), source, value)
             value = self.add_after(node, op, inputs, attrs, self.g.type(source))
-            self.scattered += 1
+            self.views_put_back += 1
         return value
 
     def redirect_later_reads(self, node: Node, group: _Group, new_base: Value, x: Value) -> None:
@@ -284,7 +284,7 @@ def _to_copy_attrs(dtype: str) -> dict[str, Any]:
 
 
 def functionalize(ctx: PassContext) -> tuple[int, int]:
-    """Rewrite every in-place op of ``ctx.graph``; returns (ops rewritten, scatters added)."""
+    """Rewrite every in-place op of ``ctx.graph``; returns (ops rewritten, views put back)."""
     g = ctx.graph
     writes = [n for n in g.all_nodes() if n.op.startswith("aten.") and ctx.ops.schema(n.op).is_mutating]
     groups = alias_groups(g)
@@ -293,12 +293,12 @@ def functionalize(ctx: PassContext) -> tuple[int, int]:
         return 0, 0
     worker = _Functionalizer(g, ctx.ops, groups)
     worker.run(writes)
-    return len(writes), worker.scattered
+    return len(writes), worker.views_put_back
 
 
 def run(ctx: PassContext, params: dict[str, str]) -> str:
-    rewritten, scattered = functionalize(ctx)
+    rewritten, put_back = functionalize(ctx)
     if not rewritten:
         return "no in-place ops"
-    through = f" ({scattered} scatters for writes through slices)" if scattered else ""
+    through = f" ({put_back} views put back)" if put_back else ""
     return f"{rewritten} in-place ops made functional{through}"

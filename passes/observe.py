@@ -5,14 +5,17 @@ Observers are ambient (a context variable), so no entry point needs extra parame
     with observing(MyObserver()):
         trt_passes.compile(model, inputs=[...])
 
-Two environment variables work for the library and the CLI alike, read when a pipeline starts:
+Three environment variables work for the library and the CLI alike, read when a pipeline starts:
 
 * ``TRT_PASSES_DEBUG=1``: debug logging for every ``trt_passes.*`` logger (a stderr handler is added when logging is
-  not configured), including one ``trt_passes.rules`` line per rule application.
+  not configured), including one ``trt_passes.rules`` line per rule application; the graph is verified after every
+  pass.
+* ``TRT_PASSES_VERIFY=1``: the graph is verified after every pass (otherwise after the last one only).
 * ``TRT_PASSES_TRACE=path.jsonl``: one JSON object per rule application (keys: ``pass``, ``scope`` — ``""`` for the
   whole graph or the TensorRT segment's name —, ``rule``, ``location`` (``file.rw:LINE``), ``root`` (node id),
   ``root_op``, ``source`` (the model node), ``created`` (``[{"id", "op"}]``)). The file is truncated by the first
-  pipeline of a process and appended to by later ones.
+  pipeline of a process and appended to by later ones. A node the ``decompose`` pass replaced by PyTorch's
+  decomposition is one such line too, its ``rule`` ``decompose:OP`` and its ``location`` the decomposition.
 """
 
 from __future__ import annotations
@@ -137,6 +140,15 @@ def active_observers(extra: Sequence[PipelineObserver] = ()) -> Observers:
 # ---- the environment's observers ------------------------------------------------------------------------------
 def debug_enabled() -> bool:
     return os.environ.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+VERIFY_ENV = "TRT_PASSES_VERIFY"
+
+
+def verify_each_pass() -> bool:
+    """Whether the scheduler verifies the graph after every pass (``TRT_PASSES_VERIFY=1``, or debugging), not only
+    after the last one."""
+    return debug_enabled() or os.environ.get(VERIFY_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def configure_debug_logging() -> None:

@@ -10,3 +10,6 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# Every pass's result is verified in the tests (a compile outside them verifies after the last pass only).
+os.environ.setdefault("TRT_PASSES_VERIFY", "1")

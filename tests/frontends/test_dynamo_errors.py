@@ -6,7 +6,6 @@ import pytest
 import torch
 
 import trt_passes
-
 from trt_passes.frontends.dynamo import FrontendError, export_model, import_model
 
 

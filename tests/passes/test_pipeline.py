@@ -55,3 +55,23 @@ def test_an_unknown_pipeline_name_lists_the_shipped_ones():
 def test_every_pass_documents_itself():
     for spec in builtin_passes().values():
         assert len(spec.doc.strip()) > 20, spec.name
+
+
+def test_the_graph_is_verified_after_every_pass_only_when_asked(monkeypatch):
+    import torch
+
+    from trt_passes.compiler import import_graph, run_passes
+    from trt_passes.frontends import get_frontend
+    from trt_passes.passes import scheduler
+    from trt_passes.passes.settings import CompileSettings
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU()).eval()
+    verified: list[int] = []
+    monkeypatch.setattr(scheduler, "verify", lambda g: verified.append(len(g)))
+    steps = len(load_pipeline("default").steps)
+    for env, calls in (("1", steps), ("", 1)):
+        monkeypatch.setenv("TRT_PASSES_VERIFY", env)
+        verified.clear()
+        graph = import_graph(get_frontend("dynamo"), model, [torch.randn(2, 4)])
+        run_passes(graph, CompileSettings(build_engines=False))
+        assert len(verified) == calls  # without it, once: after the last pass

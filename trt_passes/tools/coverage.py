@@ -176,11 +176,12 @@ def training_ir_ops() -> list[tuple[str, int]]:
     return ops
 
 
-def training_ir_coverage(lib: RuleLibrary) -> list[TrainingIrOp]:
-    """How the rules path handles each op of the zoo's training IR (see the module docstring)."""
+def training_ir_coverage(lib: RuleLibrary, ops: Sequence[tuple[str, int]] | None = None) -> list[TrainingIrOp]:
+    """How the rules path handles each op of the zoo's training IR (``ops``: another list of (op, models)); see the
+    module docstring."""
     converters, lowerings, _ = rules_by_root(lib)
     out = []
-    for op, models in training_ir_ops():
+    for op, models in training_ir_ops() if ops is None else ops:
         if op.startswith(_DROPPED):
             out.append(TrainingIrOp(op, models, "dropped"))
             continue
