@@ -7,7 +7,8 @@ no whole-program retrace: the pipeline's ``.rw`` rules lower it, and what no rul
 with PyTorch's own decompositions (the ``decompose`` pass). With ``decompositions="pytorch"`` the program first goes
 through ``ExportedProgram.run_decompositions()`` (core ATen), as before; a graph imported the first way carries, in
 ``graph.meta[PYTORCH_DECOMPOSITIONS]``, the way to import it the second, for programs the ``functionalize`` pass
-cannot make functional.
+cannot make functional. A training IR the importer cannot represent (a construct ``run_decompositions()`` removes)
+is imported the second way at once, the reason recorded in ``graph.meta[DECOMPOSITIONS_REASON]``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ from trt_passes.frontends.base import DynamicDims, Frontend, FrontendError, eval
 from trt_passes.frontends.calling import PyTreeProgram
 from trt_passes.frontends.importer import Importer
 from trt_passes.ir.aten import op_name_of
-from trt_passes.ir.decompositions import DECOMPOSITIONS_TAKEN, PYTORCH_DECOMPOSITIONS, check_decompositions
+from trt_passes.ir.decompositions import (
+    DECOMPOSITIONS_REASON,
+    DECOMPOSITIONS_TAKEN,
+    PYTORCH_DECOMPOSITIONS,
+    check_decompositions,
+)
 from trt_passes.ir.graph import Graph
 from trt_passes.ir.symbolic import SymbolRange
 
@@ -87,17 +93,25 @@ def import_model(model: torch.nn.Module | ExportedProgram, inputs: Any, dynamic_
     carries, under ``meta[PYTORCH_DECOMPOSITIONS]``, the import of the same program through ``run_decompositions()``
     (called only if the ``functionalize`` pass asks for it)."""
     ep = export_model(model, inputs, dynamic_shapes, decompositions)
-    graph = import_exported_program(ep)
+    if decompositions == "pytorch":
+        graph = import_exported_program(ep)
+        graph.meta[DECOMPOSITIONS_TAKEN] = decompositions
+        return graph
+    try:
+        graph = import_exported_program(ep)
+    except FrontendError as e:  # a construct of torch.export's graph that run_decompositions() removes
+        graph = _import_decomposed(ep, None)
+        graph.meta[DECOMPOSITIONS_REASON] = f"the importer cannot represent torch.export's graph: {e}"
+        return graph
     graph.meta[DECOMPOSITIONS_TAKEN] = decompositions
-    if decompositions == "rules":
-        graph.meta[PYTORCH_DECOMPOSITIONS] = lambda: _import_decomposed(ep, graph)
+    graph.meta[PYTORCH_DECOMPOSITIONS] = lambda: _import_decomposed(ep, graph)
     return graph
 
 
-def _import_decomposed(ep: ExportedProgram, graph: Graph) -> Graph:
+def _import_decomposed(ep: ExportedProgram, graph: Graph | None) -> Graph:
     """``ep`` through ``run_decompositions()`` into the IR, labelled with the frontend ``graph`` is from."""
     decomposed = import_exported_program(ep.run_decompositions())
-    decomposed.meta["frontend"] = graph.meta.get("frontend", "dynamo")
+    decomposed.meta["frontend"] = graph.meta.get("frontend", "dynamo") if graph is not None else "dynamo"
     decomposed.meta[DECOMPOSITIONS_TAKEN] = "pytorch"
     return decomposed
 

@@ -9,9 +9,11 @@ expression over the inputs' symbols (or a data-dependent size an earlier op's re
 :class:`~trt_passes.ir.symbolic.SymDim` in the attributes that read it. Runtime assertions
 (``aten._assert_tensor_metadata``, ``aten._assert_scalar``) are dropped. In-place ops are imported as they are, in
 program order (node ids increase along it), with the values that share memory recorded as
-:class:`~trt_passes.ir.aliasing.AliasGroup` s for the ``functionalize`` pass. Anything the IR cannot represent
-(non-ATen calls, symbolic floats and bools other than runtime assertions) is an error naming the FX node, so a model
-that imports is a model every later pass can reason about.
+:class:`~trt_passes.ir.aliasing.AliasGroup` s for the ``functionalize`` pass. The regions torch.export wraps in
+higher-order ops for grad mode (``wrap_with_set_grad_enabled``: an inference graph has no gradients) and for a
+disabled autocast are imported inline. Anything the IR cannot represent (non-ATen calls, an enabled autocast region,
+symbolic floats and bools other than runtime assertions) is an error naming the FX node, so a model that imports is
+a model every later pass can reason about.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ class Importer:
                 self._call(node)
             elif node.op == "output":
                 self._output(node)
-            else:
+            elif node.op != "get_attr":  # get_attr reads the subgraph of a higher-order op (see _inline)
                 raise FrontendError(f"{node.name}: FX op {node.op!r} ({node.target}) is not representable in the IR")
         self._record_alias_groups()
         return self.g
@@ -177,6 +179,9 @@ class Importer:
         if target is operator.getitem:
             self._getitem(node)
             return
+        if isinstance(target, torch._ops.HigherOrderOperator):
+            self._inline(node)
+            return
         if isinstance(node.meta.get("val"), torch.SymBool) and all(
                 str(u.target).startswith(("aten._assert", "aten.sym_constrain_range")) for u in node.users):
             return  # a condition only a runtime assertion reads (u0 >= 0): dropped with the assertion
@@ -235,6 +240,35 @@ class Importer:
                   for members in self.storages.values() if len(members) > 1]
         if groups:
             self.g.meta[ALIAS_GROUPS] = groups
+
+    # ---- regions torch.export wraps in higher-order ops ------------------------------------------------------
+    def _inline(self, node: torch.fx.Node) -> None:
+        """``wrap_with_set_grad_enabled(enabled, subgraph, *args)`` (grad mode: nothing to an inference graph) and
+        ``wrap_with_autocast(device, dtype, False, cache, subgraph, *args)`` (a region with autocast off, as the
+        whole program is): the subgraph's nodes, in place. Its result is a tuple, which getitem reads."""
+        name = node.target.name()  # type: ignore[union-attr]
+        if name == "wrap_with_set_grad_enabled":
+            sub, operands = node.args[1], node.args[2:]
+        elif name == "wrap_with_autocast" and node.args[2] is False:
+            sub, operands = node.args[4], node.args[5:]
+        else:
+            what = "an autocast region" if name == "wrap_with_autocast" else f"the higher-order op {name}"
+            raise FrontendError(f"{node.name}: {what} is not representable in the IR (called from {_source(node)})")
+        module = getattr(self.ep.graph_module, str(sub.target)) if isinstance(sub, torch.fx.Node) else None
+        if not isinstance(module, torch.fx.GraphModule):
+            raise FrontendError(f"{node.name}: {name} without a subgraph")
+        placeholders = [n for n in module.graph.nodes if n.op == "placeholder"]
+        if len(placeholders) != len(operands):
+            raise FrontendError(f"{node.name}: {name} passes {len(operands)} values to {len(placeholders)} inputs")
+        for placeholder, operand in zip(placeholders, operands):
+            self.env[placeholder] = self.env[operand] if isinstance(operand, torch.fx.Node) else operand
+        for inner in module.graph.nodes:
+            if inner.op == "call_function":
+                self._call(inner)
+            elif inner.op == "output":
+                self.env[node] = tuple(self.env[a] if isinstance(a, torch.fx.Node) else a for a in inner.args[0])
+            elif inner.op not in ("placeholder", "get_attr"):
+                raise FrontendError(f"{inner.name}: FX op {inner.op!r} in {name}'s subgraph")
 
     def _getitem(self, node: torch.fx.Node) -> None:
         producer, index = node.args

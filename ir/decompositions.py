@@ -21,6 +21,10 @@ DECOMPOSITIONS = ("rules", "pytorch")
 DECOMPOSITIONS_TAKEN = "decompositions"
 """``graph.meta`` key: the value of :data:`DECOMPOSITIONS` the graph was imported with."""
 
+DECOMPOSITIONS_REASON = "decompositions_reason"
+"""``graph.meta`` key: why a graph asked for with ``"rules"`` was imported the ``"pytorch"`` way (its frontend could
+not represent ``torch.export``'s graph)."""
+
 PYTORCH_DECOMPOSITIONS = "import_with_pytorch_decompositions"
 """``graph.meta`` key of a graph imported with ``"rules"``: the same model imported with ``"pytorch"`` (a function of
 no arguments returning the graph)."""
@@ -34,4 +38,5 @@ def check_decompositions(decompositions: object) -> str:
     return str(decompositions)
 
 
-__all__ = ["DECOMPOSITIONS", "DECOMPOSITIONS_TAKEN", "PYTORCH_DECOMPOSITIONS", "check_decompositions"]
+__all__ = ["DECOMPOSITIONS", "DECOMPOSITIONS_REASON", "DECOMPOSITIONS_TAKEN", "PYTORCH_DECOMPOSITIONS",
+           "check_decompositions"]

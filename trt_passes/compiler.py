@@ -40,7 +40,7 @@ from trt_passes.dsl import RuleLibrary, load_rules
 from trt_passes.frontends import Frontend, FrontendError, frontends_taking_dynamic_inputs, get_frontend
 from trt_passes.inputs import dynamic_dims, example_inputs
 from trt_passes.ir import Graph
-from trt_passes.ir.decompositions import DECOMPOSITIONS_TAKEN, PYTORCH_DECOMPOSITIONS
+from trt_passes.ir.decompositions import DECOMPOSITIONS_REASON, DECOMPOSITIONS_TAKEN, PYTORCH_DECOMPOSITIONS
 from trt_passes.ir.ops import OpRegistry
 from trt_passes.passes.context import PassContext
 from trt_passes.passes.functionalize import NeedsPyTorchDecompositions
@@ -132,7 +132,8 @@ def new_context(graph: Graph, ops: OpRegistry, library: RuleLibrary, settings: C
                 reason: str | None = None) -> PassContext:
     """A context for running passes on ``graph``, its report saying which decompositions it was imported with (and,
     for a graph imported again, ``reason``)."""
-    report = CompileReport(decompositions=graph.meta.get(DECOMPOSITIONS_TAKEN), decompositions_reason=reason)
+    report = CompileReport(decompositions=graph.meta.get(DECOMPOSITIONS_TAKEN),
+                           decompositions_reason=reason or graph.meta.get(DECOMPOSITIONS_REASON))
     return PassContext(graph, ops, library, settings, report)
 
 

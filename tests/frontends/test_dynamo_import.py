@@ -7,6 +7,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+import trt_passes
 from tests.frontends.models import (
     ATEN_ONLY,
     BERT_INPUT_SHAPE,
@@ -160,3 +161,43 @@ def test_bert_ir_matches_eager(path: str, ids: list[int]):
         want = model(x)
     assert max_relative_error(got[0], want.last_hidden_state) <= TOLERANCE
     assert max_relative_error(got[1], want.pooler_output) <= TOLERANCE
+
+
+# ---- regions torch.export wraps in higher-order ops ---------------------------------------------------------------
+class NoGradAndNoAutocast(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            y = self.fc(x)
+        with torch.autocast("cpu", enabled=False):
+            z = y * 2
+        return z.relu()
+
+
+class Autocast(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return (x @ x.t()).float()
+
+
+@given(x=st.lists(st.floats(-3, 3), min_size=8, max_size=8))
+def test_grad_mode_and_disabled_autocast_regions_are_imported_inline(x: list[float]):
+    model = NoGradAndNoAutocast().eval()
+    graph = import_model(model, (torch.randn(2, 4),))
+    assert graph.meta["decompositions"] == "rules"
+    assert {"aten.linear.default", "aten.relu.default"} <= {n.op for n in graph.all_nodes()}
+    inputs = torch.tensor(x).reshape(2, 4)
+    with torch.no_grad():
+        (got,) = run_graph(graph, [inputs], ATEN_ONLY)
+        assert torch.equal(got, model(inputs))
+
+
+def test_an_enabled_autocast_region_takes_the_run_decompositions_path_saying_why():
+    graph = import_model(Autocast().eval(), (torch.randn(2, 4),))
+    assert graph.meta["decompositions"] == "pytorch"
+    assert "an autocast region is not representable in the IR" in graph.meta["decompositions_reason"]
+    report = trt_passes.explain(Autocast().eval(), inputs=[torch.randn(2, 4)], min_block_size=1)
+    assert report.decompositions == "pytorch" and "autocast region" in report.decompositions_reason
