@@ -129,6 +129,23 @@ def test_the_cli_prints_pass_rule_location_nodes_and_errors(capsys, tmp_path):
     assert d["culprit_pass"]["name"] == "convert"
 
 
+def test_the_cli_bisects_both_decompositions_paths_to_compare_them(capsys, tmp_path):
+    rule_file = plant(tmp_path, "fast_relu.rw", LEAKY_RELU)
+    args = ["bisect", f"{MODELS}:mlp", "--input", "4x8", "--rules", str(rule_file), "--min-block-size", "1", "--quiet",
+            "--decompositions", "both"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    rules, pytorch = out.split("== decompositions=pytorch")
+    assert rules.startswith("== decompositions=rules") and "decompositions=rules)" in rules
+    assert "decompositions=pytorch)" in pytorch
+    for half in (rules, pytorch):  # the planted converter drifts on either path
+        assert "rule relu_fast at fast_relu.rw:4" in half
+    assert main([*args, "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert set(d) == {"rules", "pytorch"} and d["rules"]["decompositions"] == "rules"
+    assert d["pytorch"]["culprit"]["rule"] == "relu_fast"
+
+
 def test_a_negative_tolerance_is_refused():
     with pytest.raises(ValueError, match="tolerance"):
         trt_passes.bisect(mlp(), [torch.randn(4, 8)], tolerance=-1.0)
