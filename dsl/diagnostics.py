@@ -73,7 +73,7 @@ CODES: dict[str, str] = {
     "RW507": "lowering rule emits an op only rule sets run before it lower: the op stays (warning, check)",
     "RW508": "across rule sets, a rule never fires or ties: another rule set's rule takes its nodes (warning, check)",
     "RW509": "rule set no step of the pipeline runs (warning, check)",
-    "RW510": "rule's root op never reaches the rules: every frontend decomposes it on import (warning, check)",
+    "RW510": "rule's root op never reaches the rules: every frontend removes it before they run (warning, check)",
     "RW601": "rule changes the result on an example from its domain (check --test)",
     "RW602": "rewriting or running an example from the rule's domain fails (check --test)",
 }

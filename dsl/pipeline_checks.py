@@ -10,7 +10,8 @@ fixpoint; each ``partition``/``convert`` step pools its converter sets, higher p
   in the converter pool (or a lowering set that runs first) takes the nodes it matches. Within one rule set the
   same conflicts are the errors RW502/RW503.
 * RW509: a rule set no step of the pipeline runs (its name or kind matches no step's ``rulesets=``).
-* RW510: a rule's root op never reaches the rules: every frontend decomposes it on import, and no lowering rule
+* RW510: a rule's root op never reaches the rules: every frontend removes it before the rules run (in-place ops
+  made functional; on the ``run_decompositions()`` path also the ops its table decomposes), and no lowering rule
   emits it.
 
 The pipeline and the set of ops decomposed on import are given as data by the caller (the CLI): this module knows
@@ -239,6 +240,6 @@ def _decomposed_roots(library: RuleLibrary, order: dict[str, int], decomposed: f
         if r.root_op in decomposed and r.root_op not in emitted:
             out.append(_warning(
                 "RW510", f"rule `{r.name}` never fires: {r.root_op} never reaches the rules", r.pattern.op_span,
-                why or "every frontend decomposes it on import", "no lowering rule emits it either",
+                why or "every frontend removes it before the rules run", "no lowering rule emits it either",
                 "write the rule for the ops it decomposes into"))
     return out

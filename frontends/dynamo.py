@@ -23,7 +23,7 @@ from torch.export import ExportedProgram
 from trt_passes.frontends.base import DynamicDims, Frontend, FrontendError, eval_mode, split_inputs
 from trt_passes.frontends.calling import PyTreeProgram
 from trt_passes.frontends.importer import Importer
-from trt_passes.ir.aten import op_name_of
+from trt_passes.ir.aten import aten_dialect, op_name_of
 from trt_passes.ir.decompositions import (
     DECOMPOSITIONS_REASON,
     DECOMPOSITIONS_TAKEN,
@@ -55,12 +55,24 @@ def export_model(model: torch.nn.Module | ExportedProgram, inputs: Any, dynamic_
 
 
 @functools.cache
-def decomposed_on_import() -> frozenset[str]:
-    """The ATen ops no imported graph contains: :func:`export_model`'s ``run_decompositions()`` applies torch.export's
-    default decomposition table, which replaces each of these ops (the CompositeImplicitAutograd ones such as
-    ``prelu``, and others such as ``mish`` and ``silu``) by the ops it decomposes into. Every frontend imports
-    through :func:`export_model`, so a rule rooted at one of these ops fires only on what a lowering rule emits."""
-    return frozenset(op_name_of(op) for op in torch.export.default_decompositions())
+def decomposed_on_import(decompositions: str = "rules") -> frozenset[str]:
+    """The ATen ops that never reach the rules, whatever the model, on the path ``decompositions`` (see
+    :func:`export_model`).
+
+    On either path, every op that writes a tensor in place: the ``functionalize`` pass rewrites each into its
+    functional twin before any rule runs, or, where it cannot, the program is imported through
+    ``run_decompositions()``, which functionalizes it. On the ``"pytorch"`` path also each op of torch.export's default
+    decomposition table, which ``run_decompositions()`` replaces by the ops it decomposes into (the
+    CompositeImplicitAutograd ones such as ``prelu``, others such as ``mish`` and ``silu``). On the default
+    ``"rules"`` path those reach the rules as the model called them (PyTorch's table decomposes one, node by node in
+    the ``decompose`` pass, only where no rule handles it). Every frontend imports through :func:`export_model`, so a
+    rule rooted at one of these ops fires only on what a lowering rule emits."""
+    check_decompositions(decompositions)
+    dialect = aten_dialect()
+    in_place = {op for op in dialect.op_names() if (schema := dialect.schema(op)) is not None and schema.is_mutating}
+    if decompositions == "rules":
+        return frozenset(in_place)
+    return frozenset(in_place | {op_name_of(op) for op in torch.export.default_decompositions()})
 
 
 def export_dynamic_shapes(dims: DynamicDims | None) -> tuple[dict[int, Any] | None, ...] | None:

@@ -236,7 +236,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         if not Path(f).exists():
             print(f"error: {f} does not exist", file=sys.stderr)
             return EXIT_ERROR
-    result = check_files(args.files, default_ops(), pipeline=args.pipeline, examples=args.examples, test=args.test)
+    result = check_files(args.files, default_ops(), pipeline=args.pipeline, examples=args.examples, test=args.test,
+                         decompositions=args.decompositions)
     if result.diagnostics:
         print(result.render(), file=sys.stderr)
     failed = bool(result.errors) or (args.deny_warnings and bool(result.warnings))
@@ -302,6 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--examples", type=int, default=EXAMPLES, metavar="N",
                    help=f"examples each rule is tried on (default {EXAMPLES}; 0: none)")
     p.add_argument("--pipeline", default="default", help="the pipeline whose steps run the rules")
+    p.add_argument("--decompositions", choices=DECOMPOSITIONS, default="rules",
+                   help="the compile setting the rules are checked for: which ops reach them (RW510)")
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("coverage", help="status of each core ATen op (converted, lowered, decomposed, or PyTorch) "
                        "and of the zoo's training-IR ops (by rule, by PyTorch's table, left to PyTorch)")

@@ -33,12 +33,19 @@ from trt_passes.dsl.examples import EXAMPLES, try_on_examples
 from trt_passes.dsl.pipeline_checks import RuleStep, pipeline_warnings
 from trt_passes.dsl.property import PROPERTY_EXAMPLES, check_property
 from trt_passes.frontends.dynamo import decomposed_on_import, export_model
+from trt_passes.ir.decompositions import check_decompositions
 from trt_passes.ir.ops import OpRegistry
 from trt_passes.passes.pipeline import Pipeline, load_pipeline
 from trt_passes.passes.registry import builtin_passes
 
-WHY_DECOMPOSED = ("every frontend imports through torch.export and run_decompositions(), whose default table "
-                  "decomposes it (trt_passes.frontends.dynamo.decomposed_on_import)")
+WHY_DECOMPOSED = {
+    "rules": "it writes in place, and the functionalize pass rewrites every such op into its functional twin before "
+             "any rule runs (trt_passes.frontends.dynamo.decomposed_on_import)",
+    "pytorch": "with decompositions='pytorch' every frontend imports through run_decompositions(), which "
+               "functionalizes in-place ops and applies torch.export's default decomposition table "
+               "(trt_passes.frontends.dynamo.decomposed_on_import)",
+}
+"""Why RW510's ops never reach the rules, per value of the ``decompositions`` setting."""
 
 
 @dataclass
@@ -93,8 +100,10 @@ def rule_steps(pipeline: Pipeline) -> list[RuleStep]:
 
 
 def check_files(paths: Sequence[str | os.PathLike[str]], ops: OpRegistry | None = None, *, pipeline: str = "default",
-                examples: int = EXAMPLES, test: bool = False, test_examples: int = PROPERTY_EXAMPLES) -> CheckResult:
-    """Check the `.rw` files or folders ``paths`` with the shipped rules (see the module docstring)."""
+                examples: int = EXAMPLES, test: bool = False, test_examples: int = PROPERTY_EXAMPLES,
+                decompositions: str = "rules") -> CheckResult:
+    """Check the `.rw` files or folders ``paths`` with the shipped rules (see the module docstring), for compiles
+    with the ``decompositions`` setting given."""
     ops = ops or default_ops()
     named = {f.resolve() for f in rule_files(paths)}
     shipped = {f.resolve() for f in rule_files([shipped_rule_dir()])}
@@ -109,8 +118,9 @@ def check_files(paths: Sequence[str | os.PathLike[str]], ops: OpRegistry | None 
     checked = [r for r in library.all_rules() if _resolved(r.span.file) in named]
     found = [w for w in library.warnings if about_named(w)]
     steps = rule_steps(load_pipeline(pipeline))
-    decomposed = decomposed_ops() if checked else frozenset()
-    found += [d for d in pipeline_warnings(library, steps, decomposed, WHY_DECOMPOSED) if about_named(d)]
+    decomposed = decomposed_ops(decompositions) if checked else frozenset()
+    found += [d for d in pipeline_warnings(library, steps, decomposed, WHY_DECOMPOSED[decompositions])
+              if about_named(d)]
     for rule in checked:
         if examples > 0 and _resolved(rule.span.file) not in shipped:
             found += try_on_examples(rule, ops, examples)
@@ -121,17 +131,19 @@ def check_files(paths: Sequence[str | os.PathLike[str]], ops: OpRegistry | None 
     return CheckResult(library, found, checked)
 
 
-def decomposed_ops() -> frozenset[str]:
-    """:func:`~trt_passes.frontends.dynamo.decomposed_on_import`, kept in the disk cache (torch builds its
-    decomposition table in about a third of a second; a check of one file takes less). The key is what the answer
-    depends on: torch's version and the source of the import step and of the function answering."""
-    key = cache.content_key("decomposed_on_import", torch.__version__, inspect.getsource(decomposed_on_import),
-                            inspect.getsource(export_model))
+def decomposed_ops(decompositions: str = "rules") -> frozenset[str]:
+    """:func:`~trt_passes.frontends.dynamo.decomposed_on_import`, kept in the disk cache (listing torch's in-place
+    ops takes over a second, its decomposition table a third of one; a check of one file takes less). The key is what
+    the answer depends on: torch's version, the path and the source of the import step and of the function
+    answering."""
+    check_decompositions(decompositions)
+    key = cache.content_key("decomposed_on_import", torch.__version__, decompositions,
+                            inspect.getsource(decomposed_on_import), inspect.getsource(export_model))
     blob = cache.read("torch", key, ".json")
     if blob is not None:
         with contextlib.suppress(ValueError):
             return frozenset(json.loads(blob))
-    found = decomposed_on_import()
+    found = decomposed_on_import(decompositions)
     cache.write("torch", key, ".json", json.dumps(sorted(found)).encode())
     return found
 
