@@ -43,3 +43,42 @@ def is_power_of_two(x: float) -> bool:
     """``|x| == 2 ** k`` for an integer ``k``: dividing by ``x`` is exact (unless the quotient underflows), so
     floor division needs no correction of a rounded quotient."""
     return math.isfinite(x) and x != 0 and math.frexp(abs(x))[0] == 0.5
+
+
+def transposition(rank: int, a: int, b: int) -> list:
+    """The permutation of a rank-``rank`` tensor that swaps dims ``a`` and ``b`` (negative counting from the end),
+    the others staying in place: ``transpose(x, a, b)`` as a ``permute``. ``[]`` when a dim is out of range (rules
+    guard ``len(...) == rank``; an extern must not raise)."""
+    if rank < 1 or not (-rank <= a < rank and -rank <= b < rank):
+        return []
+    dims = list(range(rank))
+    dims[a % rank], dims[b % rank] = dims[b % rank], dims[a % rank]
+    return dims
+
+
+def einsum_matmul(equation: str) -> str:
+    """Which batched matrix product a two-operand einsum equation is, if any: ``"nn"`` for ``...ij,...jk->...ik``,
+    ``"nt"`` for ``...ij,...kj->...ik`` (the second operand transposed), ``""`` otherwise. Both operands must
+    carry the same leading (batch) letters, in the same order in the result; spaces are ignored; no ellipsis,
+    no repeated letter within an operand."""
+    eq = equation.replace(" ", "")
+    if "->" not in eq or "." in eq:
+        return ""
+    lhs, out = eq.split("->")
+    ops = lhs.split(",")
+    if len(ops) != 2:
+        return ""
+    a, b = ops
+    if len(a) != len(b) or len(a) < 2 or len(out) != len(a) or any(len(set(s)) != len(s) for s in (a, b, out)):
+        return ""
+    batch = a[:-2]
+    if b[:-2] != batch or out[:-2] != batch:
+        return ""
+    i, j = a[-2], a[-1]
+    if len({*batch, i, j}) != len(a):
+        return ""
+    if b[-2] == j and b[-1] not in {*batch, i, j} and out[-2:] == i + b[-1]:
+        return "nn"
+    if b[-1] == j and b[-2] not in {*batch, i, j} and out[-2:] == i + b[-2]:
+        return "nt"
+    return ""

@@ -1,0 +1,50 @@
+"""The shipped rules' extern helpers (spec/rule_support.py): what the guards they serve rely on."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from trt_passes.spec.rule_support import einsum_matmul, transposition
+
+
+@pytest.mark.parametrize(("rank", "a", "b"), [(2, 0, 1), (3, 1, 2), (4, -1, -2), (4, 0, -1), (3, 1, 1)])
+def test_transposition_is_the_permutation_transpose_applies(rank: int, a: int, b: int) -> None:
+    x = torch.randn(*range(2, 2 + rank))
+    assert torch.equal(x.permute(transposition(rank, a, b)), x.transpose(a, b))
+
+
+@pytest.mark.parametrize(("rank", "a", "b"), [(2, 2, 0), (3, 0, -4), (0, 0, 0)])
+def test_transposition_of_dims_out_of_range_is_empty(rank: int, a: int, b: int) -> None:
+    assert transposition(rank, a, b) == []
+
+
+@pytest.mark.parametrize(("equation", "kind"), [
+    ("ij,jk->ik", "nn"),
+    ("bij,bjk->bik", "nn"),
+    ("B G H I D, B G H J D -> B G H I J", "nt"),
+    ("id,jd->ij", "nt"),
+])
+def test_einsum_matmul_recognises_batched_products(equation: str, kind: str) -> None:
+    assert einsum_matmul(equation) == kind
+
+
+@pytest.mark.parametrize("equation", [
+    "ij,jk->ki",          # the result transposed
+    "bij,bjk->bki",       # batch letter moved in the result
+    "bij,cjk->bik",       # different batch letters
+    "ij,jk",              # implicit output
+    "...ij,...jk->...ik",  # ellipsis
+    "ij,jk,kl->il",       # three operands
+    "ii,ik->ik",          # a repeated letter (a diagonal)
+    "ij,ij->ij",          # elementwise
+    "ij,jk->ik,",         # malformed
+])
+def test_einsum_matmul_rejects_everything_else(equation: str) -> None:
+    assert einsum_matmul(equation) == ""
+
+
+def test_einsum_matmul_agrees_with_torch_on_what_it_accepts() -> None:
+    a, b = torch.randn(2, 3, 4), torch.randn(2, 5, 4)
+    assert einsum_matmul("bik,bjk->bij") == "nt"
+    torch.testing.assert_close(torch.einsum("bik,bjk->bij", a, b), a @ b.transpose(-2, -1))
