@@ -56,6 +56,12 @@ def transposition(rank: int, a: int, b: int) -> list:
     return dims
 
 
+def inverse_sqrt(n: int) -> float:
+    """``1 / sqrt(n)`` for ``n > 0``: attention's default scale for a head size ``n``, computed as PyTorch does
+    (in double precision). 0.0 for ``n <= 0`` (rules guard ``n > 0``; an extern must not raise)."""
+    return 1.0 / math.sqrt(n) if n > 0 else 0.0
+
+
 def einsum_matmul(equation: str) -> str:
     """Which batched matrix product a two-operand einsum equation is, if any: ``"nn"`` for ``...ij,...jk->...ik``,
     ``"nt"`` for ``...ij,...kj->...ik`` (the second operand transposed), ``""`` otherwise. Both operands must
@@ -82,3 +88,8 @@ def einsum_matmul(equation: str) -> str:
     if b[-1] == j and b[-2] not in {*batch, i, j} and out[-2:] == i + b[-2]:
         return "nt"
     return ""
+
+
+def infinity() -> float:
+    """``float("inf")``: the guard language has no literal for it (attention masks fill with ``-infinity()``)."""
+    return math.inf

@@ -112,7 +112,24 @@ def _full_of_runtime_size_example() -> tuple[Graph, list[torch.Tensor]]:
     return g, [x]
 
 
+def _all_true_mask_example(q_batch: int, mask_batch: int | None) -> Callable[[], tuple[Graph, list[torch.Tensor]]]:
+    """Attention of [q_batch, 2, 3, 4] queries with a constant all-true bool mask [mask_batch, 1, 3, 5], or [3, 5]
+    for mask_batch None."""
+    def build() -> tuple[Graph, list[torch.Tensor]]:
+        q, k, v = torch.randn(q_batch, 2, 3, 4), torch.randn(q_batch, 2, 5, 4), torch.randn(q_batch, 2, 5, 3)
+        g = Graph()
+        qv, kv, vv = (Value(g.add_input(n, TensorType.of(t), i)) for i, (n, t) in enumerate(zip("qkv", (q, k, v))))
+        shape = (3, 5) if mask_batch is None else (mask_batch, 1, 3, 5)
+        m = Value(g.add_constant(torch.ones(shape, dtype=torch.bool), "mask"))
+        args = {"query": qv, "key": kv, "value": vv, "attn_mask": m}
+        g.set_outputs([Value(add_op(g, OPS, "aten.scaled_dot_product_attention.default", args))])
+        return g, [q, k, v]
+
+    return build
+
+
 HAND_BUILT: dict[str, Callable[[], tuple[Graph, list[torch.Tensor]]]] = {
+    "sdpa_all_true_mask_dropped": _all_true_mask_example(2, 2),
     "full_of_runtime_size": _full_of_runtime_size_example,
     "arange_of_runtime_length": _arange_of_runtime_length_example,
     "all_neg_inf_as_amax": _masked_rows_example,
@@ -129,6 +146,13 @@ def test_untested_rule_says_why_and_has_a_hand_built_example(name: str) -> None:
     torch.manual_seed(0)
     g, inputs = HAND_BUILT[rule.name]()
     check_rewrite(rule, g, inputs)
+
+
+def test_all_true_mask_of_rank_2_is_dropped() -> None:
+    """A [L, S] mask broadcasts over batch and heads."""
+    torch.manual_seed(0)
+    g, inputs = _all_true_mask_example(2, None)()
+    check_rewrite(LIBRARY.rule("sdpa_all_true_mask_dropped"), g, inputs)
 
 
 def test_add_zeros_is_identity_on_a_rank_4_zero_mask() -> None:

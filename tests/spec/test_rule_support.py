@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
-from trt_passes.spec.rule_support import einsum_matmul, transposition
+from trt_passes.spec.rule_support import einsum_matmul, infinity, inverse_sqrt, transposition
 
 
 @pytest.mark.parametrize(("rank", "a", "b"), [(2, 0, 1), (3, 1, 2), (4, -1, -2), (4, 0, -1), (3, 1, 1)])
@@ -48,3 +50,19 @@ def test_einsum_matmul_agrees_with_torch_on_what_it_accepts() -> None:
     a, b = torch.randn(2, 3, 4), torch.randn(2, 5, 4)
     assert einsum_matmul("bik,bjk->bij") == "nt"
     torch.testing.assert_close(torch.einsum("bik,bjk->bij", a, b), a @ b.transpose(-2, -1))
+
+
+def test_inverse_sqrt_is_attentions_default_scale() -> None:
+    q = torch.randn(1, 1, 3, 64, dtype=torch.float64)
+    k, v = torch.randn(1, 1, 5, 64, dtype=torch.float64), torch.randn(1, 1, 5, 2, dtype=torch.float64)
+    assert inverse_sqrt(64) == 0.125
+    torch.testing.assert_close(torch.nn.functional.scaled_dot_product_attention(q, k, v, scale=inverse_sqrt(64)),
+                               torch.nn.functional.scaled_dot_product_attention(q, k, v))
+
+
+def test_inverse_sqrt_of_no_size_is_zero_rather_than_an_error() -> None:
+    assert inverse_sqrt(0) == 0.0
+
+
+def test_infinity_is_positive_infinity() -> None:
+    assert infinity() == math.inf
