@@ -22,7 +22,7 @@ import trt_passes.spec
 from trt_passes.backend.registry import default_ops
 from trt_passes.dsl import Rule, draw_example, load_rules, rewrite
 from trt_passes.dsl.property import check_example
-from trt_passes.ir import Graph, SymbolRange, SymDim, TensorType, Value
+from trt_passes.ir import Graph, Slot, SymbolRange, SymDim, TensorType, Value
 from trt_passes.ir.construct import add_op
 
 OPS = default_ops()
@@ -112,6 +112,18 @@ def _full_of_runtime_size_example() -> tuple[Graph, list[torch.Tensor]]:
     return g, [x]
 
 
+def _to_device_example() -> tuple[Graph, list[torch.Tensor]]:
+    """x.to("cpu", torch.float16) of an f32 input, typed as torch.export types it (inference on meta tensors cannot
+    run a copy to a real device, so the node is added with its output type)."""
+    x = torch.randn(2, 3) * 3
+    g = Graph()
+    xv = Value(g.add_input("x", TensorType.of(x), 0))
+    attrs = {"self": Slot(0), "device": "cpu", "dtype": "f16", "non_blocking": False, "copy": False,
+             "memory_format": None}
+    g.set_outputs([Value(g.add("aten.to.device", [xv], attrs, [TensorType("f16", (2, 3))]))])
+    return g, [x]
+
+
 def _all_true_mask_example(q_batch: int, mask_batch: int | None) -> Callable[[], tuple[Graph, list[torch.Tensor]]]:
     """Attention of [q_batch, 2, 3, 4] queries with a constant all-true bool mask [mask_batch, 1, 3, 5], or [3, 5]
     for mask_batch None."""
@@ -130,6 +142,7 @@ def _all_true_mask_example(q_batch: int, mask_batch: int | None) -> Callable[[],
 
 HAND_BUILT: dict[str, Callable[[], tuple[Graph, list[torch.Tensor]]]] = {
     "sdpa_all_true_mask_dropped": _all_true_mask_example(2, 2),
+    "to_device_as_to_copy": _to_device_example,
     "full_of_runtime_size": _full_of_runtime_size_example,
     "arange_of_runtime_length": _arange_of_runtime_length_example,
     "all_neg_inf_as_amax": _masked_rows_example,
