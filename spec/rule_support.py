@@ -17,6 +17,18 @@ def shape_from(t: TensorType, start: int) -> list:
     return list(t.shape[start:])
 
 
+def static_from(t: TensorType, start: int) -> bool:
+    """Whether ``shape(t)[start:]`` are all numbers: pooling windows need the spatial dims static while the batch
+    dim (and channels) may be run-time sizes."""
+    return all(isinstance(d, int) for d in t.shape[start:])
+
+
+def static_dim(t: TensorType, dim: int) -> bool:
+    """Whether dim ``dim`` of ``t`` (negative counting from the end) is a number: a rule computing with that one
+    dim works with the others run-time sizes. False for a dim out of range."""
+    return -len(t.shape) <= dim < len(t.shape) and isinstance(t.shape[dim], int)
+
+
 def shape_until(t: TensorType, stop: int) -> list:
     """``shape(t)[:stop]``: the dims of ``t`` before ``stop``."""
     return list(t.shape[:stop])

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import trt_passes.spec
 from trt_passes.backend.registry import default_ops
-from trt_passes.dsl import Rule, draw_example, load_rules, rewrite
+from trt_passes.dsl import Rule, draw_example, explain_no_match, load_rules, rewrite
 from trt_passes.dsl.property import check_example
 from trt_passes.ir import Graph, Slot, SymbolRange, SymDim, TensorType, Value
 from trt_passes.ir.construct import add_op
@@ -166,6 +166,40 @@ def test_all_true_mask_of_rank_2_is_dropped() -> None:
     torch.manual_seed(0)
     g, inputs = _all_true_mask_example(2, None)()
     check_rewrite(LIBRARY.rule("sdpa_all_true_mask_dropped"), g, inputs)
+
+
+@pytest.mark.parametrize(("rule", "op", "args"), [
+    ("adaptive_avg_pool2d_divisible", "aten._adaptive_avg_pool2d.default", {"output_size": [2, 3]}),
+    ("adaptive_max_pool2d_divisible", "aten.adaptive_max_pool2d.default", {"output_size": [1, 1]}),
+])
+def test_adaptive_pooling_converts_with_a_run_time_batch(rule: str, op: str, args: dict) -> None:
+    """Only the pooled (spatial) dims need static sizes: a dynamic batch still converts."""
+    x = torch.randn(3, 2, 4, 6)
+    g = Graph()
+    xv = Value(g.add_input("x", TensorType("f32", (SymDim("s0"), 2, 4, 6)), 0))
+    g.meta["symbols"] = {"s0": SymbolRange(1, 2, 4)}
+    g.set_outputs([Value(add_op(g, OPS, op, {"self": xv, **args}))])
+    check_rewrite(LIBRARY.rule(rule), g, [x])
+
+
+def test_rolling_a_static_dim_lowers_with_a_run_time_batch() -> None:
+    """Swin rolls its windows' spatial dims; a dynamic batch dim must not stop that."""
+    x = torch.randn(3, 4, 5)
+    g = Graph()
+    xv = Value(g.add_input("x", TensorType("f32", (SymDim("s0"), 4, 5)), 0))
+    g.meta["symbols"] = {"s0": SymbolRange(1, 2, 4)}
+    g.set_outputs([Value(add_op(g, OPS, "aten.roll.default", {"self": xv, "shifts": [-2], "dims": [2]}))])
+    check_rewrite(LIBRARY.rule("roll_one_dim_as_cat"), g, [x])
+
+
+def test_adaptive_pooling_of_a_run_time_spatial_size_does_not_convert() -> None:
+    g = Graph()
+    xv = Value(g.add_input("x", TensorType("f32", (1, 2, 4, SymDim("s0"))), 0))
+    g.meta["symbols"] = {"s0": SymbolRange(2, 4, 8)}
+    pool = add_op(g, OPS, "aten._adaptive_avg_pool2d.default", {"self": xv, "output_size": [1, 1]})
+    g.set_outputs([Value(pool)])
+    reasons = dict(explain_no_match(g, pool, LIBRARY.rulesets["convert.core"], OPS))
+    assert "static_from" in reasons["adaptive_avg_pool2d_divisible"]
 
 
 def test_add_zeros_is_identity_on_a_rank_4_zero_mask() -> None:

@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from trt_passes.spec.rule_support import einsum_matmul, infinity, inverse_sqrt, transposition
+from trt_passes.ir import SymDim, TensorType
+from trt_passes.spec.rule_support import einsum_matmul, infinity, inverse_sqrt, static_dim, static_from, transposition
 
 
 @pytest.mark.parametrize(("rank", "a", "b"), [(2, 0, 1), (3, 1, 2), (4, -1, -2), (4, 0, -1), (3, 1, 1)])
@@ -66,3 +67,19 @@ def test_inverse_sqrt_of_no_size_is_zero_rather_than_an_error() -> None:
 
 def test_infinity_is_positive_infinity() -> None:
     assert infinity() == math.inf
+
+
+def test_static_from_looks_only_at_the_dims_from_start() -> None:
+    t = TensorType("f32", (SymDim("s0"), 3, 4, 6))
+    assert static_from(t, 1) and static_from(t, 2) and not static_from(t, 0)
+    assert not static_from(TensorType("f32", (1, 3, SymDim("s1"))), 2)
+
+
+def test_static_dim_looks_at_one_dim() -> None:
+    t = TensorType("f32", (SymDim("s0"), 3, 4))
+    assert static_dim(t, 1) and static_dim(t, -1) and not static_dim(t, 0) and not static_dim(t, -3)
+
+
+def test_static_dim_out_of_range_is_false_rather_than_an_error() -> None:
+    assert not static_dim(TensorType("f32", (2, 3)), 2)
+    assert not static_dim(TensorType("f32", (2, 3)), -3)
