@@ -103,5 +103,6 @@ def einsum_matmul(equation: str) -> str:
 
 
 def infinity() -> float:
-    """``float("inf")``: the guard language has no literal for it (attention masks fill with ``-infinity()``)."""
+    """``float("inf")``, for attention masks (``-infinity()``). A literal such as ``1e999`` evaluates to it too but
+    does not survive ``format_rules`` (printed as ``inf``, which parses as a name)."""
     return math.inf
