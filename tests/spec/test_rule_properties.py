@@ -169,14 +169,15 @@ def test_all_true_mask_of_rank_2_is_dropped() -> None:
 
 
 @pytest.mark.parametrize(("rule", "op", "args"), [
-    ("adaptive_avg_pool2d_divisible", "aten._adaptive_avg_pool2d.default", {"output_size": [2, 3]}),
-    ("adaptive_max_pool2d_divisible", "aten.adaptive_max_pool2d.default", {"output_size": [1, 1]}),
+    ("adaptive_avg_pool2d_global_as_mean", "aten.adaptive_avg_pool2d.default", {"output_size": [1, 1]}),
+    ("adaptive_avg_pool1d_divisible", "aten.adaptive_avg_pool1d.default", {"output_size": [3]}),
+    ("adaptive_max_pool1d_divisible", "aten.adaptive_max_pool1d.default", {"output_size": [2]}),
 ])
-def test_adaptive_pooling_converts_with_a_run_time_batch(rule: str, op: str, args: dict) -> None:
+def test_adaptive_pooling_lowers_or_converts_with_a_run_time_batch(rule: str, op: str, args: dict) -> None:
     """Only the pooled (spatial) dims need static sizes: a dynamic batch still converts."""
-    x = torch.randn(3, 2, 4, 6)
+    x = torch.randn(3, 2, 6) if "1d" in op else torch.randn(3, 2, 4, 6)
     g = Graph()
-    xv = Value(g.add_input("x", TensorType("f32", (SymDim("s0"), 2, 4, 6)), 0))
+    xv = Value(g.add_input("x", TensorType("f32", (SymDim("s0"), *x.shape[1:])), 0))
     g.meta["symbols"] = {"s0": SymbolRange(1, 2, 4)}
     g.set_outputs([Value(add_op(g, OPS, op, {"self": xv, **args}))])
     check_rewrite(LIBRARY.rule(rule), g, [x])
@@ -194,12 +195,12 @@ def test_rolling_a_static_dim_lowers_with_a_run_time_batch() -> None:
 
 def test_adaptive_pooling_of_a_run_time_spatial_size_does_not_convert() -> None:
     g = Graph()
-    xv = Value(g.add_input("x", TensorType("f32", (1, 2, 4, SymDim("s0"))), 0))
+    xv = Value(g.add_input("x", TensorType("f32", (1, 2, SymDim("s0"))), 0))
     g.meta["symbols"] = {"s0": SymbolRange(2, 4, 8)}
-    pool = add_op(g, OPS, "aten._adaptive_avg_pool2d.default", {"self": xv, "output_size": [1, 1]})
+    pool = add_op(g, OPS, "aten.adaptive_avg_pool1d.default", {"self": xv, "output_size": [1]})
     g.set_outputs([Value(pool)])
     reasons = dict(explain_no_match(g, pool, LIBRARY.rulesets["convert.core"], OPS))
-    assert "static_from" in reasons["adaptive_avg_pool2d_divisible"]
+    assert "static_from" in reasons["adaptive_avg_pool1d_divisible"]
 
 
 def test_add_zeros_is_identity_on_a_rank_4_zero_mask() -> None:
