@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from trt_passes.backend.layers import (
     activation,
+    attention,
     elementwise,
     indexing,
     linear,
@@ -18,7 +19,7 @@ from trt_passes.backend.layers.layer import Layer
 
 LAYERS: tuple[Layer, ...] = (
     *activation.LAYERS, *elementwise.LAYERS, *linear.LAYERS, *pooling.LAYERS, *reduce.LAYERS, *normalization.LAYERS,
-    *shape.LAYERS, *indexing.LAYERS, *resize.LAYERS,
+    *shape.LAYERS, *indexing.LAYERS, *resize.LAYERS, *attention.LAYERS,
 )
 
 __all__ = ["LAYERS", "Layer"]
