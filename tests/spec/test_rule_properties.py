@@ -140,9 +140,26 @@ def _all_true_mask_example(q_batch: int, mask_batch: int | None) -> Callable[[],
     return build
 
 
+def _all_true_mask_attention_example(mask_shape: tuple[int, ...], scale: float | None,
+                                     ) -> Callable[[], tuple[Graph, list[torch.Tensor]]]:
+    """Attention with a constant bool mask that is true everywhere (BERT's padding mask without padding, folded)."""
+    def build() -> tuple[Graph, list[torch.Tensor]]:
+        q, k, v = torch.randn(2, 3, 4, 8), torch.randn(2, 3, 5, 8), torch.randn(2, 3, 5, 8)
+        g = Graph()
+        qv, kv, vv = (Value(g.add_input(n, TensorType.of(t), i)) for i, (n, t) in enumerate(zip("qkv", (q, k, v))))
+        m = Value(g.add_constant(torch.ones(mask_shape, dtype=torch.bool), "mask"))
+        args = {"query": qv, "key": kv, "value": vv, "attn_mask": m, "scale": scale}
+        g.set_outputs([Value(add_op(g, OPS, "aten.scaled_dot_product_attention.default", args))])
+        return g, [q, k, v]
+
+    return build
+
+
 HAND_BUILT: dict[str, Callable[[], tuple[Graph, list[torch.Tensor]]]] = {
     "sdpa_all_true_mask_dropped": _all_true_mask_example(2, 2),
     "to_device_as_to_copy": _to_device_example,
+    "sdpa_all_true_mask_as_attention": _all_true_mask_attention_example((2, 1, 4, 5), 0.25),
+    "sdpa_default_scale_all_true_mask_as_attention": _all_true_mask_attention_example((4, 5), None),
     "full_of_runtime_size": _full_of_runtime_size_example,
     "arange_of_runtime_length": _arange_of_runtime_length_example,
     "all_neg_inf_as_amax": _masked_rows_example,
