@@ -155,9 +155,21 @@ def _all_true_mask_attention_example(mask_shape: tuple[int, ...], scale: float |
     return build
 
 
+def _linear_with_zero_bias_example() -> tuple[Graph, list[torch.Tensor]]:
+    """linear of a [2, 3, 4] input with a constant weight and a constant bias of zeros (a fresh nn.Linear's)."""
+    x = torch.randn(2, 3, 4)
+    g = Graph()
+    xv = Value(g.add_input("x", TensorType.of(x), 0))
+    w = Value(g.add_constant(torch.randn(5, 4), "weight"))
+    b = Value(g.add_constant(torch.zeros(5), "bias"))
+    g.set_outputs([Value(add_op(g, OPS, "aten.linear.default", {"input": xv, "weight": w, "bias": b}))])
+    return g, [x]
+
+
 HAND_BUILT: dict[str, Callable[[], tuple[Graph, list[torch.Tensor]]]] = {
     "sdpa_all_true_mask_dropped": _all_true_mask_example(2, 2),
     "to_device_as_to_copy": _to_device_example,
+    "linear_with_zero_bias_as_matrix_multiply": _linear_with_zero_bias_example,
     "sdpa_all_true_mask_as_attention": _all_true_mask_attention_example((2, 1, 4, 5), 0.25),
     "sdpa_default_scale_all_true_mask_as_attention": _all_true_mask_attention_example((4, 5), None),
     "full_of_runtime_size": _full_of_runtime_size_example,
