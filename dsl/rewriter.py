@@ -347,12 +347,15 @@ def explain_no_match(graph: Graph, nid: int, ruleset: RuleSet, ops: OpRegistry) 
 
 
 def rewrite(graph: Graph, ruleset: RuleSet, ops: OpRegistry, *, budget: int | None = None,
-            trace: Callable[[RewriteEvent], None] | None = None) -> RewriteStats:
+            trace: Callable[[RewriteEvent], None] | None = None,
+            where: Callable[[int], bool] | None = None) -> RewriteStats:
     """Apply ``ruleset`` to ``graph`` in place until no rule matches; returns how often each rule fired.
 
     Converter rule sets visit consumers before producers (reverse topological order) so that a pattern fusing
     several nodes is tried before the rule for its innermost node; lowering rule sets visit in topological order.
-    ``budget`` caps the number of applications (default ``100 + 20 * len(graph)``).
+    ``budget`` caps the number of applications (default ``100 + 20 * len(graph)``). ``where``, if given, is asked
+    about a node (its id) right before a rule may be applied there: rules fire only at nodes it accepts, as the
+    graph is at that moment.
     """
     by_root = ruleset.by_root()
     limit = budget if budget is not None else 100 + 20 * len(graph)
@@ -383,7 +386,7 @@ def rewrite(graph: Graph, ruleset: RuleSet, ops: OpRegistry, *, budget: int | No
             if nid not in graph:
                 continue
             m = match_at(graph, nid, ruleset, ops)
-            if m is None:
+            if m is None or (where is not None and not where(nid)):
                 continue
             if stats.total >= limit:
                 raise RewriteBudgetError(ruleset.name, limit, Counter(recent))
@@ -398,7 +401,8 @@ def rewrite(graph: Graph, ruleset: RuleSet, ops: OpRegistry, *, budget: int | No
             push(touched, front=True)
         # confirm the fixpoint: anything the worklist's neighbourhood heuristic missed is picked up here
         # (scanned in id order, which is cheap; the rare misses are then queued in visiting order, as before)
-        missed = {n.id for n in graph.all_nodes() if n.op in by_root and match_at(graph, n.id, ruleset, ops)}
+        missed = {n.id for n in graph.all_nodes() if n.op in by_root and match_at(graph, n.id, ruleset, ops)
+                  and (where is None or where(n.id))}
         if not missed:
             return stats
         push([n for n in ordered() if n in missed])

@@ -1,16 +1,17 @@
 """decompose: PyTorch's decomposition for each node no rule handles, one node at a time; then lowering again.
 
-A node is decomposed when no lowering rule and no converter rule matches it, the user did not ask for its op to run
-in PyTorch (``torch_executed_ops``), and PyTorch has a decomposition for it: the one ``run_decompositions()`` would
-apply (:func:`~trt_passes.passes.decomposition.decomposition_for`). The decomposition is traced on fake tensors of
-the node's types (symbolic sizes included) and spliced in its place, its nodes' provenance naming it. The nodes a
+A node is decomposed when no lowering rule (of the ``lower.*`` and ``unconverted.*`` sets) and no converter rule
+matches it, the user did not ask for its op to run in PyTorch (``torch_executed_ops``), and PyTorch has a
+decomposition for it: the one ``run_decompositions()`` would apply
+(:func:`~trt_passes.passes.decomposition.decomposition_for`). The decomposition is traced on fake tensors of the
+node's types (symbolic sizes included) and spliced in its place, its nodes' provenance naming it. The nodes a
 decomposition produces are decomposed in turn when no rule handles them either (as ``run_decompositions()`` would
 decompose them), so the lowering rules then see the plain ATen they were written for. As before the ``lower`` pass,
 constants are folded first (a decomposition's ``permute`` of a weight must be a constant for the rules folding scales
-into weights); then the lowering rule sets run on the whole graph, and the rounds repeat until nothing changes (at
-most :data:`MAX_ROUNDS`). Ops with no decomposition stay for
-partition to leave in PyTorch. Each decomposed node is listed in the report (``explain``: "decomposed by PyTorch's
-table"): each is a candidate for a rule.
+into weights); then the lowering rule sets run on the whole graph (and the ``unconverted.*`` sets where no converter
+matches, as the ``lower_unconverted`` pass applies them), and the rounds repeat until nothing changes (at most
+:data:`MAX_ROUNDS`). Ops with no decomposition stay for partition to leave in PyTorch. Each decomposed node is listed
+in the report (``explain``: "decomposed by PyTorch's table"): each is a candidate for a rule.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from trt_passes.ir import Graph, Node, Value
 from trt_passes.passes.context import PassContext
 from trt_passes.passes.decomposition import NotDecomposable, Template, decomposition_for, template_key, trace
 from trt_passes.passes.fold import fold_constants, one_thread
+from trt_passes.passes.lower_unconverted import lower_unconverted
 from trt_passes.passes.report import Decomposed
 
 MAX_ROUNDS = 4
@@ -33,8 +35,9 @@ MAX_DEPTH = 16
 
 
 class _Decomposer:
-    def __init__(self, ctx: PassContext, lowerings: list[RuleSet], converters: list[RuleSet]) -> None:
-        self.ctx, self.lowerings, self.converters = ctx, lowerings, converters
+    def __init__(self, ctx: PassContext, lowerings: list[RuleSet], fallbacks: list[RuleSet],
+                 converters: list[RuleSet]) -> None:
+        self.ctx, self.lowerings, self.fallbacks, self.converters = ctx, lowerings, fallbacks, converters
         self.templates: dict[object, Template | NotDecomposable] = {}
         self.refused: set[int] = set()
 
@@ -46,7 +49,7 @@ class _Decomposer:
             return False
         if self.ctx.settings.executes_in_torch(node.op):
             return False  # the user wants this op whole, in PyTorch
-        rulesets = [*self.lowerings, *self.converters]
+        rulesets = [*self.lowerings, *self.fallbacks, *self.converters]
         return not any(match_at(g, node.id, rs, self.ctx.ops) is not None for rs in rulesets)
 
     def template(self, g: Graph, node: Node) -> Template:
@@ -92,13 +95,16 @@ class _Decomposer:
             stats = rewrite(g, rs, self.ctx.ops, budget=self.ctx.settings.rewrite_budget, trace=self.ctx.tracer(g))
             self.ctx.report.rule_fires.update(stats.fires)
             fired += stats.total
-        return fired
+        unconverted, lowered = lower_unconverted(self.ctx, self.fallbacks, self.lowerings, self.converters)
+        return fired + unconverted + lowered
 
 
-def decompose(ctx: PassContext, lower_pattern: str, convert_pattern: str) -> tuple[Counter[str], int, int]:
+def decompose(ctx: PassContext, lower_pattern: str, convert_pattern: str,
+              unconverted_pattern: str = "unconverted.*") -> tuple[Counter[str], int, int]:
     """Decompose and lower ``ctx.graph`` to a fixpoint; returns (ops decomposed, rounds, lowering rewrites)."""
     g = ctx.graph
-    worker = _Decomposer(ctx, ctx.rulesets(lower_pattern, "lowering"), ctx.converter_pool(convert_pattern))
+    worker = _Decomposer(ctx, ctx.rulesets(lower_pattern, "lowering"),
+                         ctx.rulesets(unconverted_pattern, "lowering"), ctx.converter_pool(convert_pattern))
     done: Counter[str] = Counter()
     rewrites = 0
     for round_ in range(1, MAX_ROUNDS + 1):
@@ -136,7 +142,8 @@ def _decompose_round(g: Graph, worker: _Decomposer) -> list[str]:
 
 
 def run(ctx: PassContext, params: dict[str, str]) -> str:
-    done, rounds, rewrites = decompose(ctx, params.get("lower", "lower.*"), params.get("convert", "convert.*"))
+    done, rounds, rewrites = decompose(ctx, params.get("lower", "lower.*"), params.get("convert", "convert.*"),
+                                       params.get("unconverted", "unconverted.*"))
     if not done:
         return "no node needed PyTorch's decompositions"
     rounds_text = "1 round" if rounds == 1 else f"{rounds} rounds"

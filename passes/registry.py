@@ -10,7 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from trt_passes.passes import convert, dce, decompose, emit, fold, functionalize, lower, partition, precision
+from trt_passes.passes import (
+    convert,
+    dce,
+    decompose,
+    emit,
+    fold,
+    functionalize,
+    lower,
+    lower_unconverted,
+    partition,
+    precision,
+)
 from trt_passes.passes.context import PassContext
 
 INITIAL_PROPERTIES = frozenset({"aten"})
@@ -45,9 +56,13 @@ def builtin_passes() -> dict[str, PassSpec]:
         PassSpec("fold_constants", fold.__doc__ or "", fold.run, frozenset({"functional"}), frozenset({"folded"})),
         PassSpec("lower", lower.__doc__ or "", lower.run, frozenset({"functional"}), frozenset({"lowered"}),
                  frozenset({"folded"}), ("rulesets",), (lower.RULE_KIND, lower.DEFAULT_RULESETS)),
+        # After lowering, so that the converters see each op the lowering rules leave whole; it lowers what it makes.
+        PassSpec("lower_unconverted", lower_unconverted.__doc__ or "", lower_unconverted.run, frozenset({"lowered"}),
+                 frozenset({"lowered"}), frozenset({"folded"}), ("rulesets", "lower", "convert"),
+                 (lower_unconverted.RULE_KIND, lower_unconverted.DEFAULT_RULESETS)),
         # After lowering, so that it sees only the nodes no lowering rule handles; it lowers what it produces.
         PassSpec("decompose", decompose.__doc__ or "", decompose.run, frozenset({"lowered"}),
-                 frozenset({"decomposed", "lowered"}), frozenset({"folded"}), ("lower", "convert")),
+                 frozenset({"decomposed", "lowered"}), frozenset({"folded"}), ("lower", "unconverted", "convert")),
         # After lowering and folding (so it sees the ops converters will, and constants it can cast when compiling),
         # before partition (so partition and the converters see one consistently typed graph). It leaves nothing to
         # fold (constants are cast into new constants) and no op a lowering rule was waiting for.

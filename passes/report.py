@@ -29,7 +29,10 @@ stable keys (schema ``trt-passes/report/1``; keys are only ever added):
   source, decomposition, produced: [op...], depth}]``, each node the ``decompose`` pass decomposed by PyTorch's
   table (``decomposition``: ``"torch._decomp:OP"`` or ``"CompositeImplicitAutograd:OP"``; ``depth``: 1 for a node
   that was in the graph, n + 1 for one a depth-n decomposition produced); ``not_decomposed``: the same for nodes
-  whose decomposition could not be used, with ``reason``; ``decomposed_ops``: ``{op: count}`` of ``decomposed``.
+  whose decomposition could not be used, with ``reason``; ``decomposed_ops``: ``{op: count}`` of ``decomposed``;
+  ``lowered_unconverted``: ``[{node, op, source, rule, converters: [[rule, first failed condition]]}]``, each node
+  the ``lower_unconverted`` pass lowered because no converter took it (an op a converter can take whole, such as
+  attention, where its arguments are ones the converters refuse).
 """
 
 from __future__ import annotations
@@ -106,6 +109,18 @@ class Decomposed:
 
 
 @dataclass
+class LoweredUnconverted:
+    """A node of an op a converter can take whole that no converter took, lowered by an ``unconverted.*`` rule."""
+
+    node: int
+    op: str
+    source: str | None
+    rule: str
+    converters: list[tuple[str, str]] = field(default_factory=list)
+    """Why each converter rule rooted at the op refused the node: ``[(rule, first failed condition)]``."""
+
+
+@dataclass
 class CompileReport:
     passes: list[PassRecord] = field(default_factory=list)
     partitions: list[Partition] = field(default_factory=list)
@@ -121,6 +136,7 @@ class CompileReport:
     """Why a compilation asked for ``"rules"`` took the ``"pytorch"`` path (``functionalize``'s reason)."""
     decomposed: list[Decomposed] = field(default_factory=list)
     not_decomposed: list[Decomposed] = field(default_factory=list)
+    lowered_unconverted: list[LoweredUnconverted] = field(default_factory=list)
 
     @property
     def decomposed_ops(self) -> Counter[str]:
@@ -182,6 +198,9 @@ class CompileReport:
                 "decomposed": [_decomposed_dict(d) for d in self.decomposed],
                 "not_decomposed": [{**_decomposed_dict(d), "reason": d.reason} for d in self.not_decomposed],
                 "decomposed_ops": dict(_by_count(self.decomposed_ops)),
+                "lowered_unconverted": [{"node": u.node, "op": u.op, "source": u.source, "rule": u.rule,
+                                         "converters": [[rule, why] for rule, why in u.converters]}
+                                        for u in self.lowered_unconverted],
             },
         }
 
@@ -295,4 +314,13 @@ def _format_decompositions(r: CompileReport) -> list[str]:
     for d in r.not_decomposed:
         src = f" ({d.source})" if d.source else ""
         lines.append(f"    %{d.node} {d.op}{src}: PyTorch's decomposition ({d.decomposition}) not used: {d.reason}")
+    if r.lowered_unconverted:
+        ops = ", ".join(f"{packet_name(op)} x{n}" for op, n in
+                        _by_count(Counter(u.op for u in r.lowered_unconverted)))
+        lines.append(f"  {len(r.lowered_unconverted)} nodes lowered because no converter takes them: {ops}")
+        for u in r.lowered_unconverted:
+            src = f" ({u.source})" if u.source else ""
+            lines.append(f"    %{u.node} {u.op}{src}: no converter takes it; lowered by rule {u.rule}")
+            for rule, why in u.converters:
+                lines.append(f"        converter {rule}: {why}")
     return lines
