@@ -1,9 +1,10 @@
-"""What the sdpa and linear converters (spec/convert/attention.rw, linear.rw) make of small modules exported with
-scaled_dot_product_attention and linear kept (torch.export's graph before decomposition): TensorRT engines with
-fewer layers than the same modules decomposed to core ATen, and the results of eager PyTorch.
+"""What the default pipeline makes of small modules with scaled_dot_product_attention and linear kept whole (as
+torch.export's graph has them, which the default frontend path imports): the sdpa converters
+(spec/convert/attention.rw) and the linear lowering or converters (spec/lower/training_ir/linear_matmul.rw,
+spec/convert/linear.rw) give TensorRT engines with no more layers than the same modules decomposed to core ATen, and
+the results of eager PyTorch.
 
-The default frontend decomposes both ops today, so the graphs here are exported with a core-ATen decomposition
-table that keeps them; the pipeline after the frontend is the default one.
+Both kinds of graph are made here from one export, with a core-ATen decomposition table that keeps the ops or not.
 """
 
 from __future__ import annotations
@@ -78,15 +79,27 @@ class Linear(torch.nn.Module):
 
 @pytest.mark.parametrize("shape", [(6, 32), (2, 7, 32), (2, 3, 5, 32)])
 @pytest.mark.parametrize("bias", [True, False])
-def test_linear_converts_to_no_more_layers_than_its_core_aten_decomposition(shape: tuple[int, ...],
-                                                                            bias: bool) -> None:
+def test_linear_costs_no_more_layers_than_its_core_aten_decomposition(shape: tuple[int, ...], bias: bool) -> None:
     torch.manual_seed(0)
     model, x = Linear(bias).eval(), (torch.randn(shape),)
     kept, core = compile_exported(model, x, (LINEAR,)), compile_exported(model, x, ())
-    assert kept.report.rule_fires["linear_with_bias_as_matrix_multiply_add" if bias else "linear_as_matrix_multiply"]
+    # lowered to a matmul with the weight transposed when compiling (that lowering outranks the linear converters:
+    # its constant weight can also take the scales scale_folding.rw moves into it)
+    assert kept.report.rule_fires["linear_with_bias_as_matmul_add" if bias else "linear_as_matmul"]
     assert layers(kept) <= layers(core)
     # the weight constant, the matrix multiply (+ the bias constant and the sum), the ReLU: no reshape around it
     assert layers(kept) == (5 if bias else 3)
+    assert parity(kept, model, x) < 1e-5
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_of_a_vector_converts_to_one_matrix_multiply_with_fewer_layers_than_core_aten(bias: bool) -> None:
+    torch.manual_seed(0)
+    model, x = Linear(bias).eval(), (torch.randn(32),)  # the lowering wants rank >= 2: the converters take it
+    kept, core = compile_exported(model, x, (LINEAR,)), compile_exported(model, x, ())
+    rule = "linear_of_vector_with_bias_as_matrix_multiply_add" if bias else "linear_of_vector_as_matrix_multiply"
+    assert kept.report.rule_fires[rule] == 1
+    assert layers(kept) == (5 if bias else 3) < layers(core)
     assert parity(kept, model, x) < 1e-5
 
 

@@ -83,4 +83,4 @@ def test_the_cli_draws_with_graph_and_expand(capsys, tmp_path):
     assert code == 0 and str(out) in capsys.readouterr().err
     root = ET.parse(out).getroot()
     assert [g.get("data-op") for g in groups(root, "fallback")] == ["aten.i0.default"]
-    assert {g.get("data-rule") for g in groups(root, "trt-node")} >= {"mm", "relu"}
+    assert {g.get("data-rule") for g in groups(root, "trt-node")} >= {"matmul_same_rank", "relu"}
