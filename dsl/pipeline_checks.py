@@ -36,12 +36,15 @@ from trt_passes.dsl.rules import Rule, RuleLibrary
 
 @dataclass(frozen=True)
 class RuleStep:
-    """A pipeline step that runs rule sets: the pass, the glob naming its rule sets, their kind, where it is."""
+    """A pipeline step that runs rule sets: the pass, the glob naming its rule sets, their kind, where it is, and the
+    glob naming the lowering sets it runs again on what its own rules made (``lower_unconverted`` re-runs ``lower.*``;
+    empty: none)."""
 
     pass_name: str
     pattern: str
     kind: str
     where: str
+    relowers: str = ""
 
     def selects(self, name: str, kind: str) -> bool:
         return kind == self.kind and fnmatch.fnmatchcase(name, self.pattern)
@@ -52,10 +55,11 @@ def pipeline_warnings(library: RuleLibrary, steps: Sequence[RuleStep], decompose
     """Every RW506-RW510 warning of ``library`` run by ``steps``; ``decomposed``: ops no frontend hands to the rules
     (``why_decomposed`` says why, for the message)."""
     order = _lowering_order(library, steps)
+    relowered = _relowered(library, steps)
     facts = {r.name: rule_facts(r) for r in library.all_rules()}
     out = _unselected(library, steps)
-    out += _undone(library, order)
-    out += _escaped(library, order)
+    out += _undone(library, order, relowered)
+    out += _escaped(library, order, relowered)
     out += _cross_set_conflicts(library, steps, order, facts)
     out += _decomposed_roots(library, order, frozenset(decomposed), why_decomposed)
     return out
@@ -76,6 +80,20 @@ def _lowering_order(library: RuleLibrary, steps: Sequence[RuleStep]) -> dict[str
             if name not in order and step.selects(name, library.rulesets[name].kind):
                 order[name] = len(order)
     return order
+
+
+def _relowered(library: RuleLibrary, steps: Sequence[RuleStep]) -> dict[str, set[str]]:
+    """Each lowering set -> the lowering sets the step running it runs again afterwards, on what it made."""
+    out: dict[str, set[str]] = {}
+    for step in steps:
+        if step.kind != "lowering":
+            continue
+        again = {n for n, rs in library.rulesets.items() if step.relowers and rs.kind == "lowering"
+                 and fnmatch.fnmatchcase(n, step.relowers)}
+        for name, rs in library.rulesets.items():
+            if name not in out and step.selects(name, rs.kind):
+                out[name] = again
+    return out
 
 
 def _emits(rule: Rule) -> list[A.OpExpr]:
@@ -112,13 +130,13 @@ def _lowerers(library: RuleLibrary, order: dict[str, int]) -> dict[str, set[str]
     return out
 
 
-def _undone(library: RuleLibrary, order: dict[str, int]) -> list[Diagnostic]:
+def _undone(library: RuleLibrary, order: dict[str, int], relowered: dict[str, set[str]]) -> list[Diagnostic]:
     out = []
     for name, pos in order.items():
         later = nx.DiGraph()
         via: dict[tuple[str, str], Rule] = {}
         for other, p in order.items():
-            if p > pos:
+            if p > pos or other in relowered.get(name, ()):
                 for r in library.rulesets[other].rules:
                     for e in _emits(r):
                         later.add_edge(r.root_op, e.op)
@@ -148,7 +166,7 @@ def _converted_ops(library: RuleLibrary) -> set[str]:
     return {r.root_op for rs in library.rulesets.values() if rs.kind == "converter" for r in rs.rules}
 
 
-def _escaped(library: RuleLibrary, order: dict[str, int]) -> list[Diagnostic]:
+def _escaped(library: RuleLibrary, order: dict[str, int], relowered: dict[str, set[str]]) -> list[Diagnostic]:
     out = []
     lowerers = _lowerers(library, order)
     converted = _converted_ops(library)
@@ -157,7 +175,7 @@ def _escaped(library: RuleLibrary, order: dict[str, int]) -> list[Diagnostic]:
             seen: set[str] = set()
             for e in _emits(rule):
                 sets = lowerers.get(e.op, set())
-                if e.op in seen or not sets or any(order[s] >= pos for s in sets):
+                if e.op in seen or not sets or any(order[s] >= pos or s in relowered.get(name, ()) for s in sets):
                     continue
                 seen.add(e.op)
                 earlier = ", ".join(f"`{s}`" for s in sorted(sets, key=order.__getitem__))

@@ -38,6 +38,8 @@ class PassSpec:
     params: tuple[str, ...] = ()
     #: for a pass that runs rule sets: (their kind, the glob it runs without a ``rulesets=`` parameter)
     rules: tuple[str, str] | None = None
+    #: for a pass that runs the lowering sets again on what its own rules made: the glob it runs without ``lower=``
+    relowers: str | None = None
 
     def describe(self) -> str:
         req = ", ".join(sorted(self.requires)) or "-"
@@ -59,7 +61,7 @@ def builtin_passes() -> dict[str, PassSpec]:
         # After lowering, so that the converters see each op the lowering rules leave whole; it lowers what it makes.
         PassSpec("lower_unconverted", lower_unconverted.__doc__ or "", lower_unconverted.run, frozenset({"lowered"}),
                  frozenset({"lowered"}), frozenset({"folded"}), ("rulesets", "lower", "convert"),
-                 (lower_unconverted.RULE_KIND, lower_unconverted.DEFAULT_RULESETS)),
+                 (lower_unconverted.RULE_KIND, lower_unconverted.DEFAULT_RULESETS), lower.DEFAULT_RULESETS),
         # After lowering, so that it sees only the nodes no lowering rule handles; it lowers what it produces.
         PassSpec("decompose", decompose.__doc__ or "", decompose.run, frozenset({"lowered"}),
                  frozenset({"decomposed", "lowered"}), frozenset({"folded"}), ("lower", "unconverted", "convert")),

@@ -51,6 +51,22 @@ def test_an_op_a_later_rule_set_lowers_again_does_not_escape():
     assert warnings(core="ruleset lower.core : lowering\n" + RSUB_TO_SUB, zzz=zzz) == [("RW506", "core.rw", 2)]
 
 
+def test_an_op_emitted_by_a_step_that_lowers_again_afterwards_does_not_escape():
+    # lower_unconverted runs unconverted.* and then lower.* again on what those rules made
+    steps = [RuleStep("lower", "lower.*", "lowering", "p:3"),
+             RuleStep("lower_unconverted", "unconverted.*", "lowering", "p:4", relowers="lower.*")]
+    files = {"core.rw": "ruleset lower.core : lowering\n" + RSUB_TO_SUB,
+             "late.rw": "ruleset unconverted.late : lowering\n" + SUB_TO_RSUB}
+    lib = load_sources(files, OPS)
+    found = sorted((d.code, d.span.file, d.span.line) for d in pipeline_warnings(lib, steps, frozenset()))
+    # no RW507: the rsub unconverted.late emits is lowered by lower.core, which runs again after it (and each set
+    # undoes the other: RW506 both ways)
+    assert found == [("RW506", "core.rw", 2), ("RW506", "late.rw", 3)]
+    no_again = [steps[0], RuleStep("lower_unconverted", "unconverted.*", "lowering", "p:4")]
+    found = sorted((d.code, d.span.file, d.span.line) for d in pipeline_warnings(lib, no_again, frozenset()))
+    assert ("RW507", "late.rw", 3) in found
+
+
 def test_converters_of_different_rule_sets_compete_in_one_pool():
     core = f"ruleset convert.core : converter\nrule relu aten.relu.default(x) => trt.activation(x, type=" \
            f"ActivationType.RELU) {U}\n"

@@ -12,13 +12,14 @@ from trt_passes.tools.rulecheck import check_files, decomposed_ops, rule_steps
 
 
 def test_the_rule_steps_of_a_pipeline_with_their_rule_sets_and_kinds():
-    p = parse_pipeline("pipeline p\nfold_constants\nlower\nlower rulesets=lower.extra*\npartition\nconvert "
-                       "rulesets=convert.a*\nemit\n", "p.pipeline")
-    steps = [(s.pass_name, s.pattern, s.kind, s.where) for s in rule_steps(p)]
-    assert steps == [("lower", "lower.*", "lowering", "p.pipeline:3"),
-                     ("lower", "lower.extra*", "lowering", "p.pipeline:4"),
-                     ("partition", "convert.*", "converter", "p.pipeline:5"),
-                     ("convert", "convert.a*", "converter", "p.pipeline:6")]
+    p = parse_pipeline("pipeline p\nfold_constants\nlower\nlower rulesets=lower.extra*\nlower_unconverted\n"
+                       "partition\nconvert rulesets=convert.a*\nemit\n", "p.pipeline")
+    steps = [(s.pass_name, s.pattern, s.kind, s.where, s.relowers) for s in rule_steps(p)]
+    assert steps == [("lower", "lower.*", "lowering", "p.pipeline:3", ""),
+                     ("lower", "lower.extra*", "lowering", "p.pipeline:4", ""),
+                     ("lower_unconverted", "unconverted.*", "lowering", "p.pipeline:5", "lower.*"),
+                     ("partition", "convert.*", "converter", "p.pipeline:6", ""),
+                     ("convert", "convert.a*", "converter", "p.pipeline:7", "")]
 
 
 def test_the_decomposed_ops_come_from_the_disk_cache_once_computed(tmp_path, monkeypatch):

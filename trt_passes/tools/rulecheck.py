@@ -95,7 +95,9 @@ def rule_steps(pipeline: Pipeline) -> list[RuleStep]:
         spec = passes.get(step.pass_name)
         if spec is not None and spec.rules is not None:
             kind, default = spec.rules
-            out.append(RuleStep(step.pass_name, step.params.get("rulesets", default), kind, pipeline.where(step)))
+            relowers = step.params.get("lower", spec.relowers) if spec.relowers else ""
+            out.append(RuleStep(step.pass_name, step.params.get("rulesets", default), kind, pipeline.where(step),
+                                relowers))
     return out
 
 
