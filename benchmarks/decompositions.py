@@ -7,7 +7,9 @@ at 224x224, a 2-layer BERT of width 128 at sequence length 128).
 
 Per model and path: torch.export, ``run_decompositions()`` (the old path only), the import into the IR, loading the
 rule set, each pass of the pipeline, TensorRT's builder, the program builder, TensorRT layers, segments and ops left
-to PyTorch, whether a program asked to take the rules path took the old one, and our own time: the compile call
+to PyTorch, parity (the maximum relative error of the compiled program, its segments on the reference runtime,
+against eager PyTorch), whether a program asked to take the rules path took the old one, and our own time: the
+compile call
 minus torch.export minus TensorRT's builder, set against Torch-TensorRT's own time on this kind of machine
 (:data:`PEER_OWN_SECONDS`, measured with ``shared/peer/side_by_side.py``). Then the nodes PyTorch's table decomposed
 on the rules path (the candidates for rules) and the time to load the shipped rule set from its cache in a fresh
@@ -40,6 +42,7 @@ import trt_passes
 import trt_passes.compiler as compiler
 import trt_passes.frontends.dynamo as dynamo
 from trt_passes.passes.report import CompileReport
+from trt_passes.tools.parity import max_relative_error
 
 PEER_OWN_SECONDS = {"resnet18": 2.2, "mobilenet_v2": 3.3, "efficientnet_b0": 3.6, "densenet121": 6.6,
                     "convnext_tiny": 2.5, "vit_b_16": 3.2, "swin_t": 6.3, "maxvit_t": 11.0, "bert": 1.55}
@@ -101,6 +104,7 @@ class Run:
     layers: int = 0
     segments: int = 0
     fallbacks: int = 0
+    parity: float | None = None
     took: str | None = None
     reason: str | None = None
     decomposed: Counter[str] = field(default_factory=Counter)
@@ -153,7 +157,7 @@ def measure(name: str, path: str, rules: tuple[str, ...] = (), profile: bool = F
             if profiler is not None:
                 profiler.enable()
             compiled = trt_passes.compile(model, inputs=list(inputs), min_block_size=1, decompositions=path,
-                                          rules=list(rules))
+                                          rules=list(rules), runtime="reference")
             if profiler is not None:
                 profiler.disable()
             run.total_s = time.perf_counter() - start
@@ -166,6 +170,8 @@ def measure(name: str, path: str, rules: tuple[str, ...] = (), profile: bool = F
         run.segments, run.fallbacks = len(report.partitions), len(report.fallbacks)
         run.took, run.reason = report.decompositions, report.decompositions_reason
         run.decomposed = report.decomposed_ops
+        with torch.no_grad():
+            run.parity = max_relative_error(compiled(*inputs), model(*inputs))
         if profiler is not None:
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
@@ -234,7 +240,7 @@ def main(argv: list[str]) -> None:
             ok = sorted((r for r in tries[path] if not r.error), key=lambda r: r.own_s)
             runs.append(ok[len(ok) // 2] if ok else tries[path][0])
     print(f"\n{'model':<16}{'path':<9}{'export':>8}{'decomp':>8}{'import':>8}{'rules':>7}{'passes':>8}{'program':>8}"
-          f"{'build':>7}{'own':>7}{'own/peer':>9}{'layers':>8}{'segs':>6}{'left':>6}  took")
+          f"{'build':>7}{'own':>7}{'own/peer':>9}{'layers':>8}{'segs':>6}{'left':>6}{'parity':>9}  took")
     for r in runs:
         if r.error:
             print(f"{r.model:<16}{r.path:<9} failed: {r.error}")
@@ -244,9 +250,9 @@ def main(argv: list[str]) -> None:
         took = r.took if r.took == r.path else f"{r.took} ({r.reason})"
         print(f"{r.model:<16}{r.path:<9}{r.export_s:>8.2f}{r.decomp_s:>8.2f}{r.import_s:>8.2f}{r.rules_s:>7.2f}"
               f"{passes:>8.2f}{r.program_s:>8.2f}{r.build_s:>7.2f}{r.own_s:>7.2f}{share:>9.2f}{r.layers:>8}"
-              f"{r.segments:>6}{r.fallbacks:>6}  {took}")
+              f"{r.segments:>6}{r.fallbacks:>6}{r.parity:>9.1e}  {took}")
     print(f"(seconds; own = compile - export - build; own/peer against Torch-TensorRT's own time, target "
-          f"<= {TARGET}; passes excludes the builder)")
+          f"<= {TARGET}; passes excludes the builder; left: ops left to PyTorch)")
     decomposed: Counter[str] = Counter()
     for r in runs:
         if r.path == "rules":
