@@ -59,6 +59,11 @@ def _torchvision(name: str) -> Callable[[], tuple[torch.nn.Module, tuple[torch.T
 
         torch.manual_seed(0)
         model = getattr(torchvision.models, name)(weights=None).eval()
+        with torch.no_grad():
+            for m in model.modules():  # torchvision zero-initialises ViT's classifier: every logit 0, parity moot
+                if isinstance(m, torch.nn.Linear) and not m.weight.any():
+                    torch.nn.init.normal_(m.weight, std=0.02)
+                    torch.nn.init.normal_(m.bias, std=0.02)
         return model, (torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(1)),)
 
     return build
