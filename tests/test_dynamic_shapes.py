@@ -197,11 +197,18 @@ def test_a_converter_whose_replacement_needs_a_static_size_leaves_the_op_to_pyto
     assert "needs a static size" in fallback.reason
 
 
-def test_linear_layers_of_a_dynamic_bert_need_no_flatten_and_unflatten():
-    """Guards compute with symbolic sizes (shape(x)[0] * shape(x)[1] is s0*s1), so the rule that turns a flattened
-    linear layer into a batched product fires with a dynamic batch and sequence as it does with static shapes."""
-    model, program = compiled("bert")
-    static = trt_passes.explain(model, inputs=ZOO["bert"].inputs()).rule_fires
-    fires = program.compile_report.rule_fires
-    for rule in ("flattened_matmul_as_batched_matmul", "flattened_bmm_as_matmul"):
-        assert fires[rule] == static[rule] > 0, rule
+@pytest.mark.parametrize(("decompositions", "rules"), [
+    ("rules", ("linear_with_bias_as_matmul_add", "matmul_same_rank")),  # torch.export's linear: never flattened
+    ("pytorch", ("flattened_matmul_as_batched_matmul", "flattened_bmm_as_matmul")),  # core ATen's flattened addmm
+])
+def test_linear_layers_of_a_dynamic_bert_need_no_flatten_and_unflatten(decompositions: str, rules: tuple[str, ...]):
+    """Guards compute with symbolic sizes (shape(x)[0] * shape(x)[1] is s0*s1), so the rules lowering BERT's linear
+    layers to batched products fire with a dynamic batch and sequence as they do with static shapes, on either
+    decompositions path."""
+    model = ZOO["bert"].build()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dynamic = trt_passes.explain(model, inputs=[TOKENS], decompositions=decompositions).rule_fires
+        static = trt_passes.explain(model, inputs=ZOO["bert"].inputs(), decompositions=decompositions).rule_fires
+    for rule in rules:
+        assert dynamic[rule] == static[rule] > 0, rule
