@@ -15,6 +15,10 @@ Helper layers: a mask of rank < 4 is left-padded with 1s (TensorRT wants a 4-d m
 padded, a computed one through a shuffle). The layer is always marked decomposable: without a dedicated fused
 kernel for the shapes and dtype (TensorRT-RTX 1.7 has none for float32) the build fails otherwise.
 
+Its two products are float32 contractions like any matrix multiply: with TF32 allowed the engine may read their
+operands with 10-bit mantissas, and the reference rounds them the same way
+(:mod:`~trt_passes.backend.layers.numerics`; a decomposed attention is two matrix multiplies).
+
 Unspecified by TensorRT, so left as the formula gives it: a query row whose keys are all masked out (a bool row of
 ``False``, a float row of ``-inf``) is a softmax over ``-inf`` only, NaN here. PyTorch's attention gives 0 there;
 converters that need PyTorch's answer select it themselves rather than rely on either.
@@ -28,6 +32,7 @@ import torch
 
 from trt_passes.backend.layers.emission import EmissionError, LayerContext
 from trt_passes.backend.layers.layer import Layer, attr, tensor_arg
+from trt_passes.backend.layers.numerics import tf32_operands
 from trt_passes.backend.layers.semantics import Outputs, require_floating, require_same_dtype, widen_half
 
 OP = "trt.attention"
@@ -65,7 +70,7 @@ def attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask:
     the diagonal of a causal attention, the float mask itself, or 0. Half inputs are computed in f32 and the result
     rounded once (TensorRT's accumulation; the reference keeps no intermediate rounding)."""
     _check(query, key, value, mask, bool(causal))
-    q, k, v = widen_half(query), widen_half(key), widen_half(value)
+    q, k = tf32_operands(widen_half(query), widen_half(key))  # the engine may read these as TF32 (numerics.py)
     scores = q @ k.transpose(-1, -2)
     if causal:
         # ones_like, not ones(L, S): works on meta and fake tensors with symbolic sizes alike
@@ -75,7 +80,8 @@ def attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask:
         scores = scores.masked_fill(~mask, float("-inf"))
     elif mask is not None:
         scores = scores + widen_half(mask)
-    return ((torch.softmax(scores, dim=-1) @ v).to(query.dtype),)
+    p, v = tf32_operands(torch.softmax(scores, dim=-1), widen_half(value))
+    return ((p @ v).to(query.dtype),)
 
 
 def emit_attention(c: LayerContext, a: dict[str, Any], name: str) -> list[Any]:

@@ -117,3 +117,14 @@ def test_the_record_in_a_body_meta_round_trips_and_defaults_to_exact() -> None:
     assert Numerics.from_meta({"numerics": TF32.to_meta()}) == TF32
     assert Numerics.from_meta({}) == EXACT
     assert (TF32.f32_contractions, EXACT.f32_contractions) == ("tf32", "f32")
+
+
+def test_attention_in_a_tf32_engine_rounds_the_operands_of_both_products() -> None:
+    """TensorRT decomposes an attention it has no fused kernel for into two matrix multiplies: the same rounding."""
+    q = torch.full((1, 1, 1, 1), 1.0 + 2.0 ** -20)
+    k, v = torch.ones(1, 1, 2, 1), torch.tensor([[[[1.0 + 2.0 ** -20], [1.0]]]])
+    with engine_numerics(TF32):
+        (out,) = run("trt.attention", query=q, key=k, value=v, mask=None)
+    assert out.item() == 1.0  # equal scores, the weights 1/2 each, and both values read as 1
+    (exact,) = run("trt.attention", query=q, key=k, value=v, mask=None)
+    assert exact.item() == 1.0 + 2.0 ** -21
