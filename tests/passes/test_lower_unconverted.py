@@ -42,8 +42,10 @@ def attention_fires(report: trt_passes.CompileReport) -> int:
 
 
 def tensors(shape: tuple[int, ...]) -> st.SearchStrategy[torch.Tensor]:
-    return arrays("float32", shape, elements=st.floats(-2, 2, width=32)).filter(lambda a: (a != 0).any()).map(
-        torch.from_numpy)
+    # Magnitudes of 0 or at least 1e-3: float32 products of smaller values go subnormal, where no implementation
+    # keeps the relative precision the comparison asks for (Hypothesis found v ~ 1e-42).
+    elements = st.floats(-2, 2, width=32).filter(lambda f: f == 0 or abs(f) >= 1e-3)
+    return arrays("float32", shape, elements=elements).filter(lambda a: (a != 0).any()).map(torch.from_numpy)
 
 
 def test_attention_a_converter_takes_is_not_lowered():
