@@ -3,7 +3,8 @@
 A node is *supported* when some converter rule matches it and the user did not force it to PyTorch
 (``torch_executed_ops``). Supported nodes are grouped greedily in topological order: a node joins the segment of a
 producer unless that segment already reaches another of its producers (the segment would then depend on itself
-once contracted). Segments smaller than ``min_block_size`` go back to PyTorch. Each remaining
+once contracted). Segments smaller than ``min_block_size`` go back to PyTorch, unless ``require_full_compilation``
+is set and the whole model is one segment (then the minimum does not apply). Each remaining
 segment becomes one ``segment`` node whose body is a graph of its own (constants are shared by reference).
 Every node left to PyTorch gets a reason; ``explain`` shows them.
 """
@@ -223,9 +224,12 @@ def run(ctx: PassContext, params: dict[str, str]) -> str:
             groups.setdefault(assignment[nid], []).append(nid)
     min_size = ctx.settings.min_block_size
     fallbacks = [v for v in verdicts.values() if v is not None]
+    # With require_full_compilation a model that converts whole is one engine however few ops it has (as in
+    # Torch-TensorRT): min_block_size trades engines against PyTorch ops, and then there is no PyTorch op to trade.
+    whole = ctx.settings.require_full_compilation and not fallbacks and len(groups) == 1
     kept: list[list[int]] = []
     for members in groups.values():
-        if len(members) >= min_size:
+        if len(members) >= min_size or whole:
             kept.append(members)
             continue
         for nid in members:
@@ -240,6 +244,9 @@ def run(ctx: PassContext, params: dict[str, str]) -> str:
             lines = [f"  the supported ops form {len(kept)} segments separated by data dependencies"]
         raise FullCompilationError("require_full_compilation=True, but the model does not convert into one "
                                    "TensorRT engine:\n" + "\n".join(lines))
+    if whole and len(kept[0]) < min_size:
+        ctx.report.notes.append(f"min_block_size={min_size} was not applied: require_full_compilation=True and the "
+                                f"whole model ({len(kept[0])} ops) converts to one TensorRT engine")
     ctx.report.fallbacks.extend(fallbacks)
     small = [f for f in fallbacks if "min_block_size" in f.reason]
     if small:

@@ -34,7 +34,8 @@ class CompileSettings:
     """ATen ops forced to run in PyTorch: ``torch.ops.aten.relu.default``, ``torch.ops.aten.relu`` or the strings
     ``"aten.relu.default"``, ``"aten.relu"`` (every overload), as Torch-TensorRT takes them; stored as strings."""
     require_full_compilation: bool = False
-    """Fail, listing the ops and reasons, unless the whole model converts to one TensorRT segment."""
+    """Fail, listing the ops and reasons, unless the whole model converts to one TensorRT segment; that segment is
+    kept whatever ``min_block_size`` says (as Torch-TensorRT does)."""
     runtime: str = "auto"
     """``"tensorrt"`` runs engines; ``"reference"`` runs segments through the reference runtime; ``"auto"`` picks."""
     rules: tuple[Path, ...] = ()

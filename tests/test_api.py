@@ -56,6 +56,26 @@ def test_require_full_compilation_fails_listing_the_ops_and_reasons():
         compile_quietly(unsupported(), min_block_size=1, require_full_compilation=True)
 
 
+class ThreeOps(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x) * 2.0 + 1.0
+
+
+def test_require_full_compilation_makes_a_small_convertible_model_one_engine_whatever_min_block_size():
+    # Torch-TensorRT disregards min_block_size when the whole model converts and full compilation is required.
+    report = trt_passes.explain(ThreeOps(), inputs=[X], require_full_compilation=True)   # min_block_size=5 > 3 ops
+    assert [p.ops for p in report.partitions] == [["aten.relu.default", "aten.mul.Tensor", "aten.add.Tensor"]]
+    assert report.fallbacks == []
+    assert any("min_block_size=5 was not applied" in n for n in report.notes)
+    compiled = compile_quietly(ThreeOps(), require_full_compilation=True)
+    assert torch.equal(compiled(X), ThreeOps()(X))  # relu, *2, +1 are exact in float32
+
+
+def test_without_require_full_compilation_min_block_size_still_keeps_a_small_model_in_pytorch():
+    report = trt_passes.explain(ThreeOps(), inputs=[X])
+    assert report.partitions == [] and len(report.fallbacks) == 3
+
+
 def test_torch_executed_ops_forces_an_op_to_pytorch_with_that_reason():
     report = trt_passes.explain(mlp(), inputs=[X], min_block_size=1, torch_executed_ops=["aten.relu"])
     assert [(f.op, f.reason) for f in report.fallbacks] == [("aten.relu.default", "listed in torch_executed_ops")]
