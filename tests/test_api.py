@@ -88,6 +88,51 @@ def test_small_segments_stay_in_pytorch_and_the_report_suggests_min_block_size()
     assert any("min_block_size=1" in n for n in report.notes)
 
 
+class PairAndMask(torch.nn.Module):
+    """Nested and keyword inputs: a tuple argument and an optional mask."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.lin = torch.nn.Linear(8, 8)
+
+    def forward(self, pair: tuple[torch.Tensor, torch.Tensor], mask: torch.Tensor | None = None) -> torch.Tensor:
+        y = torch.relu(self.lin(pair[0])) + pair[1]
+        return y if mask is None else y * mask
+
+
+def test_one_tensor_as_inputs_is_the_models_one_input():
+    compiled = compile_quietly_with(mlp(), inputs=X, min_block_size=1)
+    with torch.no_grad():
+        assert max_relative_error(compiled(X), mlp()(X)) <= 1e-5
+
+
+@given(st.integers(0, 2**31 - 1))
+def test_nested_and_keyword_inputs_compile_and_match_eager(seed):
+    gen = torch.Generator().manual_seed(seed)
+    a, b, mask = (torch.randn(4, 8, generator=gen, dtype=torch.float64).float() for _ in range(3))
+    model = PairAndMask().eval()
+    compiled = _nested()
+    with torch.no_grad():
+        expected = model((a, b), mask=mask)
+        # float32 Linear + ReLU + add + mul: reordered accumulation only, well inside 1e-5 relative
+        assert max_relative_error(compiled((a, b), mask), expected) <= 1e-5
+
+
+def _nested():
+    if "nested" not in _cache:
+        spec = trt_passes.Input((4, 8))
+        _cache["nested"] = compile_quietly_with(PairAndMask().eval(), arg_inputs=[(spec, spec)],
+                                                kwarg_inputs={"mask": spec}, min_block_size=1)
+    return _cache["nested"]
+
+
+def compile_quietly_with(model, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return trt_passes.compile(model, runtime="reference", **kwargs)
+
+
 def test_an_unknown_option_is_an_error_not_ignored():
     with pytest.raises(TypeError, match="Did you mean 'min_block_size'"):
         trt_passes.compile(mlp(), inputs=[X], min_blocksize=2)

@@ -93,7 +93,8 @@ def test_a_lazy_frontend_gets_the_drivers_graph_compiler_and_compiles_when_calle
 @pytest.mark.usefixtures("frontends")
 def test_dynamic_inputs_to_a_frontend_that_does_not_declare_them_are_refused_naming_those_that_do():
     batch = Input(min_shape=(1, 4), opt_shape=(2, 4), max_shape=(8, 4))
-    with pytest.raises(ValueError, match=r"inputs \[0\] have dynamic shapes.*ir='eager_test'.*use ir='dynamo'"):
+    expected = r"input 'input' \(argument 0\) has a dynamic shape.*ir='eager_test'.*use ir='dynamo'"
+    with pytest.raises(ValueError, match=expected):
         trt_passes.compile(MODEL, ir="eager_test", inputs=[batch], **OPTIONS)
 
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from trt_passes.compiler import compile_model, explain_model
+from trt_passes.model_inputs import ModelCall, resolve_call
 from trt_passes.passes.report import CompileReport
 from trt_passes.passes.settings import CompileSettings
 
 
-def compile(model: Any, ir: str = "default", inputs: Sequence[Any] | None = None, **options: Any) -> Any:
+def compile(model: Any, ir: str = "default", inputs: Sequence[Any] | None = None, *, arg_inputs: Any = None,
+            kwarg_inputs: Mapping[str, Any] | None = None, **options: Any) -> Any:
     """Compile ``model`` for TensorRT; unsupported parts stay in PyTorch.
 
-    ``inputs`` are example tensors or :class:`trt_passes.Input` specs. Options (all keyword):
+    ``inputs`` (or ``arg_inputs``, Torch-TensorRT's other name for it) are the positional inputs and
+    ``kwarg_inputs`` a dict of keyword inputs: example tensors or :class:`trt_passes.Input` specs, or tuples, lists
+    and dicts of them, nested as the model takes them (one tensor alone is one input; a dict as ``inputs`` is keyword
+    inputs). The compiled model is called as the model is, positionally or by keyword. Options (all keyword):
     ``min_block_size=5``, ``torch_executed_ops=()``, ``require_full_compilation=False``, ``runtime="auto"``
     (``"tensorrt"`` | ``"reference"``), ``rules=()`` (extra ``.rw`` files or folders), ``workspace_size=None``,
     ``optimization_level=None``, ``pipeline="default"``, ``cache_dir=None`` (engine cache directory),
@@ -36,7 +41,15 @@ def compile(model: Any, ir: str = "default", inputs: Sequence[Any] | None = None
     >>> compiled = trt_passes.compile(m, inputs=[torch.randn(2, 4)], min_block_size=1, runtime="reference")
     >>> print(compiled.compile_report)   # passes, segments, fallbacks, rules fired
     """
-    return compile_model(model, ir, inputs, CompileSettings.from_options(_merge_options(options)))
+    settings = CompileSettings.from_options(_merge_options(options))
+    return compile_model(model, ir, _call(model, inputs, arg_inputs, kwarg_inputs), settings)
+
+
+def _call(model: Any, inputs: Any, arg_inputs: Any, kwarg_inputs: Mapping[str, Any] | None) -> ModelCall | None:
+    """The model's call from the input arguments; None when none is given (a lazy frontend needs none)."""
+    if inputs is None and arg_inputs is None and kwarg_inputs is None:
+        return None
+    return resolve_call(model, inputs, arg_inputs, kwarg_inputs)
 
 
 def _merge_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -54,7 +67,9 @@ def _merge_options(options: dict[str, Any]) -> dict[str, Any]:
     return {**merged, **extra}
 
 
-def explain(model: Any, ir: str = "default", inputs: Sequence[Any] | None = None, **options: Any) -> CompileReport:
+def explain(model: Any, ir: str = "default", inputs: Sequence[Any] | None = None, *, arg_inputs: Any = None,
+            kwarg_inputs: Mapping[str, Any] | None = None, **options: Any) -> CompileReport:
     """Run the pipeline without building engines and return what it decided (``print`` it, or read
-    ``.passes``, ``.partitions``, ``.fallbacks``, ``.rule_fires``)."""
-    return explain_model(model, ir, inputs, CompileSettings.from_options(_merge_options(options)))
+    ``.passes``, ``.partitions``, ``.fallbacks``, ``.rule_fires``). Inputs and options as for :func:`compile`."""
+    settings = CompileSettings.from_options(_merge_options(options))
+    return explain_model(model, ir, _call(model, inputs, arg_inputs, kwarg_inputs), settings)

@@ -38,10 +38,10 @@ from trt_passes.backend.snapshot import snapshot_constants
 from trt_passes.diagnose import check_model, input_error, torch_failure_logs_quiet
 from trt_passes.dsl import RuleLibrary, load_rules
 from trt_passes.frontends import Frontend, FrontendError, frontends_taking_dynamic_inputs, get_frontend
-from trt_passes.inputs import dynamic_dims, example_inputs
 from trt_passes.ir import Graph
 from trt_passes.ir.decompositions import DECOMPOSITIONS_REASON, DECOMPOSITIONS_TAKEN, PYTORCH_DECOMPOSITIONS
 from trt_passes.ir.ops import OpRegistry
+from trt_passes.model_inputs import ModelCall, has_dynamic_dims, resolve_call
 from trt_passes.passes.context import PassContext
 from trt_passes.passes.functionalize import NeedsPyTorchDecompositions
 from trt_passes.passes.pipeline import load_pipeline
@@ -144,9 +144,13 @@ def reimport_with_pytorch_decompositions(graph: Graph, why: NeedsPyTorchDecompos
         raise RuntimeError(f"{why.reason}; the graph cannot be made functional, and its frontend gave no other way "
                            "to import the model (compile it with decompositions='pytorch')") from why
     try:
-        return reimport()
+        again = reimport()
     except FrontendError as e:
         raise FrontendError(f"{e} (the rules path was not taken because {why.reason})") from e
+    for key in ("call_signature", "call_arguments"):  # how the model is called does not depend on the path
+        if key in graph.meta:
+            again.meta[key] = graph.meta[key]
+    return again
 
 
 def build_runtime_program(graph: Graph, settings: CompileSettings) -> torch.fx.GraphModule:
@@ -180,7 +184,7 @@ def graph_compiler(settings: CompileSettings) -> Callable[[Graph], tuple[torch.f
     return compile_graph
 
 
-def compile_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: CompileSettings) -> Any:
+def compile_model(model: Any, ir: str, inputs: ModelCall | Sequence[Any] | None, settings: CompileSettings) -> Any:
     check_model(model)
     frontend = get_frontend(ir)
     compile_graph = graph_compiler(settings)
@@ -197,23 +201,28 @@ def compile_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: C
     return result
 
 
-def import_graph(frontend: Frontend, model: Any, inputs: Sequence[Any] | None,
+def import_graph(frontend: Frontend, model: Any, inputs: ModelCall | Sequence[Any] | None,
                  decompositions: str = "rules") -> Graph:
-    """The frontend's IR for ``model``, given the user's inputs (tensors or :class:`~trt_passes.inputs.Input` s);
-    dynamic Inputs (min/opt/max shapes) reach only a frontend that takes dynamic inputs."""
+    """The frontend's IR for ``model``, given the user's inputs (a :class:`~trt_passes.model_inputs.ModelCall`, or
+    a list of tensors and :class:`~trt_passes.inputs.Input` s); dynamic Inputs (min/opt/max shapes) reach only a
+    frontend that takes dynamic inputs. The graph's meta records the call's signature and argument names."""
     check_model(model)
-    examples = example_inputs(inputs)
-    dims = dynamic_dims(inputs)
-    if any(dims) and not frontend.takes_dynamic_inputs:
-        dynamic = [i for i, axes in enumerate(dims) if axes]
+    call = inputs if isinstance(inputs, ModelCall) else resolve_call(model, inputs)
+    dims = call.dynamic_dims()
+    dynamic = has_dynamic_dims(dims)
+    if dynamic and not frontend.takes_dynamic_inputs:
+        names = call.argument_names or [None] * len(dims)
+        which = [f"{n!r} (argument {i})" if n else f"argument {i}" for i, (n, d) in enumerate(zip(names, dims))
+                 if has_dynamic_dims(d)]
         capable = " or ".join(f"ir={name!r}" for name in frontends_taking_dynamic_inputs())
-        raise ValueError(f"inputs {dynamic} have dynamic shapes (min_shape != max_shape); ir={frontend.name!r} "
-                         f"compiles static shapes only: use {capable}")
+        have = "has a dynamic shape" if len(which) == 1 else "have dynamic shapes"
+        raise ValueError(f"input {', '.join(which)} {have} (min_shape != max_shape); ir={frontend.name!r} compiles "
+                         f"static shapes only: use {capable}")
+    examples = _frontend_examples(call.examples(), dynamic)
     with compiling(), torch_failure_logs_quiet():
         try:
-            if any(dims):
-                return frontend.import_model(model, examples, dims, decompositions=decompositions)
-            return frontend.import_model(model, examples, decompositions=decompositions)
+            graph = (frontend.import_model(model, examples, dims, decompositions=decompositions) if dynamic
+                     else frontend.import_model(model, examples, decompositions=decompositions))
         except FrontendError:
             raise
         except Exception as e:  # torch raises many kinds; the inputs' fault or not is decided by running the model
@@ -221,9 +230,24 @@ def import_graph(frontend: Frontend, model: Any, inputs: Sequence[Any] | None,
             if error is None:
                 raise
             raise error from None
+    # How the model was called, for the program to bind its own calls the same way (frontends/calling.py).
+    graph.meta["call_signature"] = call.signature
+    graph.meta["call_arguments"] = call.argument_names
+    return graph
 
 
-def explain_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: CompileSettings) -> CompileReport:
+def _frontend_examples(call: ModelCall, dynamic: bool) -> Any:
+    """The examples in a frontend's terms: a tuple of positional arguments or a dict of keyword arguments."""
+    if call.args and call.kwargs:
+        raise ValueError(f"positional inputs together with keyword inputs ({', '.join(call.kwargs)}) are not "
+                         "supported yet: give every input positionally, or every one as a keyword")
+    if dynamic and any(has_dynamic_dims(d) and not all(isinstance(k, int) for k in d) for d in call.dynamic_dims()):
+        raise ValueError("a dynamic Input nested inside a tuple, list or dict argument is not supported yet")
+    return dict(call.kwargs) if call.kwargs else tuple(call.args)
+
+
+def explain_model(model: Any, ir: str, inputs: ModelCall | Sequence[Any] | None,
+                  settings: CompileSettings) -> CompileReport:
     with compiling():
         graph = import_graph(get_frontend(ir), model, inputs, settings.decompositions)
         return run_passes(graph, replace(settings, build_engines=False)).report

@@ -114,7 +114,7 @@ def test_inputs_of_a_shape_the_model_cannot_take_are_one_line(ir: str) -> None:
     ({"shape": (2, -1)}, ValueError, r"Input shape \(2, -1\) has a negative dim"),
     ({"shape": (2, 3), "low": 5, "high": 2}, ValueError, r"value range 5\.\.2 is empty"),
     ({"shape": (2, 3), "low": float("nan")}, ValueError, "low must be a finite number"),
-    ({"shape": (2, 3), "dtype": "float32"}, TypeError, "dtype must be a torch.dtype"),
+    ({"shape": (2, 3), "dtype": "flaot32"}, TypeError, "did you mean .float32."),
     ({"shape": ("2", 3)}, TypeError, "Input shape must be a tuple of ints"),
     ({"shape": 5}, TypeError, "Input shape must be a tuple of ints"),
     ({"min_shape": (1, 3), "opt_shape": (2, 3), "max_shape": (-4, 3)}, ValueError, "negative dim"),

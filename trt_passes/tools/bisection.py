@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,11 +22,11 @@ import torch
 import torch.utils._pytree as pytree
 
 from trt_passes.backend.registry import default_ops
-from trt_passes.compiler import compiling, load_library, new_context, reimport_with_pytorch_decompositions
+from trt_passes.compiler import compiling, import_graph, load_library, new_context, reimport_with_pytorch_decompositions
 from trt_passes.frontends import get_frontend
-from trt_passes.inputs import example_inputs
 from trt_passes.ir import Graph
 from trt_passes.ir.interpreter import run_graph
+from trt_passes.model_inputs import ModelCall, resolve_call
 from trt_passes.passes.context import PassContext
 from trt_passes.passes.functionalize import NeedsPyTorchDecompositions
 from trt_passes.passes.observe import active_observers
@@ -288,17 +288,17 @@ def _flat_tensors(x: Any) -> list[torch.Tensor]:
     return [t for t in pytree.tree_leaves(x) if isinstance(t, torch.Tensor)]
 
 
-def bisect_model(model: Any, ir: str, inputs: Sequence[Any] | None, settings: CompileSettings,
+def bisect_model(model: Any, ir: str, inputs: ModelCall | Sequence[Any] | None, settings: CompileSettings,
                  tolerance: float = 1e-4) -> BisectResult:
     if not tolerance >= 0:
         raise ValueError(f"tolerance must be a non-negative max relative error, got {tolerance}")
     start = time.perf_counter()
     settings = replace(settings, build_engines=False)
-    tensors = list(example_inputs(inputs))
+    call = (inputs if isinstance(inputs, ModelCall) else resolve_call(model, inputs)).examples()
     with torch.no_grad():
-        expected = model(*tensors)
-    graph = get_frontend(ir).import_model(model, tensors, decompositions=settings.decompositions)
-    flat = _flat_tensors(tensors)
+        expected = model(*call.args, **call.kwargs)
+    graph = import_graph(get_frontend(ir), model, call, settings.decompositions)
+    flat = _flat_tensors((call.args, call.kwargs))
     if len(flat) != len(graph.graph_inputs()):
         raise ValueError(f"bisect feeds the graph its inputs positionally: the model takes {len(flat)} tensors, "
                          f"the imported graph {len(graph.graph_inputs())}")
@@ -326,14 +326,15 @@ def _bisect_graph(pipeline: Pipeline, ctx: PassContext, inputs: list[torch.Tenso
 
 
 def bisect(model: Any, inputs: Sequence[Any] | None = None, *, tolerance: float = 1e-4, ir: str = "default",
-           **options: Any) -> BisectResult:
+           arg_inputs: Any = None, kwarg_inputs: Mapping[str, Any] | None = None, **options: Any) -> BisectResult:
     """Find the first pass, and within it the first rule application, after which ``model``'s compiled program
-    drifts from eager PyTorch by more than ``tolerance`` (max relative error). Options as for
+    drifts from eager PyTorch by more than ``tolerance`` (max relative error). Inputs and options as for
     :func:`trt_passes.compile` (``rules=[...]`` adds ``.rw`` files). ``print`` the result, or read ``.culprit``.
 
     >>> result = trt_passes.bisect(model, [torch.randn(1, 3, 64, 64)], rules=["my.rw"])  # doctest: +SKIP
     >>> result.culprit.rule, result.culprit.location                                     # doctest: +SKIP
     """
     settings = CompileSettings.from_options(options)
+    call = resolve_call(model, inputs, arg_inputs, kwarg_inputs)
     with compiling():  # one compile at a time per process (trt_passes.compiler)
-        return bisect_model(model, ir, inputs, settings, tolerance)
+        return bisect_model(model, ir, call, settings, tolerance)
