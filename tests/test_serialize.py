@@ -307,11 +307,70 @@ def test_without_reference_weights_the_file_is_about_half_and_says_it_needs_an_e
 
 
 def test_usage_errors_say_what_to_do(tmp_path: Path):
-    with pytest.raises(ValueError, match="needs inputs"):
-        trt_passes.save(small_compiled(), tmp_path / "a.pt2")
+    with pytest.raises(TypeError, match="as path or as file_path"):
+        trt_passes.save(small_compiled(), tmp_path / "a.pt2", file_path=tmp_path / "b.pt2")
+    with pytest.raises(ValueError, match=r"save needs a file: save\(\.\.\., file_path="):
+        trt_passes.save(small_compiled(), file_path="")
+    with pytest.raises(TypeError, match="retrace must be True or False"):
+        trt_passes.save(small_compiled(), tmp_path / "a.pt2", retrace="yes")
+    with pytest.raises(ValueError, match=r"input 0 \('input'\) of the compiled program is f32\[1, 3, 8, 8\]"):
+        trt_passes.save(small_compiled(), tmp_path / "a.pt2", inputs=[torch.randn(2, 3, 8, 8)])
+    with pytest.raises(TypeError, match=r"do not fit the model's forward\(input\): too many positional"):
+        trt_passes.save(small_compiled(), tmp_path / "a.pt2", arg_inputs=[SMALL_INPUT, SMALL_INPUT])
+    with pytest.raises(ValueError, match=r"takes 1 tensors \(input: f32\[1, 3, 8, 8\]\); the inputs given have 2"):
+        trt_passes.save(small_compiled(), tmp_path / "a.pt2", arg_inputs=[(SMALL_INPUT, SMALL_INPUT)])
     with pytest.raises(ValueError, match="output_format must be one of exported_program, torchscript"):
         trt_passes.save(small_compiled(), tmp_path / "a.onnx", output_format="onnx")
     lazy = trt_passes.compile(small_cnn(), ir="torch_compile")
     with pytest.raises(TypeError, match="ir='dynamo'"):
         trt_passes.save(lazy, tmp_path / "a.pt2", inputs=[SMALL_INPUT])
     assert not list(tmp_path.iterdir())
+
+
+class Masked(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.lin = torch.nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.lin(x)) * mask
+
+
+def batch(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 8, generator=gen), (torch.rand(n, 8, generator=gen) > 0.5).float()
+
+
+@functools.cache
+def dynamic_masked() -> Any:
+    spec = trt_passes.Input(min_shape=(1, 8), opt_shape=(4, 8), max_shape=(8, 8))
+    return quiet(trt_passes.compile, Masked().eval(), arg_inputs=[spec], kwarg_inputs={"mask": spec},
+                 min_block_size=1)
+
+
+@pytest.mark.parametrize("retrace", [True, False])
+def test_without_inputs_a_program_saves_for_the_shapes_and_ranges_it_was_compiled_for(tmp_path: Path, retrace: bool):
+    path = tmp_path / "masked.ep"
+    trt_passes.save(dynamic_masked(), file_path=path, retrace=retrace)  # Torch-TensorRT's keyword
+    loaded = trt_passes.load(file_path=path).module()  # Torch-TensorRT's load(...).module() works too
+    for n in (1, 5, 8):  # min, inside, max of the compiled range
+        x, mask = batch(n, n)
+        # float32 Linear + ReLU + mul: reordered sums only
+        assert max_relative_error(quiet(loaded, x, mask), quiet(Masked().eval(), x, mask)) <= 1e-5
+    with pytest.raises(Exception, match="9"):  # outside the range the saved program was exported for
+        quiet(loaded, *batch(9, 0))
+
+
+def test_inputs_given_at_save_are_bound_as_the_model_was_called(tmp_path: Path):
+    path = tmp_path / "masked.ep"
+    x, mask = batch(4, 1)
+    spec = trt_passes.Input(min_shape=(1, 8), opt_shape=(4, 8), max_shape=(8, 8))
+    trt_passes.save(dynamic_masked(), path, kwarg_inputs={"mask": spec, "x": spec})  # keyword order does not matter
+    loaded = trt_passes.load(path)
+    assert max_relative_error(quiet(loaded, x, mask), quiet(Masked().eval(), x, mask)) <= 1e-5
+
+
+def test_retrace_false_says_it_does_not_use_the_inputs_given(tmp_path: Path):
+    with pytest.warns(UserWarning, match=r"retrace=False.*x: f32\[s\w+, 8\], mask: f32\[s\w+, 8\].*not used"):
+        trt_passes.save(dynamic_masked(), tmp_path / "m.ep", inputs=[torch.randn(2, 8)], retrace=False)

@@ -48,6 +48,7 @@ from trt_passes.passes.pipeline import load_pipeline
 from trt_passes.passes.report import CompileReport
 from trt_passes.passes.scheduler import run_pipeline
 from trt_passes.passes.settings import CompileSettings
+from trt_passes.program_inputs import record_program_inputs
 from trt_passes.torch_registrations import register_if_dynamo_loaded
 
 _COMPILE_LOCK = threading.RLock()
@@ -169,7 +170,9 @@ def build_runtime_program(graph: Graph, settings: CompileSettings) -> torch.fx.G
                                       "tensorrt_version": artifact.tensorrt_version,
                                       "target": engine_record.current_target()}
             segments[node.id] = module
-    return build_program(graph, segments)
+    program = build_program(graph, segments)
+    record_program_inputs(program, graph)  # what save() exports it with when given no inputs
+    return program
 
 
 def graph_compiler(settings: CompileSettings) -> Callable[[Graph], tuple[torch.fx.GraphModule, CompileReport]]:

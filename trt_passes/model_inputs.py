@@ -93,6 +93,12 @@ def resolve_call(model: Any, inputs: Any = None, arg_inputs: Any = None,
     ``inputs`` and ``arg_inputs`` are one argument under two names: the positional inputs, a list or tuple (one
     tensor or :class:`Input` alone is one input; a dict is taken as keyword inputs). ``kwarg_inputs`` is a dict of
     keyword inputs. Errors name the input at fault and what it may be."""
+    return bind_inputs(forward_signature(model), inputs, arg_inputs, kwarg_inputs)
+
+
+def bind_inputs(signature: inspect.Signature | None, inputs: Any = None, arg_inputs: Any = None,
+                kwarg_inputs: Mapping[str, Any] | None = None) -> ModelCall:
+    """:func:`resolve_call` for a model known by its ``forward`` signature (None: the inputs as given)."""
     if inputs is not None and arg_inputs is not None:
         raise TypeError("give the positional inputs once: inputs= and arg_inputs= are the same argument (the "
                         "second is Torch-TensorRT's name for it)")
@@ -125,7 +131,13 @@ def resolve_call(model: Any, inputs: Any = None, arg_inputs: Any = None,
         _check_leaves(a, f"{name}[{i}]")
     for key, v in kwargs.items():
         _check_leaves(v, f"kwarg_inputs[{key!r}]")
-    return _bind(model, args, kwargs)
+    if signature is None:
+        return ModelCall(args, kwargs, None)
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as e:
+        raise TypeError(f"the inputs do not fit the model's forward{plain_signature(signature)}: {e}") from None
+    return ModelCall(tuple(bound.args), dict(bound.kwargs), signature)
 
 
 def _check_leaves(x: Any, where: str) -> None:
@@ -153,17 +165,6 @@ def forward_signature(model: Any) -> inspect.Signature | None:
         return inspect.signature(target)
     except (TypeError, ValueError):
         return None
-
-
-def _bind(model: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> ModelCall:
-    signature = forward_signature(model)
-    if signature is None:
-        return ModelCall(args, kwargs, None)
-    try:
-        bound = signature.bind(*args, **kwargs)
-    except TypeError as e:
-        raise TypeError(f"the inputs do not fit the model's forward{plain_signature(signature)}: {e}") from None
-    return ModelCall(tuple(bound.args), dict(bound.kwargs), signature)
 
 
 def plain_signature(signature: inspect.Signature) -> str:

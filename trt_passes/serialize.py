@@ -43,21 +43,23 @@ import json
 import os
 import secrets
 import struct
+import types
 import warnings
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 import torch
 import torch.fx
+import torch.utils._pytree as pytree
 
 from trt_passes.archive import check_layout, entry_digests, read_entry
 from trt_passes.backend.engine_op import engine_op_program, script_program
 from trt_passes.backend.engine_record import ArtifactError
 from trt_passes.frontends.calling import PyTreeProgram, registered_program, structured_outputs
 from trt_passes.frontends.dynamo import export_dynamic_shapes
-from trt_passes.inputs import dynamic_dims, example_inputs
+from trt_passes.inputs import Input, dynamic_dims, example_inputs
 from trt_passes.manifest import (
     FORMAT_VERSION,
     MANIFEST,
@@ -68,27 +70,40 @@ from trt_passes.manifest import (
     check_manifest,
     validate_manifest,
 )
+from trt_passes.model_inputs import bind_inputs
+from trt_passes.program_inputs import program_inputs
 
 _MANIFEST_LIMIT = 64 << 20  # bytes; a manifest lists entries and engines, never tensors
 _CONFIG_LIMIT = 64 << 20
 
 
 # ---- save ----------------------------------------------------------------------------------------------------------
-def save(compiled: Any, path: str | os.PathLike[str], output_format: str = "exported_program",
-         inputs: Sequence[Any] | None = None, *, reference_weights: bool = True) -> Path:
-    """Save a model returned by :func:`trt_passes.compile` (``ir`` ``"dynamo"``, ``"fx"`` or ``"torchscript"``).
+def save(compiled: Any, path: str | os.PathLike[str] | None = None, output_format: str = "exported_program",
+         inputs: Sequence[Any] | None = None, *, file_path: str | os.PathLike[str] | None = None,
+         arg_inputs: Any = None, kwarg_inputs: Mapping[str, Any] | None = None, retrace: bool = True,
+         reference_weights: bool = True) -> Path:
+    """Save a model returned by :func:`trt_passes.compile` (``ir`` ``"dynamo"``, ``"fx"`` or ``"torchscript"``) to
+    ``path`` (or ``file_path``, Torch-TensorRT's name for it).
 
-    ``inputs`` (example tensors or :class:`trt_passes.Input` specs) are required for ``"exported_program"``. The file
-    is written to a temporary name and moved into place, so ``path`` is never left half-written.
+    ``"exported_program"`` re-exports the compiled program with ``torch.export``. With ``retrace=True`` (the
+    default) and inputs given (``inputs``/``arg_inputs``/``kwarg_inputs``, as for :func:`trt_passes.compile`:
+    tensors or :class:`trt_passes.Input` specs; dynamic ones keep their dims dynamic), it is exported with those,
+    after checking they are the program's (count, dtype, rank); with ``retrace=False`` or no inputs, with the input
+    shapes and dynamic ranges it was compiled for. ``"torchscript"`` scripts it and needs no inputs. The file is
+    written to a temporary name and moved into place, so ``path`` is never left half-written.
     ``reference_weights=False`` leaves out the segments' weights (the engines hold their own copy; roughly halves the
     file): the loaded model then runs only where TensorRT can run its engines, never on the reference runtime."""
+    path = _one_path(path, file_path, "save")
     if output_format not in OUTPUT_FORMATS:
         raise ValueError(f"output_format must be one of {', '.join(OUTPUT_FORMATS)}; got {output_format!r}")
-    if output_format == "exported_program" and inputs is None:
-        raise ValueError("save(..., output_format='exported_program') needs inputs=[...] to export with")
+    if not isinstance(retrace, bool):
+        raise TypeError(f"retrace must be True or False, got {retrace!r}")
     program, structure = _program_of(compiled)
+    given = inputs is not None or arg_inputs is not None or kwarg_inputs is not None
+    examples, dynamic_shapes = None, None
+    if output_format == "exported_program":
+        examples, dynamic_shapes = _export_inputs(program, retrace, given, inputs, arg_inputs, kwarg_inputs)
     op_program = engine_op_program(program, reference_weights)
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
     # Created with 0666 less the umask, as torch.save and open() create files (mkstemp would make it 0600).
@@ -97,9 +112,8 @@ def save(compiled: Any, path: str | os.PathLike[str], output_format: str = "expo
         with os.fdopen(fd, "wb") as f:
             if output_format == "exported_program":
                 module = _plain_io(op_program, structure)
-                # Dynamic Inputs (min/opt/max) stay dynamic in the saved program: it runs any shape in their range.
-                ep = torch.export.export(module, tuple(example_inputs(inputs)),
-                                         dynamic_shapes=export_dynamic_shapes(dynamic_dims(inputs)))
+                # Dynamic dims stay dynamic in the saved program: it runs any shape in their range.
+                ep = torch.export.export(module, examples, dynamic_shapes=dynamic_shapes)
                 ep.example_inputs = None  # torch.export would pickle them; loading then has nothing to unpickle
                 torch.export.save(ep, f)
             else:
@@ -112,6 +126,39 @@ def save(compiled: Any, path: str | os.PathLike[str], output_format: str = "expo
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _one_path(path: str | os.PathLike[str] | None, file_path: str | os.PathLike[str] | None, verb: str) -> Path:
+    """``path`` or ``file_path`` (Torch-TensorRT's name), given once."""
+    if path is not None and file_path is not None:
+        raise TypeError(f"{verb}: give the file once, as path or as file_path (Torch-TensorRT's name for it)")
+    chosen = path if path is not None else file_path
+    if chosen is None or (isinstance(chosen, str) and not chosen):
+        raise ValueError(f"{verb} needs a file: {verb}(..., file_path='model.ep')")
+    if not isinstance(chosen, (str, os.PathLike)):
+        raise TypeError(f"{verb} takes a file path (str or pathlib.Path), not {type(chosen).__name__}")
+    return Path(chosen)
+
+
+def _export_inputs(program: torch.fx.GraphModule, retrace: bool, given: bool, inputs: Any, arg_inputs: Any,
+                   kwarg_inputs: Mapping[str, Any] | None) -> tuple[tuple[torch.Tensor, ...], Any]:
+    """Example tensors for the flat program and torch.export's ``dynamic_shapes`` for them (see :func:`save`)."""
+    recorded = program_inputs(program)
+    if retrace and given:
+        call = bind_inputs(recorded.signature if recorded else None, inputs, arg_inputs, kwarg_inputs)
+        leaves = [x for x in pytree.tree_leaves((call.args, call.kwargs), is_leaf=lambda x: isinstance(x, Input))
+                  if isinstance(x, (torch.Tensor, Input))]
+        examples = tuple(example_inputs(leaves))
+        if recorded is not None:
+            recorded.check(examples)
+        return examples, export_dynamic_shapes(dynamic_dims(leaves))
+    if recorded is None:
+        raise ValueError("save(..., output_format='exported_program') needs inputs=[...] to export with: this "
+                         "program carries no record of its inputs")
+    if given:
+        warnings.warn("save(retrace=False) exports the program for the inputs it was compiled with "
+                      f"({recorded.describe()}); the inputs given are not used", UserWarning, stacklevel=3)
+    return tuple(example_inputs(recorded.specs())), recorded.export_dynamic_shapes()
 
 
 def _add_manifest(tmp: Path, op_program: torch.fx.GraphModule, output_format: str) -> None:
@@ -222,10 +269,13 @@ def _refuse_pickles(z: zipfile.ZipFile, where: str) -> None:
                     raise unsafe(f"{fqn!r} in {name!r} is stored as a pickled object")
 
 
-def load(path: str | os.PathLike[str], *, check_device: bool = True) -> Any:
-    """Load what :func:`save` wrote: the ``ExportedProgram``'s module (``"exported_program"``) or the
-    ``ScriptModule`` (``"torchscript"``), after the checks of the module docstring. Raises :class:`ArtifactError`
-    for damaged, altered or incompatible files."""
+def load(path: str | os.PathLike[str] | None = None, *, file_path: str | os.PathLike[str] | None = None,
+         check_device: bool = True) -> Any:
+    """Load what :func:`save` wrote to ``path`` (or ``file_path``, Torch-TensorRT's name): the
+    ``ExportedProgram``'s module (``"exported_program"``; its ``.module()`` is itself, so Torch-TensorRT's
+    ``load(...).module()`` works too) or the ``ScriptModule`` (``"torchscript"``), after the checks of the module
+    docstring. Raises :class:`ArtifactError` for damaged, altered or incompatible files."""
+    path = _one_path(path, file_path, "load")
     with _open(path) as f:
         manifest = _verified_manifest(f, str(path))
         check_manifest(manifest, check_device=check_device, where=str(path))
@@ -233,7 +283,7 @@ def load(path: str | os.PathLike[str], *, check_device: bool = True) -> Any:
         f.seek(0)  # PyTorch reads the very bytes just checked
         try:
             if fmt == "exported_program":
-                module = torch.export.load(f).module()
+                module = _module_of_itself(torch.export.load(f).module())
             else:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", FutureWarning)
@@ -242,6 +292,21 @@ def load(path: str | os.PathLike[str], *, check_device: bool = True) -> Any:
             raise ArtifactError("corrupt", f"{path}: PyTorch could not read the {fmt} archive ({type(e).__name__}: "
                                            f"{e}); the file is corrupted, or needs a library this process has not "
                                            "imported (see the error above); save the model again") from e
+    return module
+
+
+def _itself(module: torch.nn.Module) -> torch.nn.Module:
+    return module
+
+
+def _module_of_itself(module: torch.fx.GraphModule) -> torch.fx.GraphModule:
+    """``module`` with a ``.module()`` method returning it, as the ``ExportedProgram`` Torch-TensorRT's ``load``
+    returns has. Set on the class every GraphModule instance has to itself (so copies keep it), else the instance."""
+    cls = type(module)
+    if cls is not torch.fx.GraphModule and cls.__qualname__.endswith("GraphModuleImpl"):
+        cls.module = _itself  # type: ignore[attr-defined]
+    else:
+        object.__setattr__(module, "module", types.MethodType(_itself, module))
     return module
 
 
