@@ -6,6 +6,10 @@ list ``[SymDim("s0"), 512]``), so a symbolic value is never confused with a stri
 The expressions are what ``torch``'s symbolic shapes print, so they round-trip through :func:`evaluate` on ints (at
 run time), on ``torch.SymInt`` s (inside fake tensor mode) and, in the backend, on TensorRT shape tensors.
 
+The text is canonical (:func:`canonical`): an expression is put in sympy's normal form (terms and factors in one
+order, constants folded) and printed back in the same syntax, so equal sizes are equal strings: ``SymDim("s0*2") ==
+SymDim("2*s0")`` and ``SymDim("s0 + s0") == "2*s0"``.
+
 Each graph that has symbols records their ranges in ``graph.meta["symbols"]``: ``{"s0": SymbolRange(1, 4, 8)}``.
 """
 
@@ -20,9 +24,14 @@ from typing import Any
 
 
 class SymDim(str):
-    """A symbolic integer: ``SymDim("2*s0")``. Equal to, and hashed like, its text."""
+    """A symbolic integer: ``SymDim("2*s0")``. Equal to, and hashed like, its canonical text (:func:`canonical`)."""
 
     __slots__ = ()
+
+    def __new__(cls, text: str) -> SymDim:
+        if type(text) is cls:
+            return text  # already canonical
+        return super().__new__(cls, canonical(str(text)))
 
     def __repr__(self) -> str:
         return f"SymDim({str(self)!r})"
@@ -85,6 +94,113 @@ def _parse(text: str) -> ast.expr:
             raise SymbolicError(f"symbolic dim {text!r} uses {type(n).__name__}; supported: integers, symbols, "
                                 "+ - * // %, Max, Min")
     return tree
+
+
+@functools.lru_cache(maxsize=8192)
+def canonical(text: str) -> str:
+    """``text`` in canonical form: parsed, normalised by sympy, printed in the same syntax (see the module
+    docstring); an integer expression stays its value (``"3*2"`` is ``"6"``). Text that is not this syntax, and a form
+    sympy returns that this syntax cannot print (none is known), are kept as given."""
+    # sympy: imported here because it costs ~0.45 s and torch loads it only once something is exported.
+    import sympy
+
+    try:
+        tree = _parse(text)
+    except SymbolicError:
+        return text  # not this syntax: the error is for whoever evaluates it (free_symbols, fold)
+    symbols: dict[str, Any] = {}
+
+    def to_sympy(n: ast.expr) -> Any:
+        if isinstance(n, ast.Constant):
+            return sympy.Integer(n.value)
+        if isinstance(n, ast.Name):
+            return symbols.setdefault(n.id, sympy.Symbol(n.id, integer=True, nonnegative=True))
+        if isinstance(n, ast.UnaryOp):
+            return -to_sympy(n.operand)
+        if isinstance(n, ast.BinOp):
+            a, b = to_sympy(n.left), to_sympy(n.right)
+            if isinstance(n.op, ast.FloorDiv):
+                return sympy.floor(a / b)
+            if isinstance(n.op, ast.Mod):
+                return sympy.Mod(a, b)
+            if isinstance(n.op, ast.Add):
+                return a + b
+            return a - b if isinstance(n.op, ast.Sub) else a * b
+        assert isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+        return (sympy.Max if n.func.id == "Max" else sympy.Min)(*(to_sympy(a) for a in n.args))
+
+    try:
+        return _SympyPrinter(sympy).text(to_sympy(tree))
+    except _Unprintable:
+        return text
+
+
+class _Unprintable(Exception):
+    """A sympy form the dim syntax has no spelling for."""
+
+
+class _SympyPrinter:
+    """Prints a sympy integer expression in the dim syntax (+ - * // %, Max, Min), terms and factors in sympy's
+    canonical order."""
+
+    def __init__(self, sympy: Any) -> None:
+        self.sp = sympy
+
+    def text(self, e: Any) -> str:
+        sp = self.sp
+        if e.is_Integer:
+            return str(int(e))
+        if e.is_Symbol:
+            return str(e.name)
+        if e.is_Add:
+            return self._sum(e)
+        if e.is_Mul or e.is_Pow:
+            return self._product(e)
+        if isinstance(e, sp.floor):
+            num, den = sp.fraction(sp.together(e.args[0]))
+            return f"({self._operand(num)}//{self._operand(den)})"
+        if isinstance(e, sp.ceiling):  # ceil(n/d) == -((-n)//d)
+            num, den = sp.fraction(sp.together(e.args[0]))
+            return f"-((-{self._operand(num)})//{self._operand(den)})"
+        if isinstance(e, sp.Mod):
+            return f"({self._operand(e.args[0])} % {self._operand(e.args[1])})"
+        if isinstance(e, (sp.Max, sp.Min)):
+            return f"{type(e).__name__}({', '.join(self.text(a) for a in sorted(e.args, key=sp.default_sort_key))})"
+        raise _Unprintable(str(e))
+
+    def _operand(self, e: Any) -> str:
+        """``e`` as an operand of * // %: parenthesised unless it is a symbol, a non-negative integer or a call."""
+        out = self.text(e)
+        if e.is_Symbol or (e.is_Integer and e >= 0) or out.startswith("("):
+            return out
+        return f"({out})"
+
+    def _sum(self, e: Any) -> str:
+        out = ""
+        for term in e.as_ordered_terms():
+            coeff = term.as_coeff_Mul()[0]
+            negative = coeff.is_number and coeff < 0
+            body = self.text(-term if negative else term)
+            out = (f"-{body}" if negative else body) if not out else f"{out} {'-' if negative else '+'} {body}"
+        return out
+
+    def _product(self, e: Any) -> str:
+        coeff, rest = e.as_coeff_Mul()
+        if not coeff.is_Integer:
+            raise _Unprintable(str(e))
+        factors: list[str] = []
+        for f in rest.as_ordered_factors():
+            base, exp = f.as_base_exp()
+            if not (exp.is_Integer and exp > 0):
+                raise _Unprintable(str(e))
+            factors.extend([self._factor(base)] * int(exp))
+        if coeff == -1:
+            return "-" + "*".join(factors)
+        return "*".join(([str(int(coeff))] if coeff != 1 else []) + factors)
+
+    def _factor(self, e: Any) -> str:
+        out = self.text(e)
+        return f"({out})" if e.is_Add else out
 
 
 def free_symbols(text: str) -> frozenset[str]:

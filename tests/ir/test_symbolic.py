@@ -11,7 +11,7 @@ from trt_passes.backend.body_codec import decode_body, encode_body
 from trt_passes.ir import Graph, Slot, SymbolRange, SymDim, TensorType, Value
 from trt_passes.ir.aten import aten_dialect
 from trt_passes.ir.fake_shapes import known_ranges
-from trt_passes.ir.symbolic import SymbolicError, bind, dim_at, evaluate, fold, is_symbolic
+from trt_passes.ir.symbolic import SymbolicError, bind, canonical, dim_at, evaluate, fold, is_symbolic
 
 sizes = st.integers(1, 10_000)
 
@@ -82,7 +82,7 @@ def test_symbolic_attributes_and_ranges_survive_the_body_codec():
     g.meta["symbols"] = {"s0": SymbolRange(1, 2, 4)}
     back = decode_body(*encode_body(g))
     node = back.node(v)
-    assert isinstance(node.attrs["size"][0], SymDim) and node.attrs["size"] == ["s0*2", 3]
+    assert isinstance(node.attrs["size"][0], SymDim) and node.attrs["size"] == ["2*s0", 3]
     assert back.meta["symbols"] == {"s0": SymbolRange(1, 2, 4)}
     assert isinstance(node.outputs[0].shape[0], SymDim)
 
@@ -96,3 +96,36 @@ def test_size_arithmetic_in_guards_gives_the_canonical_form_inference_gives():
                                                         "size": [-1, 8]})
     assert binop("==", [product, 8], list(flat.shape))  # a guard `shape(v) == [s[0] * s[1], s[2]]` holds
     assert binop("//", SymDim("s1"), 2) == "(s1//2)" and binop("+", SymDim("s1"), 0) == "s1"
+
+
+@st.composite
+def expressions(draw, depth: int = 3):
+    """A random size expression over s0, s1, s2 in the dim syntax (+ - * // %, Max, Min), as text."""
+    if depth == 0 or draw(st.booleans()):
+        return draw(st.sampled_from(["s0", "s1", "s2", "1", "2", "3", "7"]))
+    a, b = draw(expressions(depth - 1)), draw(expressions(depth - 1))
+    op = draw(st.sampled_from(["+", "-", "*", "//", "%", "Max", "Min"]))
+    if op in ("//", "%"):
+        return f"(({a})//{draw(st.integers(1, 5))})" if op == "//" else f"(({a}) % {draw(st.integers(1, 5))})"
+    return f"{op}({a}, {b})" if op in ("Max", "Min") else f"({a}) {op} ({b})"
+
+
+@given(text=expressions(), s0=sizes, s1=sizes, s2=sizes)
+def test_the_canonical_form_computes_the_same_size_and_is_its_own_canonical_form(text, s0, s1, s2):
+    env = {"s0": s0, "s1": s1, "s2": s2}
+    dim = SymDim(text)
+    assert fold(dim, env) == fold(text, env)
+    assert SymDim(str(dim)) == dim and canonical(dim) == dim
+
+
+@given(a=expressions(), b=expressions())
+def test_sums_and_products_are_equal_whatever_the_order_of_their_operands(a, b):
+    assert SymDim(f"({a}) + ({b})") == SymDim(f"({b}) + ({a})")
+    assert SymDim(f"({a}) * ({b})") == SymDim(f"({b}) * ({a})")
+
+
+def test_equal_sizes_are_equal_dims_and_types():
+    assert SymDim("s0*2") == SymDim("2*s0") == "2*s0" and hash(SymDim("s0*2")) == hash("2*s0")
+    assert SymDim("s0 + s0") == SymDim("2*s0") and SymDim("(2*s0)//2") == "s0"
+    assert TensorType("f32", ("s1*s0", 4)) == TensorType("f32", (SymDim("s0*s1"), 4))
+    assert SymDim("s0*s1") != SymDim("s0 + s1")
