@@ -151,12 +151,22 @@ def verify_each_pass() -> bool:
     return debug_enabled() or os.environ.get(VERIFY_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+class _UnlessRootHandles(logging.StreamHandler):  # type: ignore[type-arg]  # generic in typeshed only
+    """Writes to stderr only while the root logger has no handler: once logging is configured (``basicConfig``,
+    as the CLI does after ``import trt_passes`` has set this up), records reach the root's handlers by propagation
+    alone, so each line is printed once."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not logging.getLogger().handlers:
+            super().emit(record)
+
+
 def configure_debug_logging() -> None:
-    """DEBUG level for ``trt_passes.*``; a stderr handler when neither it nor the root logger has one."""
+    """DEBUG level for ``trt_passes.*``, with a stderr handler for as long as logging is not configured."""
     logger = logging.getLogger("trt_passes")
     logger.setLevel(logging.DEBUG)
-    if not logger.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler()
+    if not any(isinstance(h, _UnlessRootHandles) for h in logger.handlers):
+        handler = _UnlessRootHandles()
         handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
         logger.addHandler(handler)
 

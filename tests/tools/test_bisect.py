@@ -118,7 +118,7 @@ def test_the_cli_prints_pass_rule_location_nodes_and_errors(capsys, tmp_path):
     code = main(["bisect", f"{MODELS}:mlp", "--input", "4x8", "--rules", str(rule_file), "--min-block-size", "1",
                  "--quiet"])
     out = capsys.readouterr().out
-    assert code == 0
+    assert code == 1  # a drift is a failure, for scripts
     assert "First drifting pass: convert (default.pipeline:" in out
     assert "rule relu_fast at fast_relu.rw:4 (rule set convert.core)" in out
     assert "rewrote: %" in out and "aten.relu.default" in out and "into:    %" in out and "error:" in out
@@ -133,17 +133,22 @@ def test_the_cli_bisects_both_decompositions_paths_to_compare_them(capsys, tmp_p
     rule_file = plant(tmp_path, "fast_relu.rw", LEAKY_RELU)
     args = ["bisect", f"{MODELS}:mlp", "--input", "4x8", "--rules", str(rule_file), "--min-block-size", "1", "--quiet",
             "--decompositions", "both"]
-    assert main(args) == 0
+    assert main(args) == 1  # a drift on either path
     out = capsys.readouterr().out
     rules, pytorch = out.split("== decompositions=pytorch")
     assert rules.startswith("== decompositions=rules") and "decompositions=rules)" in rules
     assert "decompositions=pytorch)" in pytorch
     for half in (rules, pytorch):  # the planted converter drifts on either path
         assert "rule relu_fast at fast_relu.rw:4" in half
-    assert main([*args, "--json"]) == 0
+    assert main([*args, "--json"]) == 1
     d = json.loads(capsys.readouterr().out)
     assert set(d) == {"rules", "pytorch"} and d["rules"]["decompositions"] == "rules"
     assert d["pytorch"]["culprit"]["rule"] == "relu_fast"
+
+
+def test_the_cli_exits_0_when_nothing_drifts(capsys):
+    code = main(["bisect", f"{MODELS}:mlp", "--input", "4x8", "--min-block-size", "1", "--quiet"])
+    assert code == 0 and "No step drifts beyond the tolerance." in capsys.readouterr().out
 
 
 def test_a_negative_tolerance_is_refused():

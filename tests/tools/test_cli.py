@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
-from trt_passes.tools.cli import main
+import trt_passes
+from trt_passes.tools.cli import build_parser, main
 
 MODELS = str(Path(__file__).parent.parent / "models_for_tests.py")
 
@@ -143,6 +147,40 @@ def test_check_test_reports_the_first_counterexample_with_file_and_line(capsys, 
 def test_user_errors_are_one_line_without_traceback(capsys, argv, message):
     code, _, err = run(capsys, *argv)
     assert code == 1 and message in err and "Traceback" not in err
+
+
+def test_version_names_trt_passes_torch_and_the_tensorrt_module(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    assert out.startswith(f"trt-passes {trt_passes.__version__} (torch {torch.__version__}, tensorrt")
+
+
+def _options(parser: argparse.ArgumentParser, where: str = "trt-passes") -> list[tuple[str, argparse.Action]]:
+    found = []
+    for action in parser._actions:  # argparse has no public listing of a parser's arguments
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found += _options(sub, f"{where} {name}")
+        elif not isinstance(action, argparse._HelpAction):
+            found.append((f"{where} {'/'.join(action.option_strings) or action.dest}", action))
+    return found
+
+
+def test_every_option_of_every_command_has_help_text():
+    options = _options(build_parser())
+    assert len(options) > 40
+    assert [name for name, action in options if not (action.help or "").strip()] == []
+
+
+def test_debug_logging_prints_each_line_once():
+    env = {**os.environ, "TRT_PASSES_DEBUG": "1"}
+    out = subprocess.run([sys.executable, "-m", "trt_passes.tools.cli", "explain", f"{MODELS}:mlp", "--input", "4x8",
+                          "--quiet"], capture_output=True, text=True, timeout=300, env=env)
+    lines = [ln for ln in out.stderr.splitlines() if ln.startswith("trt_passes.")]
+    assert out.returncode == 0 and any("fold_constants" in ln for ln in lines)
+    assert len(lines) == len(set(lines)), [ln for ln in lines if lines.count(ln) > 1][:3]
 
 
 def test_the_console_script_is_installed():

@@ -18,8 +18,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from trt_passes import api
+import torch
+
+from trt_passes import __version__, api
 from trt_passes.backend.registry import default_ops
+from trt_passes.backend.tensorrt_import import TensorRTNotAvailableError, find_tensorrt
 from trt_passes.compiler import load_library
 from trt_passes.dsl.examples import EXAMPLES
 from trt_passes.dsl.tools import fmt_paths
@@ -44,15 +47,22 @@ def _add_compile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="torchvision:NAME, module:callable or path.py:callable (random weights)")
     p.add_argument("--input", action="append", default=[], metavar="SHAPE[:DTYPE[:LO..HI]]",
                    help="an input, e.g. 1x3x224x224 or 2x16:i64:0..1000; repeat for several inputs")
-    p.add_argument("--min-block-size", type=int, default=5)
+    p.add_argument("--min-block-size", type=int, default=5, metavar="N",
+                   help="smallest TensorRT segment, in ops; smaller ones stay in PyTorch (default 5)")
     p.add_argument("--torch-executed-op", action="append", default=[], metavar="OP",
-                   help="force an ATen op (aten.relu or aten.relu.default) to run in PyTorch")
-    p.add_argument("--require-full-compilation", action="store_true")
+                   help="force an ATen op (aten.relu or aten.relu.default) to run in PyTorch; repeat for several")
+    p.add_argument("--require-full-compilation", action="store_true",
+                   help="fail, listing the ops and why, unless the whole model converts to one engine")
     p.add_argument("--rules", action="append", default=[], metavar="PATH", help="extra .rw files or folders")
-    p.add_argument("--runtime", choices=("auto", "tensorrt", "reference"), default="auto")
-    p.add_argument("--workspace-size", type=int, default=None)
-    p.add_argument("--optimization-level", type=int, default=None)
-    p.add_argument("--pipeline", default="default")
+    p.add_argument("--runtime", choices=("auto", "tensorrt", "reference"), default="auto",
+                   help="what runs the TensorRT segments: tensorrt (engines; needs a GPU), reference (their "
+                   "semantics in PyTorch), auto (engines where they can run; default)")
+    p.add_argument("--workspace-size", type=int, default=None, metavar="BYTES",
+                   help="TensorRT builder workspace limit (default: TensorRT's)")
+    p.add_argument("--optimization-level", type=int, default=None, metavar="0..5",
+                   help="TensorRT builder optimisation level (default: TensorRT's)")
+    p.add_argument("--pipeline", default="default", metavar="NAME|FILE",
+                   help="a pipeline in spec/pipelines or a .pipeline file (default: default)")
     p.add_argument("--precision", "--enabled-precisions", dest="precision", choices=("f32", "f16", "bf16"),
                    default="f32", help="run float32 compute in f16 or bf16, keeping numerically sensitive ops "
                    "(softmax, reductions, normalisations) in f32; inputs and outputs keep their dtypes")
@@ -191,7 +201,8 @@ def cmd_bisect(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2, default=str))
     else:
         print("\n\n".join(f"== decompositions={p}\n{r}" if len(paths) > 1 else str(r) for p, r in results.items()))
-    return EXIT_OK
+    drifted = any(r.drifted for r in results.values())
+    return EXIT_ERROR if drifted else EXIT_OK  # scripts can tell a drift from a clean run
 
 
 @contextlib.contextmanager
@@ -256,9 +267,33 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     return fmt_paths(args.paths, check=args.check)
 
 
+class _Version(argparse.Action):
+    """``--version``: trt-passes, torch and the TensorRT module the backend would use (looked up only when asked:
+    importing TensorRT takes a while)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(version_text())
+        parser.exit()
+
+
+def version_text() -> str:
+    """``trt-passes 0.1.0 (torch 2.14.1, tensorrt_rtx 1.7.1)``."""
+    try:
+        found = find_tensorrt()
+        trt = f"{found.name} {found.version}"
+    except TensorRTNotAvailableError:
+        trt = "no TensorRT module"
+    return f"trt-passes {__version__} (torch {torch.__version__}, {trt})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trt-passes", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging (also TRT_PASSES_DEBUG=1)")
+    parser.add_argument("--version", action=_Version, help="print the versions of trt-passes, torch and TensorRT")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("compile", help="compile a model, print the partition and build engines")
     _add_compile_options(p)
@@ -287,8 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     p._option_string_actions["--decompositions"].choices = (*DECOMPOSITIONS, "both")
     p.set_defaults(func=cmd_bisect)
     p = sub.add_parser("list", help="list the passes (with the default pipeline) or the rules")
-    p.add_argument("what", choices=("rules", "passes"))
-    p.add_argument("--rules", action="append", default=[], metavar="PATH")
+    p.add_argument("what", choices=("rules", "passes"), help="rules (each with its file and line) or passes")
+    p.add_argument("--rules", action="append", default=[], metavar="PATH", help="extra .rw files or folders to list")
     p.set_defaults(func=cmd_list)
     p = sub.add_parser("fmt", help="format .rw files in place (printing then parsing gives the same rules back)")
     p.add_argument("paths", nargs="+", help=".rw files or folders")
@@ -308,7 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("coverage", help="status of each core ATen op (converted, lowered, decomposed, or PyTorch) "
                        "and of the zoo's training-IR ops (by rule, by PyTorch's table, left to PyTorch)")
-    p.add_argument("--rules", action="append", default=[], metavar="PATH")
+    p.add_argument("--rules", action="append", default=[], metavar="PATH",
+                   help="extra .rw files or folders counted with the shipped rules")
     p.add_argument("--json", action="store_true", help="machine-readable coverage")
     p.set_defaults(func=cmd_coverage)
     return parser
