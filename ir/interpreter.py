@@ -40,11 +40,33 @@ def node_args(g: Graph, node: Node, env: dict[Value, torch.Tensor],
 
 def bind_symbols(g: Graph, inputs: Sequence[torch.Tensor]) -> dict[str, int] | None:
     """The values of ``g``'s symbols given its run-time inputs (None for a static graph); sizes that contradict the
-    graph's input types, or fall outside the compiled ranges, raise a SymbolicError naming the input."""
+    graph's input types, or fall outside the compiled ranges, raise a SymbolicError naming the model's input and
+    axis (:func:`input_labels`, :func:`symbol_origins`)."""
     types = [g.node(n).type for n in g.graph_inputs()]
     if all(t.is_static for t in types):
         return None
-    return bind([t.shape for t in types], [tuple(x.shape) for x in inputs], g.meta.get("symbols"))
+    return bind([t.shape for t in types], [tuple(x.shape) for x in inputs], g.meta.get("symbols"),
+                input_labels(g), symbol_origins(g))
+
+
+def input_labels(g: Graph) -> list[str]:
+    """How messages name each input of ``g``: ``"input 0 ('x')"`` for a model's graph; a segment body says it in
+    ``meta["input_labels"]`` for the inputs that are the model's (the others are ``"segment input i"``)."""
+    given = g.meta.get("input_labels")
+    if given is None:
+        return [f"input {i} ({g.node(n).name!r})" for i, n in enumerate(g.graph_inputs())]
+    return [label or f"segment input {i}" for i, label in enumerate(given)]
+
+
+def symbol_origins(g: Graph) -> dict[str, str]:
+    """Each symbol of ``g``'s inputs as the model input and axis it is the size of (``"input 0 ('x'), axis 0"``):
+    ``meta["symbol_origins"]`` (a segment body's, from the model's graph), else the first input with it as a dim."""
+    found = dict(g.meta.get("symbol_origins", {}))
+    for label, nid in zip(input_labels(g), g.graph_inputs()):
+        for axis, d in enumerate(g.node(nid).type.shape):
+            if isinstance(d, SymDim) and d.isidentifier():
+                found.setdefault(str(d), f"{label}, axis {axis}")
+    return found
 
 
 def _bind_new(symbols: dict[str, int] | None, node: Node, outs: tuple[torch.Tensor, ...]) -> dict[str, int]:

@@ -263,29 +263,40 @@ def evaluate(value: Any, env: Mapping[str, Any]) -> Any:
 
 
 def bind(shapes: Sequence[Sequence[Any]], sizes: Sequence[Sequence[int]],
-         ranges: Mapping[str, SymbolRange] | None = None) -> dict[str, int]:
+         ranges: Mapping[str, SymbolRange] | None = None, labels: Sequence[str] | None = None,
+         origins: Mapping[str, str] | None = None) -> dict[str, int]:
     """The symbols' values given run-time ``sizes`` for tensors typed with ``shapes``; every dim is checked.
 
     Symbols are read off dims that are a bare symbol; compound dims (``2*s0``) are then checked, as are static dims.
-    A size outside a symbol's range or contradicting the types raises :class:`SymbolicError` naming the tensor.
+    A size outside a symbol's range or contradicting the types raises :class:`SymbolicError` naming the tensor and
+    axis as the user knows them: ``labels[i]`` names tensor ``i`` (``"input 0 ('x')"``), ``origins[symbol]`` the
+    model input and axis a symbol is the size of (``"input 0 ('x'), axis 0"``), never the symbol alone.
     """
+    def label(i: int) -> str:
+        return labels[i] if labels is not None and i < len(labels) else f"input {i}"
+
     env: dict[str, int] = {}
+    seen: dict[str, str] = {}
     for i, (shape, size) in enumerate(zip(shapes, sizes)):
         if len(shape) != len(size):
-            raise SymbolicError(f"input {i}: expected rank {len(shape)} ({_show(shape)}), got shape {tuple(size)}")
-        for d, n in zip(shape, size):
+            raise SymbolicError(f"{label(i)}: expected rank {len(shape)} ({_show(shape)}), got shape {tuple(size)}")
+        for axis, (d, n) in enumerate(zip(shape, size)):
             if isinstance(d, SymDim) and d.isidentifier():
                 if env.setdefault(str(d), int(n)) != int(n):
-                    raise SymbolicError(f"input {i}: dim {d} is {n} here but {env[str(d)]} in an earlier dim")
+                    raise SymbolicError(f"{label(i)}, axis {axis} is {n}, but must equal {seen[str(d)]}, which is "
+                                        f"{env[str(d)]}")
+                seen.setdefault(str(d), f"{label(i)}, axis {axis}")
     for i, (shape, size) in enumerate(zip(shapes, sizes)):
         for axis, (d, n) in enumerate(zip(shape, size)):
             want = fold(d, env) if isinstance(d, SymDim) else d
             if want != int(n):
-                raise SymbolicError(f"input {i}: dim {axis} must be {d} (= {want}), got shape {tuple(size)}")
+                raise SymbolicError(f"{label(i)}, axis {axis} must be {want}, got shape {tuple(size)}")
     for name, value in env.items():
         r = (ranges or {}).get(name)
         if r is not None and value not in r:
-            raise SymbolicError(f"dim {name} = {value} is outside the compiled range {r}")
+            where = (origins or {}).get(name, seen[name])
+            raise SymbolicError(f"{where} is {value}, outside the range the program was compiled for: "
+                                f"{r.min}..{'inf' if r.max is None else r.max}")
     return env
 
 

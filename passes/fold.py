@@ -81,4 +81,4 @@ def one_thread() -> Iterator[None]:
 def run(ctx: PassContext, params: dict[str, str]) -> str:
     # Weights arrive as parameters that require grad; folding is inference, so record no autograd graph.
     with torch.no_grad(), one_thread():
-        return f"{fold_constants(ctx)} nodes folded"
+        return f"{fold_constants(ctx)} ops folded into constants"

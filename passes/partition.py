@@ -19,6 +19,7 @@ import networkx as nx
 from trt_passes.dsl import explain_no_match, match_at
 from trt_passes.dsl.rewriter import RuleApplicationError, check_applicable
 from trt_passes.ir import STRUCTURAL_OPS, Graph, Provenance, Value
+from trt_passes.ir.interpreter import input_labels, symbol_origins
 from trt_passes.ir.symbolic import SymbolicError, SymDim
 from trt_passes.ir.types import symbols_in
 from trt_passes.passes.context import PassContext
@@ -203,6 +204,11 @@ def extract_segment(g: Graph, members: list[int], name: str) -> int:
     if used:  # the body carries its symbols' ranges: emission makes TensorRT's optimisation profile from them
         ranges = g.meta.get("symbols", {})
         body.meta["symbols"] = {s: ranges[s] for s in sorted(used) if s in ranges}
+        # Run-time size errors in the body name the model's inputs and axes, not the body's or the symbols.
+        labels = dict(zip(g.graph_inputs(), input_labels(g)))
+        body.meta["input_labels"] = [labels.get(v.node) if v.index == 0 else None for v in outer_inputs]
+        origins = symbol_origins(g)
+        body.meta["symbol_origins"] = {s: origins[s] for s in sorted(used) if s in origins}
     seg = g.add("segment", outer_inputs, {"name": name, "body": body}, [g.type(v) for v in escaping],
                 Provenance(source=g.node(members[0]).provenance.source))
     for i, v in enumerate(escaping):
@@ -237,9 +243,10 @@ def run(ctx: PassContext, params: dict[str, str]) -> str:
             fallbacks.append(Fallback(nid, node.op, node.provenance.source,
                                       f"its TensorRT segment has {len(members)} ops, fewer than "
                                       f"min_block_size={min_size}", segment_size=len(members)))
-    fallbacks.sort(key=lambda f: f.node)
+    position = {nid: i for i, nid in enumerate(g.topo_order())}
+    fallbacks.sort(key=lambda f: (position[f.node], f.node))  # model order: rewrites give new nodes higher ids
     if ctx.settings.require_full_compilation and (fallbacks or len(kept) > 1):
-        lines = [f"  {f.op} ({f.source}): {f.reason}" for f in fallbacks]
+        lines = [f"  {f.source or f'%{f.node}'} ({f.op}): {f.reason}" for f in fallbacks]
         if not fallbacks:
             lines = [f"  the supported ops form {len(kept)} segments separated by data dependencies"]
         raise FullCompilationError("require_full_compilation=True, but the model does not convert into one "
@@ -247,11 +254,12 @@ def run(ctx: PassContext, params: dict[str, str]) -> str:
     if whole and len(kept[0]) < min_size:
         ctx.report.notes.append(f"min_block_size={min_size} was not applied: require_full_compilation=True and the "
                                 f"whole model ({len(kept[0])} ops) converts to one TensorRT engine")
-    ctx.report.fallbacks.extend(fallbacks)
-    small = [f for f in fallbacks if "min_block_size" in f.reason]
-    if small:
-        ctx.report.notes.append(f"{len(small)} ops stayed in PyTorch because their segments were smaller than "
-                                f"min_block_size={min_size}; min_block_size=1 would convert them")
+    ctx.report.fallbacks.extend(fallbacks)  # the report suggests a min_block_size for the small segments
+    origins = symbol_origins(g)
+    for name, r in sorted(g.meta.get("symbols", {}).items()):
+        if name in origins:
+            ctx.report.notes.append(f"size {name} is {origins[name]}, compiled for {r} "
+                                    "(min..opt..max)")
     for k, members in enumerate(sorted(kept, key=lambda m: m[0])):
         name = f"trt_{k}"
         ops = [g.node(n).op for n in members]

@@ -7,13 +7,16 @@ stable keys (schema ``trt-passes/report/1``; keys are only ever added):
 * ``summary``: ``ops_total`` (ops the partitioner saw), ``ops_converted`` (ops in TensorRT segments),
   ``converted_share`` (0..1), ``segments``, ``fallbacks``, ``total_seconds`` (all passes),
   ``suggested_min_block_size`` (int or null: the value that keeps every segment merged back into PyTorch).
-* ``passes``: ``[{name, seconds, nodes_before, nodes_after, detail}]`` in the order they ran.
+* ``passes``: ``[{name, seconds, ops_before, ops_after, nodes_before, nodes_after, detail}]`` in the order they
+  ran; ``ops_*`` count the graph's ops (segment bodies included; not inputs, constants or outputs), and
+  ``nodes_*`` are the same numbers under their first name.
 * ``partitions``: ``[{name, ops: [op...], op_counts: {op: n}, inputs: [T], outputs: [T], layers, engine_bytes,
   build_seconds, emission_error, cached}]`` where ``T`` is ``{type: "f32[1, 3]", dtype: "f32", shape: [1, 3]}``;
   ``layers`` is the TensorRT network's layer count (also from ``explain``, which defines networks without building
   engines); ``engine_bytes``/``build_seconds`` are null unless engines were built; ``emission_error`` is null or
   TensorRT's objection to the segment.
-* ``fallbacks``: ``[{node, op, source, reason, candidates: [[rule, first failed condition]], segment_size}]``
+* ``fallbacks``: ``[{node, op, source, reason, candidates: [[rule, first failed condition]], segment_size}]``, in
+  model order (``source``: the model's node the op comes from; ``node``: the IR node id)
   (``segment_size``: for ops merged back because their segment was small, that segment's op count, else null;
   ``on_purpose``: for ops no rule matched, why no rule is meant to (``passes/left_to_pytorch.py``), else null).
 * ``rule_fires``: ``{rule: count}``; ``rules_fired``: ``[{rule, count}]`` most frequent first.
@@ -55,6 +58,7 @@ class PassRecord:
     name: str
     seconds: float
     nodes_before: int
+    """Ops in the graph before the pass (segment bodies included; inputs, constants and outputs are not ops)."""
     nodes_after: int
     detail: str = ""
 
@@ -179,8 +183,9 @@ class CompileReport:
                 "total_seconds": self.total_seconds,
                 "suggested_min_block_size": self.suggested_min_block_size,
             },
-            "passes": [{"name": p.name, "seconds": p.seconds, "nodes_before": p.nodes_before,
-                        "nodes_after": p.nodes_after, "detail": p.detail} for p in self.passes],
+            "passes": [{"name": p.name, "seconds": p.seconds, "ops_before": p.nodes_before,
+                        "ops_after": p.nodes_after, "nodes_before": p.nodes_before, "nodes_after": p.nodes_after,
+                        "detail": p.detail} for p in self.passes],
             "partitions": [{"name": p.name, "ops": list(p.ops), "op_counts": dict(Counter(p.ops).most_common()),
                             "inputs": [type_dict(t) for t in p.inputs], "outputs": [type_dict(t) for t in p.outputs],
                             "layers": p.layers, "engine_bytes": p.engine_bytes, "build_seconds": p.build_seconds,
@@ -242,7 +247,7 @@ def format_report(r: CompileReport) -> str:
     width = max((len(p.name) for p in r.passes), default=4)
     for p in r.passes:
         extra = f"  {p.detail}" if p.detail else ""
-        lines.append(f"  {p.name:<{width}}  {p.seconds * 1000:8.1f} ms  nodes {p.nodes_before:>5} -> {p.nodes_after:<5}"
+        lines.append(f"  {p.name:<{width}}  {p.seconds * 1000:8.1f} ms  ops {p.nodes_before:>5} -> {p.nodes_after:<5}"
                      f"{extra}")
     lines.append(f"  {'total':<{width}}  {r.total_seconds * 1000:8.1f} ms")
     lines.extend(_format_decompositions(r))
@@ -269,8 +274,7 @@ def format_report(r: CompileReport) -> str:
             lines.append(f"    TensorRT refuses it: {part.emission_error}")
     lines.append(f"Ops left to PyTorch: {len(r.fallbacks)}")
     for f in r.fallbacks:
-        src = f" ({f.source})" if f.source else ""
-        lines.append(f"  %{f.node} {f.op}{src}: {f.reason}")
+        lines.append(f"  {f.source or f'%{f.node}'} ({f.op}): {f.reason}")
         if f.on_purpose:
             lines.append(f"      left to PyTorch on purpose: {f.on_purpose}")
         for rule, why in f.candidates:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import trt_passes
-from tests.models_for_tests import unsupported
+from tests.models_for_tests import mlp, unsupported
 from trt_passes.passes.report import SCHEMA
 from trt_passes.tools.cli import main
 
@@ -40,12 +40,13 @@ def report(i0_rule: Path) -> trt_passes.CompileReport:
     return trt_passes.explain(unsupported(), inputs=[X], min_block_size=1, rules=[i0_rule])
 
 
-def test_every_pass_is_listed_in_order_with_its_time_and_node_counts(report):
+def test_every_pass_is_listed_in_order_with_its_time_and_op_counts(report):
     assert [p.name for p in report.passes] == PIPELINE
     assert all(p.seconds >= 0 and p.nodes_before > 0 and p.nodes_after > 0 for p in report.passes)
     text = str(report)
     for p in report.passes:
-        assert f"{p.name} " in text and f"nodes {p.nodes_before:>5} -> {p.nodes_after}" in text
+        assert f"{p.name} " in text and f"ops {p.nodes_before:>5} -> {p.nodes_after}" in text
+    assert "ms  nodes" not in text  # the column counts ops, and says so
 
 
 def test_each_segment_has_typed_inputs_and_outputs_and_a_layer_count_without_an_engine(report):
@@ -67,7 +68,7 @@ def test_the_unsupported_op_is_left_to_pytorch_with_each_candidate_rule_and_its_
     assert rule == "i0_f16_only" and "f16" in why
     text = str(report)
     # torch.special.i0 is aten.special_i0 in torch.export's graph; its decomposition is aten.i0
-    assert "aten.i0.default (special_i0): no converter rule matched" in text
+    assert "\n  special_i0 (aten.i0.default): no converter rule matched" in text
     assert f"rule i0_f16_only: {why}" in text
 
 
@@ -87,6 +88,33 @@ def test_small_segments_merged_back_give_a_suggested_min_block_size():
     assert report.to_dict()["summary"]["suggested_min_block_size"] == 2
 
 
+def test_ops_left_to_pytorch_are_listed_in_model_order_by_their_source_name():
+    # Lowering turns each linear into a matrix product + add: the adds are new nodes with higher ids than the relu
+    # between them.
+    report = trt_passes.explain(mlp(), inputs=[X], min_block_size=1, torch_executed_ops=[torch.ops.aten.add.Tensor,
+                                                                                        torch.ops.aten.relu])
+    assert [(f.source, f.op) for f in report.fallbacks] == [
+        ("a/linear", "aten.add.Tensor"), ("relu", "aten.relu.default"), ("b/linear_1", "aten.add.Tensor")]
+    assert report.fallbacks[0].node > report.fallbacks[1].node  # id order would have put the relu first
+    listed = str(report).split("Ops left to PyTorch: 3\n")[1].splitlines()[:3]
+    assert listed == ["  a/linear (aten.add.Tensor): listed in torch_executed_ops",
+                      "  relu (aten.relu.default): listed in torch_executed_ops",
+                      "  b/linear_1 (aten.add.Tensor): listed in torch_executed_ops"]
+
+
+def test_small_segments_give_one_min_block_size_suggestion():
+    text = str(trt_passes.explain(unsupported(), inputs=[X], min_block_size=3))
+    assert text.count("min_block_size=2") == 1 and "min_block_size=1" not in text
+    assert "Suggestion: min_block_size=2 would also run in TensorRT the 2 ops whose segments were too small" in text
+
+
+def test_dynamic_sizes_are_named_by_the_input_and_axis_they_are():
+    batch = trt_passes.Input(min_shape=(1, 8), opt_shape=(4, 8), max_shape=(16, 8))
+    report = trt_passes.explain(mlp(), inputs=[batch])
+    (symbol,) = {d for t in report.partitions[0].inputs for d in t[4:-1].split(", ") if not d.isdigit()}
+    assert f"size {symbol} is input 0 ('x'), axis 0, compiled for 1..4..16 (min..opt..max)" in report.notes
+
+
 def test_json_has_the_documented_stable_keys(report):
     d = json.loads(json.dumps(report.to_dict()))
     assert d["schema"] == SCHEMA
@@ -95,7 +123,10 @@ def test_json_has_the_documented_stable_keys(report):
                             "segments": 2, "fallbacks": 1, "total_seconds": pytest.approx(report.total_seconds),
                             "suggested_min_block_size": None}
     assert [p["name"] for p in d["passes"]] == PIPELINE
-    assert set(d["passes"][0]) == {"name", "seconds", "nodes_before", "nodes_after", "detail"}
+    assert set(d["passes"][0]) == {"name", "seconds", "ops_before", "ops_after", "nodes_before", "nodes_after",
+                                   "detail"}
+    assert [(p["ops_before"], p["ops_after"]) for p in d["passes"]] == [
+        (p["nodes_before"], p["nodes_after"]) for p in d["passes"]]
     seg = d["partitions"][1]
     assert seg["inputs"] == [{"type": "f32[4, 8]", "dtype": "f32", "shape": [4, 8]}]
     assert seg["op_counts"]["aten.relu.default"] == 1 and isinstance(seg["layers"], int)

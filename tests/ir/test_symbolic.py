@@ -36,12 +36,25 @@ def test_expressions_other_than_size_arithmetic_are_refused():
 def test_binding_reads_symbols_from_input_shapes_and_checks_every_dim():
     shapes = [(SymDim("s0"), SymDim("s1")), (SymDim("s0"), 4, SymDim("2*s1"))]
     assert bind(shapes, [(3, 7), (3, 4, 14)]) == {"s0": 3, "s1": 7}
-    with pytest.raises(SymbolicError, match=r"dim 2 must be 2\*s1"):
+    with pytest.raises(SymbolicError, match=r"^input 1, axis 2 must be 14, got shape \(3, 4, 15\)$"):
         bind(shapes, [(3, 7), (3, 4, 15)])
-    with pytest.raises(SymbolicError, match="dim 1 must be 4"):
+    with pytest.raises(SymbolicError, match="input 1, axis 1 must be 4"):
         bind(shapes, [(3, 7), (3, 5, 14)])
-    with pytest.raises(SymbolicError, match=r"outside the compiled range 1\.\.4\.\.8"):
+    with pytest.raises(SymbolicError, match=r"^input 1, axis 0 is 4, but must equal input 0, axis 0, which is 3$"):
+        bind(shapes, [(3, 7), (4, 4, 14)])
+    with pytest.raises(SymbolicError, match=r"^input 0, axis 0 is 9, outside the range the program was compiled for: "
+                                            r"1\.\.8$"):
         bind(shapes, [(9, 7), (9, 4, 14)], {"s0": SymbolRange(1, 4, 8)})
+
+
+def test_binding_errors_name_inputs_and_axes_as_given_never_the_symbol():
+    shapes = [(SymDim("s0"), 4), (SymDim("s0"),)]
+    labels, origins = ["input 0 ('x')", "segment input 1"], {"s0": "input 2 ('ids'), axis 1"}
+    with pytest.raises(SymbolicError, match=r"^input 2 \('ids'\), axis 1 is 9, outside .*: 1\.\.8$") as info:
+        bind(shapes, [(9, 4), (9,)], {"s0": SymbolRange(1, 4, 8)}, labels, origins)
+    assert "s0" not in str(info.value)
+    with pytest.raises(SymbolicError, match=r"^input 0 \('x'\), axis 1 must be 4"):
+        bind(shapes, [(2, 5), (2,)], None, labels, origins)
 
 
 def test_a_profile_dim_is_the_expression_at_each_end_of_the_symbol_ranges():
