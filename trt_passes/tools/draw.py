@@ -6,8 +6,10 @@ constants are not drawn. Layout: nodes sit in layers (networkx topological gener
 the mean position of their producers, top to bottom; an expanded segment is laid out the same way inside its box.
 
 Elements carry classes and ids a tool (or a test) can find: ``g.segment#segment-NAME`` (``data-ops``,
-``data-layers``), ``g.fallback#node-ID`` (``data-op``, ``data-reason``), ``g.trt-node`` (``data-rule``), ``g.io``.
-Hovering shows a tooltip (``<title>``) with the details.
+``data-layers``), ``g.fallback#node-ID`` (``data-op``, ``data-reason``), ``g.trt-node`` (``data-rule``), ``g.io``,
+``g.edge`` (``data-tensors``: how many tensors it carries; ``data-types``). Hovering shows a tooltip (``<title>``)
+with the details; an edge carrying several tensors is labelled with their count and types. Lists of types are
+wrapped and shortened between types, never inside one. The HTML page pans (drag) and zooms (wheel) the drawing.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import networkx as nx
 from trt_passes.ir import Graph
 from trt_passes.ir.aten import packet_name
 from trt_passes.passes.report import CompileReport, Fallback, Partition
+from trt_passes.tools.graph_page import html_page
 
 SVG_NS = "http://www.w3.org/2000/svg"
 PALETTE = ("#4e79a7", "#59a14f", "#b07aa1", "#f28e2b", "#76b7b2", "#edc948", "#9c755f", "#bab0ac")
@@ -65,6 +68,8 @@ class Box:
 class Layout:
     boxes: dict[int, Box]
     edges: list[tuple[int, int]]
+    carried: dict[tuple[int, int], list[str]] = field(default_factory=dict)
+    """The types of the tensors each edge carries (one per distinct output of the producer the consumer reads)."""
     routes: list[list[tuple[float, float]]] = field(default_factory=list)
     """One polyline per edge (relative to the layout): out of the producer's bottom, through the free lanes of the
     layers it crosses, into the consumer's top."""
@@ -149,15 +154,44 @@ def layered_layout(boxes: dict[int, Box], edges: list[tuple[int, int]]) -> Layou
             points += [(cx, top), (cx, bottom)]
         points.append((b.x + b.width / 2, b.y))
         routes.append(points)
-    return Layout(boxes, list(edges), routes, total_w, max(y - V_GAP, 0.0))
+    return Layout(boxes, list(edges), {}, routes, total_w, max(y - V_GAP, 0.0))
 
 
 def _wrap(text: str, width: int = WRAP, max_lines: int = 4) -> list[str]:
+    """Prose wrapped at spaces; beyond ``max_lines`` the last line ends at a word with "…"."""
     lines = textwrap.wrap(text, width) or [""]
     if len(lines) > max_lines:
         lines = lines[:max_lines]
-        lines[-1] = lines[-1][: width - 1] + "…"
+        words = lines[-1].split(" ")
+        while len(" ".join(words)) + 2 > width and len(words) > 1:
+            words.pop()
+        lines[-1] = " ".join(words) + " …"
     return lines
+
+
+def wrap_items(prefix: str, items: list[str], width: int = WRAP, max_lines: int = 2) -> list[str]:
+    """``prefix`` and ``items`` joined by ", ", broken into lines only between items (a type such as
+    ``f32[1, 64, 56, 56]`` is never cut); items that do not fit in ``max_lines`` are counted: ``+3 more``."""
+    lines: list[str] = []
+    line, placed = prefix, False  # a line takes its first item whatever its length: an item is never cut
+    for i, item in enumerate(items):
+        piece = item + ("," if i < len(items) - 1 else "")
+        if placed and len(line) + 1 + len(piece) > width:
+            if len(lines) + 1 == max_lines:
+                lines.append(f"{line} +{len(items) - i} more")
+                return lines
+            lines.append(line)
+            line = "  " + piece
+        else:
+            line = f"{line} {piece}" if line.strip() else line + piece
+        placed = True
+    lines.append(line)
+    return lines
+
+
+def counted(types: list[str]) -> list[str]:
+    """``["f32[4, 8]", "f32[4, 8]", "i64[4]"]`` as ``["f32[4, 8] x2", "i64[4]"]``."""
+    return [t if n == 1 else f"{t} x{n}" for t, n in Counter(types).items()]
 
 
 def _segment_box(nid: int, part: Partition | None, name: str, colour: str, body: Graph, expand: bool) -> Box:
@@ -168,9 +202,10 @@ def _segment_box(nid: int, part: Partition | None, name: str, colour: str, body:
     summary = ", ".join(f"{op} x{n}" for op, n in counts)
     lines = [head]
     if not expand:
-        lines += _wrap(summary, WRAP, 3)
+        lines += wrap_items("", [f"{op} x{n}" for op, n in counts], WRAP, 3)
         if part:
-            lines += _wrap(f"in: {', '.join(part.inputs)}", WRAP, 2) + _wrap(f"out: {', '.join(part.outputs)}", WRAP, 2)
+            lines += wrap_items("in:", counted(part.inputs), WRAP, 2) + wrap_items("out:", counted(part.outputs),
+                                                                                  WRAP, 2)
     tooltip = "\n".join([head, summary] + ([f"inputs: {', '.join(part.inputs)}", f"outputs: {', '.join(part.outputs)}"]
                                            if part else []))
     box = Box(nid, lines, "segment", colour + "22", colour, tooltip,
@@ -216,8 +251,13 @@ def _graph_layout(g: Graph, partitions: dict[str, Partition], fallbacks: dict[in
             k += 1
         else:
             boxes[node.id] = _node_box(g, node.id, fallbacks.get(node.id), colour)
-    edges = sorted({(u, v) for u, v in g.nx.edges() if u in boxes and v in boxes})
-    return layered_layout(boxes, edges)
+    outputs: dict[tuple[int, int], set[int]] = {}
+    for u, v, index in g.nx.edges(data="index"):
+        if u in boxes and v in boxes:
+            outputs.setdefault((u, v), set()).add(index)
+    layout = layered_layout(boxes, sorted(outputs))
+    layout.carried = {e: [str(g.node(e[0]).outputs[i]) for i in sorted(idx)] for e, idx in outputs.items()}
+    return layout
 
 
 # ---- SVG -----------------------------------------------------------------------------------------------------
@@ -237,9 +277,19 @@ def _curve(points: list[tuple[float, float]]) -> str:
 
 def _emit(parent: ET.Element, layout: Layout, ox: float, oy: float) -> None:
     edges = ET.SubElement(parent, "g", {"class": "edges"})
-    for points in layout.routes:
-        ET.SubElement(edges, "path", {"d": _curve([(ox + x, oy + y) for x, y in points]), "fill": "none",
+    for edge, points in zip(layout.edges, layout.routes):
+        types = layout.carried.get(edge, [])
+        group = ET.SubElement(edges, "g", {"class": "edge", "data-tensors": str(len(types)),
+                                           "data-types": "; ".join(types)})
+        ET.SubElement(group, "title").text = "\n".join(types)
+        ET.SubElement(group, "path", {"d": _curve([(ox + x, oy + y) for x, y in points]), "fill": "none",
                                       "stroke": "#888888", "stroke-width": "1.2", "marker-end": "url(#arrow)"})
+        if len(types) > 1:  # one tensor's type is the producer's; several need saying
+            (x0, y0) = points[0]
+            label = wrap_items(f"{len(types)} tensors:", counted(types), WRAP, 1)[0]
+            ET.SubElement(group, "text", {"class": "edge-label", "x": f"{ox + x0 + 4:.1f}",
+                                          "y": f"{oy + y0 + LINE_H * 0.9:.1f}", "fill": "#555555",
+                                          "font-size": "10"}).text = label
     for box in layout.boxes.values():
         x, y = ox + box.x, oy + box.y
         attrs = {"class": box.kind}
@@ -289,12 +339,11 @@ def render_svg(graph: Graph, report: CompileReport, *, expand: bool = False) -> 
 
 
 def write_graph(path: str | Path, graph: Graph, report: CompileReport, *, expand: bool = False) -> Path:
-    """Write the drawing to ``path``: ``.svg`` as is, ``.html`` as a page holding the SVG."""
+    """Write the drawing to ``path``: ``.svg`` as is, ``.html`` as a page holding the SVG, which pans and zooms."""
     path = Path(path)
     svg = render_svg(graph, report, expand=expand)
     if path.suffix.lower() in (".html", ".htm"):
-        text = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>trt-passes partition</title></head>\n"
-                "<body style=\"margin:0\">\n" + svg + "\n</body></html>\n")
+        text = html_page(svg)
     elif path.suffix.lower() == ".svg":
         text = '<?xml version="1.0" encoding="UTF-8"?>\n' + svg + "\n"
     else:
