@@ -23,7 +23,7 @@ frontend's importer. Only ``dynamo`` takes dynamic inputs; only ``torch_compile`
 
 from __future__ import annotations
 
-from trt_passes.frontends.base import CompileGraph, DynamicDims, Frontend, FrontendError
+from trt_passes.frontends.base import CallInputs, CompileGraph, DynamicDims, Frontend, FrontendError
 from trt_passes.frontends.dynamo import DynamoFrontend
 from trt_passes.frontends.fx import FxFrontend
 from trt_passes.frontends.torch_compile import TorchCompileFrontend
@@ -55,5 +55,5 @@ def frontends_taking_dynamic_inputs() -> list[str]:
     return sorted({f.name for f in FRONTENDS.values() if f.takes_dynamic_inputs})
 
 
-__all__ = ["FRONTENDS", "CompileGraph", "DynamicDims", "Frontend", "FrontendError", "frontends_taking_dynamic_inputs",
-           "get_frontend"]
+__all__ = ["FRONTENDS", "CallInputs", "CompileGraph", "DynamicDims", "Frontend", "FrontendError",
+           "frontends_taking_dynamic_inputs", "get_frontend"]

@@ -6,8 +6,9 @@ form its users expect (:meth:`Frontend.wrap`). It declares what it can do instea
 model's graphs itself, when the model is called, and compiles each with the driver's :data:`CompileGraph`).
 
 What comes in is plain data, so a frontend needs nothing from the package above it: example tensors (or the
-positional/keyword structure of them), per positional input the range of each dynamic axis, and which decompositions
-lower the model (:data:`~trt_passes.ir.decompositions.DECOMPOSITIONS`: ``"rules"`` or ``"pytorch"``).
+positional/keyword structure of them: a tuple, a dict, or :class:`CallInputs` for both), per argument the range
+of each dynamic axis, and which decompositions lower the model
+(:data:`~trt_passes.ir.decompositions.DECOMPOSITIONS`: ``"rules"`` or ``"pytorch"``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -22,10 +24,11 @@ import torch.fx
 
 from trt_passes.ir.decompositions import DECOMPOSITIONS, PYTORCH_DECOMPOSITIONS, check_decompositions
 from trt_passes.ir.graph import Graph
-from trt_passes.ir.symbolic import SymbolRange
 
-DynamicDims = Sequence[Mapping[int, SymbolRange]]
-"""Per positional input, its dynamic axes and their ranges (``{0: SymbolRange(1, 8, 32)}``; empty: static)."""
+DynamicDims = Sequence[Any]
+"""Per argument (positional, then keyword in order), its dynamic axes and their ranges: ``{0: SymbolRange(1, 8,
+32)}`` for a tensor (empty: static), the same nested tuple/list/dict structure for a container argument, None for a
+constant."""
 
 CompileGraph = Callable[[Graph], tuple[torch.fx.GraphModule, Any]]
 """The driver's compiler for one imported graph: runs the pipeline on it and returns (the runtime program, the
@@ -70,8 +73,18 @@ class Frontend(ABC):
             raise FrontendError(f"ir={self.name!r} compiles static shapes only; it takes no dynamic dims")
 
 
+@dataclass(frozen=True, eq=False)  # tensors have no truth value: no generated __eq__
+class CallInputs:
+    """Example inputs given both positionally and by keyword (each may be nested tuples, lists and dicts)."""
+
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
 def split_inputs(inputs: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """Example inputs as (positional arguments, keyword arguments)."""
+    if isinstance(inputs, CallInputs):
+        return tuple(inputs.args), dict(inputs.kwargs)
     if isinstance(inputs, torch.Tensor):
         return (inputs,), {}
     if isinstance(inputs, Mapping):
@@ -99,5 +112,5 @@ def eval_mode(model: Any) -> Iterator[None]:
             m.training = flag
 
 
-__all__ = ["DECOMPOSITIONS", "PYTORCH_DECOMPOSITIONS", "CompileGraph", "DynamicDims", "Frontend", "FrontendError",
-           "check_decompositions", "eval_mode", "split_inputs"]
+__all__ = ["DECOMPOSITIONS", "PYTORCH_DECOMPOSITIONS", "CallInputs", "CompileGraph", "DynamicDims", "Frontend",
+           "FrontendError", "check_decompositions", "eval_mode", "split_inputs"]

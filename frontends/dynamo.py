@@ -14,6 +14,7 @@ is imported the second way at once, the reason recorded in ``graph.meta[DECOMPOS
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -75,8 +76,9 @@ def decomposed_on_import(decompositions: str = "rules") -> frozenset[str]:
     return frozenset(in_place | {op_name_of(op) for op in torch.export.default_decompositions()})
 
 
-def export_dynamic_shapes(dims: DynamicDims | None) -> tuple[dict[int, Any] | None, ...] | None:
-    """``torch.export``'s ``dynamic_shapes`` for positional inputs whose dynamic axes have the ranges ``dims``.
+def export_dynamic_shapes(dims: DynamicDims | None) -> tuple[Any, ...] | None:
+    """``torch.export``'s ``dynamic_shapes`` for arguments (positional, then keyword) whose dynamic axes have the
+    ranges ``dims``; a container argument's entry mirrors it (a tuple of per-tensor entries, ...).
 
     Each dynamic axis becomes a ``torch.export.Dim`` with its min and max. Axes of different inputs with the same
     position and the same (min, opt, max) share one Dim: that is how a batch or sequence dim common to
@@ -84,19 +86,25 @@ def export_dynamic_shapes(dims: DynamicDims | None) -> tuple[dict[int, Any] | No
     every input is static.
     """
     shared: dict[tuple[int, SymbolRange], Any] = {}
-    out: list[dict[int, Any] | None] = []
-    for axes in dims or ():
-        if not axes:
-            out.append(None)
-            continue
-        per_input = {}
-        for axis, dim_range in axes.items():
-            key = (axis, dim_range)
-            if key not in shared:
-                shared[key] = torch.export.Dim(f"d{len(shared)}_axis{axis}", min=dim_range.min, max=dim_range.max)
-            per_input[axis] = shared[key]
-        out.append(per_input)
-    return tuple(out) if any(o is not None for o in out) else None
+
+    def spec(d: Any) -> Any:
+        if isinstance(d, Mapping) and all(isinstance(k, int) for k in d):  # one tensor's axes (empty: static)
+            axes = {}
+            for axis, dim_range in d.items():
+                key = (axis, dim_range)
+                if key not in shared:
+                    shared[key] = torch.export.Dim(f"d{len(shared)}_axis{axis}", min=dim_range.min,
+                                                   max=dim_range.max)
+                axes[axis] = shared[key]
+            return axes or None
+        if isinstance(d, Mapping):
+            return {k: spec(v) for k, v in d.items()}
+        if isinstance(d, (list, tuple)):
+            return type(d)(spec(v) for v in d)
+        return None
+
+    out = tuple(spec(d) for d in dims or ())
+    return out if shared else None
 
 
 def import_model(model: torch.nn.Module | ExportedProgram, inputs: Any, dynamic_shapes: Any = None,

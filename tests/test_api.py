@@ -6,7 +6,7 @@ import warnings
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import trt_passes
@@ -117,6 +117,7 @@ def test_nested_and_keyword_inputs_compile_and_match_eager(seed):
         expected = model((a, b), mask=mask)
         # float32 Linear + ReLU + add + mul: reordered accumulation only, well inside 1e-5 relative
         assert max_relative_error(compiled((a, b), mask), expected) <= 1e-5
+        assert max_relative_error(compiled(mask=mask, pair=(a, b)), expected) <= 1e-5  # as the model is called
 
 
 def _nested():
@@ -125,6 +126,42 @@ def _nested():
         _cache["nested"] = compile_quietly_with(PairAndMask().eval(), arg_inputs=[(spec, spec)],
                                                 kwarg_inputs={"mask": spec}, min_block_size=1)
     return _cache["nested"]
+
+
+class Scaled(torch.nn.Module):
+    """A keyword-only tensor input: it stays a keyword beside the positional one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.lin = torch.nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor, *, scale: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.lin(x)) * scale
+
+
+def test_positional_and_keyword_only_inputs_reach_torch_export_together():
+    x, scale = torch.randn(4, 8), torch.rand(4, 8) + 0.5
+    compiled = compile_quietly_with(Scaled().eval(), arg_inputs=[x], kwarg_inputs={"scale": scale},
+                                    min_block_size=1)
+    assert len(compiled.compile_report.partitions) == 1
+    with torch.no_grad():
+        assert max_relative_error(compiled(x, scale=scale), Scaled().eval()(x, scale=scale)) <= 1e-5
+
+
+@settings(max_examples=3)
+@given(n=st.integers(1, 8), seed=st.integers(0, 2**31 - 1))
+def test_dynamic_inputs_nested_in_a_tuple_argument_stay_dynamic(n, seed):
+    gen = torch.Generator().manual_seed(seed)
+    a, b, mask = (torch.randn(n, 8, generator=gen, dtype=torch.float64).float() for _ in range(3))
+    if "nested_dynamic" not in _cache:
+        batch = trt_passes.Input(min_shape=(1, 8), opt_shape=(4, 8), max_shape=(8, 8))
+        _cache["nested_dynamic"] = compile_quietly_with(PairAndMask().eval(), arg_inputs=[(batch, batch)],
+                                                        kwarg_inputs={"mask": batch}, min_block_size=1)
+    compiled = _cache["nested_dynamic"]
+    assert len(compiled.compile_report.partitions) == 1
+    with torch.no_grad():
+        assert max_relative_error(compiled((a, b), mask=mask), PairAndMask().eval()((a, b), mask)) <= 1e-5
 
 
 def compile_quietly_with(model, **kwargs):

@@ -37,7 +37,13 @@ from trt_passes.backend.segment_module import SegmentModule
 from trt_passes.backend.snapshot import snapshot_constants
 from trt_passes.diagnose import check_model, input_error, torch_failure_logs_quiet
 from trt_passes.dsl import RuleLibrary, load_rules
-from trt_passes.frontends import Frontend, FrontendError, frontends_taking_dynamic_inputs, get_frontend
+from trt_passes.frontends import (
+    CallInputs,
+    Frontend,
+    FrontendError,
+    frontends_taking_dynamic_inputs,
+    get_frontend,
+)
 from trt_passes.ir import Graph
 from trt_passes.ir.decompositions import DECOMPOSITIONS_REASON, DECOMPOSITIONS_TAKEN, PYTORCH_DECOMPOSITIONS
 from trt_passes.ir.ops import OpRegistry
@@ -221,7 +227,7 @@ def import_graph(frontend: Frontend, model: Any, inputs: ModelCall | Sequence[An
         have = "has a dynamic shape" if len(which) == 1 else "have dynamic shapes"
         raise ValueError(f"input {', '.join(which)} {have} (min_shape != max_shape); ir={frontend.name!r} compiles "
                          f"static shapes only: use {capable}")
-    examples = _frontend_examples(call.examples(), dynamic)
+    examples = _frontend_examples(call.examples())
     with compiling(), torch_failure_logs_quiet():
         try:
             graph = (frontend.import_model(model, examples, dims, decompositions=decompositions) if dynamic
@@ -239,13 +245,10 @@ def import_graph(frontend: Frontend, model: Any, inputs: ModelCall | Sequence[An
     return graph
 
 
-def _frontend_examples(call: ModelCall, dynamic: bool) -> Any:
-    """The examples in a frontend's terms: a tuple of positional arguments or a dict of keyword arguments."""
+def _frontend_examples(call: ModelCall) -> Any:
+    """The examples in a frontend's terms: a tuple of positional arguments, a dict of keyword arguments, or both."""
     if call.args and call.kwargs:
-        raise ValueError(f"positional inputs together with keyword inputs ({', '.join(call.kwargs)}) are not "
-                         "supported yet: give every input positionally, or every one as a keyword")
-    if dynamic and any(has_dynamic_dims(d) and not all(isinstance(k, int) for k in d) for d in call.dynamic_dims()):
-        raise ValueError("a dynamic Input nested inside a tuple, list or dict argument is not supported yet")
+        return CallInputs(tuple(call.args), dict(call.kwargs))
     return dict(call.kwargs) if call.kwargs else tuple(call.args)
 
 
