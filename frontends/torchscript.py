@@ -9,7 +9,8 @@ other frontend. Control flow is specialised to the example inputs, as tracing al
 
 The result is the compiled program with every TensorRT segment a call to ``torch.ops.trt_passes.execute_engine``
 (see :mod:`trt_passes.backend.engine_op`), scripted: ``torch.jit.save`` / ``torch.jit.load`` round-trip it in any
-process that has imported ``trt_passes``. It takes the tensor inputs positionally.
+process that has imported ``trt_passes``. It takes the tensor inputs positionally: inputs the model takes nested
+(a tuple of tensors) or by keyword come flattened, in call order.
 """
 
 from __future__ import annotations
@@ -112,17 +113,24 @@ class _AtenRecorder(TorchDispatchMode):
 
 
 def capture_aten(script: torch.jit.ScriptModule, inputs: Any) -> torch.fx.GraphModule:
-    """The ATen ops ``script`` runs on ``inputs``, as an FX graph (weights are constants of the graph)."""
+    """The ATen ops ``script`` runs on ``inputs`` (nested as it takes them), as an FX graph taking their tensor
+    leaves in order (weights are constants of the graph)."""
     args, kwargs = split_inputs(inputs)
-    if kwargs:
-        raise FrontendError("ir='torchscript' takes positional inputs only; pass inputs as a list")
-    if not all(isinstance(a, torch.Tensor) for a in args):
-        raise FrontendError("ir='torchscript' takes tensor inputs only")
-    recorder = _AtenRecorder(args)
+    recorder = _AtenRecorder(tensor_leaves(inputs))
     with eval_mode(script), torch.no_grad(), recorder:
-        out = script(*args)
+        out = script(*args, **kwargs)
     recorder.graph.output(pytree.tree_map(recorder.node_of, out))
     return torch.fx.GraphModule(recorder.constants, recorder.graph, class_name="TorchScriptAten")
+
+
+def tensor_leaves(inputs: Any) -> tuple[torch.Tensor, ...]:
+    """The tensors of the example inputs, flattened in call order: what the compiled ScriptModule takes."""
+    args, kwargs = split_inputs(inputs)
+    leaves = pytree.tree_leaves((args, kwargs))
+    if not all(isinstance(x, torch.Tensor) or x is None for x in leaves):
+        raise FrontendError("ir='torchscript' takes tensor inputs only (nested in tuples, lists and dicts as the "
+                            "model takes them)")
+    return tuple(x for x in leaves if isinstance(x, torch.Tensor))
 
 
 class TorchScriptFrontend(Frontend):
@@ -132,7 +140,7 @@ class TorchScriptFrontend(Frontend):
                      decompositions: str = "rules") -> Graph:
         self.refuse_dynamic_dims(dynamic_dims)
         script = to_script_module(model, examples)
-        graph = import_model(capture_aten(script, examples), examples, decompositions=decompositions)
+        graph = import_model(capture_aten(script, examples), tensor_leaves(examples), decompositions=decompositions)
         graph.meta["frontend"] = "torchscript"
         return graph
 

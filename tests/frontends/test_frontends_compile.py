@@ -137,6 +137,21 @@ def test_torchscript_traces_a_module_it_cannot_script_and_says_so():
     assert not any("traced it" in w for w in caught)  # resnet18 scripts
 
 
+class PairAndScale(torch.nn.Module):
+    def forward(self, pair: tuple[torch.Tensor, torch.Tensor], scale: torch.Tensor) -> torch.Tensor:
+        return torch.relu(pair[0] * scale) + pair[1]
+
+
+@pytest.mark.parametrize("ir", ["fx", "torchscript"])
+def test_fx_and_torchscript_take_nested_and_keyword_inputs_and_their_result_takes_the_tensors_flattened(ir: str):
+    a, b, scale = (torch.randn(3, 4, generator=torch.Generator().manual_seed(i)) for i in range(3))
+    result = trt_passes.compile(PairAndScale(), ir=ir, arg_inputs=[(a, b)], kwarg_inputs={"scale": scale},
+                                min_block_size=1, runtime="reference")
+    assert len(result.compile_report.partitions) == 1
+    # relu(a * scale) + b: one rounding per op in float32, the same in TensorRT's reference semantics
+    assert torch.equal(run(result, (a, b, scale)), PairAndScale()((a, b), scale))
+
+
 # ---- torch_compile -------------------------------------------------------------------------------------------------
 def test_torch_compile_compiles_on_first_call_and_again_for_new_shapes():
     m = small_cnn()
