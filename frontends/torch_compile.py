@@ -1,6 +1,8 @@
 """``ir="torch_compile"``: ``trt_passes.compile(model, ir="torch_compile")`` returns ``torch.compile(model,
 backend=<trt_passes backend>, dynamic=False)``: nothing is compiled until the first call, and a call with new input
-shapes recompiles (static shapes: each shape gets its own engines).
+shapes recompiles (static shapes: each shape gets its own engines). ``torch.compile(model, backend="trt_passes")``
+with TorchDynamo's default ``dynamic`` works too: when TorchDynamo recaptures a graph with symbolic sizes after a
+shape changed, the backend compiles that graph once per shape it is called with (:class:`PerShapeGraph`).
 
 Each FX graph TorchDynamo captures (torch-level calls, weights as graph inputs) is brought into the IR here:
 
@@ -114,16 +116,48 @@ def dynamo_backend(compile_graph: CompileGraph, known_weights: set[int] | None =
     ``decompositions`` as for :meth:`Frontend.import_model`."""
     known = set(known_weights or ())
 
-    def trt_passes_backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any], **kwargs: Any) -> CompiledGraph:
-        if kwargs.get("options"):
-            raise TypeError("pass compile options to trt_passes.compile(...), not to torch.compile's options=")
+    def compile_captured(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> CompiledGraph:
         graph, user = import_captured(gm, list(example_inputs), known, decompositions)
         program, report = compile_graph(graph)
         if on_report is not None:
             on_report(report)
         return CompiledGraph(PyTreeProgram(program, graph.meta), user, report)
 
+    def trt_passes_backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any],
+                           **kwargs: Any) -> CompiledGraph | PerShapeGraph:
+        if kwargs.get("options"):
+            raise TypeError("pass compile options to trt_passes.compile(...), not to torch.compile's options=")
+        if any(_symbolic(x) for x in example_inputs):
+            return PerShapeGraph(gm, compile_captured)
+        return compile_captured(gm, example_inputs)
+
     return trt_passes_backend
+
+
+def _symbolic(x: Any) -> bool:
+    """A size TorchDynamo left symbolic: a SymInt input, or a tensor with a SymInt dim."""
+    if isinstance(x, torch.SymInt):
+        return True
+    return isinstance(x, torch.Tensor) and any(isinstance(d, torch.SymInt) for d in x.shape)
+
+
+class PerShapeGraph:
+    """A graph TorchDynamo captured with symbolic sizes: with ``torch.compile``'s default ``dynamic=None`` it does so
+    once an input's shape changes, passing the sizes as SymInt inputs. TensorRT needs each size bounded, and
+    TorchDynamo gives no bound, so this compiles the graph once per combination of input shapes and size values it
+    is called with (as ``dynamic=False`` would, without TorchDynamo recompiling), each one static."""
+
+    def __init__(self, gm: torch.fx.GraphModule, compile_captured: Callable[..., CompiledGraph]) -> None:
+        self.gm = gm
+        self.compile_captured = compile_captured
+        self.compiled: dict[tuple[Any, ...], CompiledGraph] = {}
+
+    def __call__(self, *args: Any) -> Any:
+        key = tuple((tuple(a.shape), a.dtype, a.device) if isinstance(a, torch.Tensor) else a for a in args)
+        compiled = self.compiled.get(key)
+        if compiled is None:
+            compiled = self.compiled[key] = self.compile_captured(self.gm, args)
+        return compiled(*args)
 
 
 class TorchCompileFrontend(Frontend):

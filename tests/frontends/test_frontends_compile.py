@@ -22,7 +22,10 @@ import torch.fx
 
 import trt_passes
 from benchmarks.zoo import bert, resnet18
+from trt_passes.compiler import graph_compiler
 from trt_passes.frontends.calling import PyTreeProgram
+from trt_passes.frontends.torch_compile import dynamo_backend
+from trt_passes.passes.settings import CompileSettings
 from trt_passes.tools.parity import TOLERANCE, max_relative_error
 
 IRS = ["dynamo", "fx", "torchscript", "torch_compile"]
@@ -174,6 +177,24 @@ def test_the_trt_passes_backend_is_registered_by_name_and_as_an_entry_point():
     fn = torch.compile(m, backend="trt_passes", options={"min_block_size": 1, "runtime": "reference",
                                                          "disable_tf32": True})
     assert max_relative_error(run(fn, (x,)), run(m, (x,))) <= 1e-4
+
+
+def test_with_torch_compiles_default_dynamic_the_backend_compiles_symbolic_graphs_once_per_shape():
+    # dynamic=None (the default): TorchDynamo recaptures with a symbolic batch once the batch changes
+    m = small_cnn()
+    reports = []
+    fn = torch.compile(m, backend=dynamo_backend(graph_compiler(CompileSettings(min_block_size=1,
+                                                                                runtime="reference")),
+                                                 on_report=reports.append))
+    for batch in (1, 3, 5, 3):
+        x = torch.randn(batch, 3, 8, 8, generator=torch.Generator().manual_seed(batch))
+        # float32 conv/linear through the reference runtime: reordered sums only
+        assert max_relative_error(run(fn, (x,)), run(m, (x,))) <= 1e-4
+    assert len(reports) == 3  # batches 1, 3 and 5; the second call at 3 reuses its program
+    by_name = torch.compile(m, backend="trt_passes", options={"min_block_size": 1, "runtime": "reference"})
+    for batch in (2, 4):
+        x = torch.randn(batch, 3, 8, 8, generator=torch.Generator().manual_seed(batch))
+        assert max_relative_error(run(by_name, (x,)), run(m, (x,))) <= 1e-4
 
 
 BY_NAME = """
