@@ -16,6 +16,10 @@ from trt_passes.passes.partition import FullCompilationError
 from trt_passes.tools.parity import TOLERANCE, max_relative_error
 
 X = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
+# A Linear's matrix product may run in TF32 (TensorRT's default): operands rounded to 10 mantissa bits (epsilon
+# 9.8e-4), a few epsilons over an 8- or 16-term sum; 5e-3 as --check accepts with TF32. Enough for these tests,
+# which check how inputs reach the program: a misplaced input is off by O(1).
+TF32_TOLERANCE = 5e-3
 
 
 def compile_quietly(model, **options):
@@ -104,7 +108,7 @@ class PairAndMask(torch.nn.Module):
 def test_one_tensor_as_inputs_is_the_models_one_input():
     compiled = compile_quietly_with(mlp(), inputs=X, min_block_size=1)
     with torch.no_grad():
-        assert max_relative_error(compiled(X), mlp()(X)) <= 1e-5
+        assert max_relative_error(compiled(X), mlp()(X)) <= TF32_TOLERANCE
 
 
 @given(st.integers(0, 2**31 - 1))
@@ -115,9 +119,8 @@ def test_nested_and_keyword_inputs_compile_and_match_eager(seed):
     compiled = _nested()
     with torch.no_grad():
         expected = model((a, b), mask=mask)
-        # float32 Linear + ReLU + add + mul: reordered accumulation only, well inside 1e-5 relative
-        assert max_relative_error(compiled((a, b), mask), expected) <= 1e-5
-        assert max_relative_error(compiled(mask=mask, pair=(a, b)), expected) <= 1e-5  # as the model is called
+        assert max_relative_error(compiled((a, b), mask), expected) <= TF32_TOLERANCE
+        assert max_relative_error(compiled(mask=mask, pair=(a, b)), expected) <= TF32_TOLERANCE  # as the model is
 
 
 def _nested():
@@ -146,7 +149,7 @@ def test_positional_and_keyword_only_inputs_reach_torch_export_together():
                                     min_block_size=1)
     assert len(compiled.compile_report.partitions) == 1
     with torch.no_grad():
-        assert max_relative_error(compiled(x, scale=scale), Scaled().eval()(x, scale=scale)) <= 1e-5
+        assert max_relative_error(compiled(x, scale=scale), Scaled().eval()(x, scale=scale)) <= TF32_TOLERANCE
 
 
 @settings(max_examples=3)
@@ -161,7 +164,7 @@ def test_dynamic_inputs_nested_in_a_tuple_argument_stay_dynamic(n, seed):
     compiled = _cache["nested_dynamic"]
     assert len(compiled.compile_report.partitions) == 1
     with torch.no_grad():
-        assert max_relative_error(compiled((a, b), mask=mask), PairAndMask().eval()((a, b), mask)) <= 1e-5
+        assert max_relative_error(compiled((a, b), mask=mask), PairAndMask().eval()((a, b), mask)) <= TF32_TOLERANCE
 
 
 def compile_quietly_with(model, **kwargs):
