@@ -15,6 +15,7 @@ share a cache folder across users or machines need the same key file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -80,9 +81,8 @@ def _create_key(path: Path) -> bytes:
     finally:
         os.close(fd)
     try:
-        os.link(tmp, path)  # never replaces a key another process made meanwhile: theirs wins, both use it
-    except FileExistsError:
-        pass
+        with contextlib.suppress(FileExistsError):  # never replaces a key another process made: theirs wins
+            os.link(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return _read_key(path)
