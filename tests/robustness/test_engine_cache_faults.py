@@ -179,7 +179,18 @@ def test_a_read_only_folder_serves_what_it_holds_and_warns_instead_of_storing(tm
         assert not build_cached(body(bias(8)), SETTINGS, folder)[1]
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes read-only folders")
+def test_a_cache_path_under_a_file_warns_and_compiles(tmp_path: Path) -> None:
+    # The unusable folder every user meets, root included (root ignores permission bits: see the next test).
+    blocker = tmp_path / "a_file"
+    blocker.write_bytes(b"not a folder")
+    with pytest.warns(RuntimeWarning, match="compiling without the engine cache"):
+        built, hit = build_cached(body(bias(9)), SETTINGS, blocker / "engines")
+    assert not hit and built.num_layers >= 1
+    assert blocker.read_bytes() == b"not a folder"
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root ignores permission bits; the test above covers an unusable folder as root")
 def test_a_folder_without_write_permission_warns_and_compiles(tmp_path: Path) -> None:
     folder, _ = _stored(tmp_path)
     folder.chmod(0o555)
