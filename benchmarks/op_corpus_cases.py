@@ -49,12 +49,15 @@ _UNARY: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], float, float, in
     "exp": (torch.exp, -3, 3, -3, 4), "expm1": (torch.expm1, -3, 3, -3, 4), "log": (torch.log, 0.1, 4, 1, 9),
     "log2": (torch.log2, 0.1, 4, 1, 9), "log10": (torch.log10, 0.1, 4, 1, 9), "log1p": (torch.log1p, -0.5, 4, 0, 9),
     "sqrt": (torch.sqrt, 0.1, 4, 0, 9), "rsqrt": (torch.rsqrt, 0.1, 4, 1, 9),
-    "reciprocal": (torch.reciprocal, 0.5, 4, 1, 9), "sin": (torch.sin, -3, 3, -5, 6), "cos": (torch.cos, -3, 3, -5, 6),
-    "tan": (torch.tan, -1.2, 1.2, -1, 2), "asin": (torch.asin, -0.9, 0.9, -1, 2), "acos": (torch.acos, -0.9, 0.9, -1, 2),
+    "reciprocal": (torch.reciprocal, 0.5, 4, 1, 9),
+    "sin": (torch.sin, -3, 3, -5, 6), "cos": (torch.cos, -3, 3, -5, 6),
+    "tan": (torch.tan, -1.2, 1.2, -1, 2), "asin": (torch.asin, -0.9, 0.9, -1, 2),
+    "acos": (torch.acos, -0.9, 0.9, -1, 2),
     "atan": (torch.atan, -3, 3, -5, 6), "sinh": (torch.sinh, -3, 3, -3, 4), "cosh": (torch.cosh, -3, 3, -3, 4),
     "asinh": (torch.asinh, -3, 3, -5, 6), "acosh": (torch.acosh, 1.1, 4, 1, 6), "atanh": (torch.atanh, -0.9, 0.9, 0, 1),
     "erf": (torch.erf, -3, 3, -3, 4), "ceil": (torch.ceil, -3, 3, -5, 6), "floor": (torch.floor, -3, 3, -5, 6),
-    "round": (torch.round, -3, 3, -5, 6), "trunc": (torch.trunc, -3, 3, -5, 6), "sigmoid": (torch.sigmoid, -3, 3, -3, 4),
+    "round": (torch.round, -3, 3, -5, 6), "trunc": (torch.trunc, -3, 3, -5, 6),
+    "sigmoid": (torch.sigmoid, -3, 3, -3, 4),
     "tanh": (torch.tanh, -3, 3, -3, 4),
 }
 for _name, (_fn, _lo, _hi, _ilo, _ihi) in _UNARY.items():
@@ -63,7 +66,8 @@ for _name, (_fn, _lo, _hi, _ilo, _ihi) in _UNARY.items():
     case(_name, "i32", _fn, i(2, 3, lo=_ilo, hi=_ihi, dtype=torch.int32))
 case("clamp", "scalars f32", lambda x: torch.clamp(x, -1.0, 1.0), f(2, 3))
 case("clamp", "scalars i64", lambda x: torch.clamp(x, -2, 2), i(2, 3))
-case("clamp", "Tensor bounds", lambda x, lo, hi: torch.clamp(x, lo, hi), f(2, 3), f(2, 3, lo=-2, hi=-1), f(3, lo=1, hi=2))
+case("clamp", "Tensor bounds", lambda x, lo, hi: torch.clamp(x, lo, hi), f(2, 3), f(2, 3, lo=-2, hi=-1),
+     f(3, lo=1, hi=2))
 case("clamp", "Tensor min only", lambda x, lo: torch.clamp(x, min=lo), f(2, 3), f(1, 3))
 
 # ---- binary arithmetic ----------------------------------------------------------------------------------------------

@@ -15,6 +15,17 @@ from trt_passes.backend.tensorrt_import import TensorRTNotAvailableError
 from trt_passes.passes.context import PassContext
 
 
+class SegmentBuildError(RuntimeError):
+    """TensorRT refused to build a segment's engine. ``nodes``: the ids its ops had in the partitioned graph, which
+    the driver leaves to PyTorch when it compiles again (``reason`` says why)."""
+
+    def __init__(self, segment: str, nodes: list[int], error: EmissionError) -> None:
+        super().__init__(f"segment {segment}: {error}")
+        self.segment, self.nodes, self.error = segment, nodes, error
+        first = str(error).splitlines()[0]
+        self.reason = f"TensorRT failed to build the engine of its segment ({segment}): {first}"
+
+
 def record_numerics(ctx: PassContext) -> Numerics:
     """Write the engines' numerics into every segment body and the report."""
     numerics = Numerics(tf32=not ctx.settings.disable_tf32)
@@ -36,10 +47,15 @@ def run(ctx: PassContext, params: dict[str, str]) -> str:
     for node in list(ctx.graph.all_nodes()):
         if node.op != "segment":
             continue
-        artifact, hit = build_cached(node.attrs["body"], settings, ctx.settings.cache_dir,
-                                     ctx.settings.engine_cache_size)
-        ctx.graph.replace_node(node.id, attrs={**node.attrs, "engine": artifact})
         record = records.get(node.attrs["name"])
+        try:
+            artifact, hit = build_cached(node.attrs["body"], settings, ctx.settings.cache_dir,
+                                         ctx.settings.engine_cache_size)
+        except EmissionError as e:
+            if record is None or not record.nodes:
+                raise
+            raise SegmentBuildError(node.attrs["name"], record.nodes, e) from e
+        ctx.graph.replace_node(node.id, attrs={**node.attrs, "engine": artifact})
         if record is not None:
             record.layers = artifact.num_layers
             record.engine_bytes = len(artifact.engine)

@@ -26,6 +26,10 @@ from trt_passes.passes.context import PassContext
 from trt_passes.passes.convert import DEFAULT_RULESETS
 from trt_passes.passes.report import Fallback, Partition
 
+LEAVE_TO_PYTORCH = "leave_to_pytorch"
+"""``graph.meta`` key: ``{node id: reason}`` of ops to leave to PyTorch whatever rule matches them (the driver sets it
+when an earlier attempt's TensorRT build of their segment failed)."""
+
 
 class FullCompilationError(RuntimeError):
     """``require_full_compilation=True`` and some ops cannot run in TensorRT."""
@@ -35,10 +39,14 @@ def classify(ctx: PassContext, rulesets: Sequence[Any]) -> dict[int, Fallback | 
     """For every op node: None when supported, else the :class:`Fallback` saying why not."""
     g = ctx.graph
     verdicts: dict[int, Fallback | None] = {}
+    forced: dict[int, str] = g.meta.pop(LEAVE_TO_PYTORCH, {})
     for node in g.nodes():
         if node.op in STRUCTURAL_OPS:
             continue
         source = node.provenance.source
+        if node.id in forced:
+            verdicts[node.id] = Fallback(node.id, node.op, source, forced[node.id])
+            continue
         if ctx.settings.executes_in_torch(node.op):
             verdicts[node.id] = Fallback(node.id, node.op, source, "listed in torch_executed_ops")
             continue
@@ -60,20 +68,22 @@ def classify(ctx: PassContext, rulesets: Sequence[Any]) -> dict[int, Fallback | 
 
 
 def _replaceable(ctx: PassContext, node: Any, match: Any) -> Fallback | None:
-    """None when the matched converter can build its replacement. With symbolic sizes it is built (not committed)
-    first: an op whose type inference needs a size static makes the node stay in PyTorch, with that reason."""
-    if not _symbols_of(ctx.graph, node):
-        return None
+    """None when the matched converter can build its replacement. It is built (not committed) first: a right side
+    whose type inference fails (a size an op needs static, with symbolic sizes; or operands the TensorRT layer
+    refuses, such as inputs of different dtypes to a concatenation) leaves the node to PyTorch with that reason,
+    since leaving it there works where the compile would otherwise fail."""
     try:
         check_applicable(ctx.graph, match, ctx.ops)
     except RuleApplicationError as e:
         cause: BaseException | None = e
         while cause is not None and not isinstance(cause, SymbolicError):
             cause = cause.__cause__
-        if cause is None:
-            raise  # a rule bug, not a symbolic size: fail loudly as the converter would
+        if cause is not None:
+            return Fallback(node.id, node.op, node.provenance.source,
+                            f"rule {match.rule.name} cannot build its replacement with run-time sizes: {cause}")
+        detail = e.detail.splitlines()[0]
         return Fallback(node.id, node.op, node.provenance.source,
-                        f"rule {match.rule.name} cannot build its replacement with run-time sizes: {cause}")
+                        f"rule {match.rule.name} cannot build its replacement: {detail}")
     return None
 
 
@@ -265,5 +275,5 @@ def run(ctx: PassContext, params: dict[str, str]) -> str:
         ops = [g.node(n).op for n in members]
         seg = extract_segment(g, members, name)
         ctx.report.partitions.append(Partition(name, ops, [str(g.type(v)) for v in g.inputs(seg)],
-                                               [str(t) for t in g.node(seg).outputs]))
+                                               [str(t) for t in g.node(seg).outputs], nodes=list(members)))
     return f"{len(kept)} segments, {len(fallbacks)} ops left to PyTorch"

@@ -75,6 +75,8 @@ class Partition:
     emission_error: str | None = None
     cached: bool = False
     """The engine came from the engine cache (``cache_dir``) instead of being built."""
+    nodes: list[int] = field(default_factory=list)
+    """The ids its ops had in the partitioned graph (what a failed build leaves to PyTorch on the next attempt)."""
 
 
 @dataclass

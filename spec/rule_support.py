@@ -106,3 +106,8 @@ def infinity() -> float:
     """``float("inf")``, for attention masks (``-infinity()``). A literal such as ``1e999`` evaluates to it too but
     does not survive ``format_rules`` (printed as ``inf``, which parses as a name)."""
     return math.inf
+
+
+def normalize_dims(dims: list, rank: int) -> list:
+    """Each dim of ``dims`` in ``0..rank-1`` (a negative dim counts from the end)."""
+    return [d + rank if d < 0 else d for d in dims]

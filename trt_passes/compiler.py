@@ -49,7 +49,9 @@ from trt_passes.ir.decompositions import DECOMPOSITIONS_REASON, DECOMPOSITIONS_T
 from trt_passes.ir.ops import OpRegistry
 from trt_passes.model_inputs import ModelCall, has_dynamic_dims, resolve_call
 from trt_passes.passes.context import PassContext
+from trt_passes.passes.emit import SegmentBuildError
 from trt_passes.passes.functionalize import NeedsPyTorchDecompositions
+from trt_passes.passes.partition import LEAVE_TO_PYTORCH
 from trt_passes.passes.pipeline import load_pipeline
 from trt_passes.passes.report import CompileReport
 from trt_passes.passes.scheduler import run_pipeline
@@ -118,21 +120,43 @@ def _rule_files_key(paths: Sequence[Path]) -> tuple[Any, ...]:
 
 
 def run_passes(graph: Graph, settings: CompileSettings) -> PassContext:
-    """Run the settings' pipeline on ``graph`` (in place) and return the context holding graph and report; a graph
-    the ``functionalize`` pass gives up on is imported again through ``run_decompositions()`` (see the module
-    docstring), and the returned context holds that graph."""
+    """Run the settings' pipeline on ``graph`` and return the context holding the compiled graph and its report.
+
+    A graph the ``functionalize`` pass gives up on is imported again through ``run_decompositions()`` (see the module
+    docstring), and the returned context holds that graph. A segment whose engine TensorRT refuses to build (a layer
+    configuration the builder does not implement) does not fail the compile: the pipeline runs again on a copy of
+    ``graph`` taken first, with that segment's ops left to PyTorch (their fallback reason quotes TensorRT), as often
+    as builds fail with new ops."""
     with compiling():
         ops = default_ops()
         library = load_library(settings.rules, ops)
         pipeline = load_pipeline(settings.pipeline)
-        ctx = new_context(graph, ops, library, settings)
-        try:
-            run_pipeline(pipeline, ctx)
-        except NeedsPyTorchDecompositions as e:
-            ctx = new_context(reimport_with_pytorch_decompositions(graph, e), ops, library, settings, e.reason)
-            run_pipeline(pipeline, ctx)
-        graph.meta.pop(PYTORCH_DECOMPOSITIONS, None)  # it holds the exported program: not needed any more
-        return ctx
+        pristine = graph.copy()
+        left: dict[int, str] = {}
+        while True:
+            if left:
+                graph.meta[LEAVE_TO_PYTORCH] = dict(left)
+            ctx = new_context(graph, ops, library, settings)
+            try:
+                try:
+                    run_pipeline(pipeline, ctx)
+                except NeedsPyTorchDecompositions as e:
+                    again = reimport_with_pytorch_decompositions(graph, e)
+                    if left:  # the import is deterministic: the ids recorded on an earlier try name the same ops
+                        again.meta[LEAVE_TO_PYTORCH] = dict(left)
+                    ctx = new_context(again, ops, library, settings, e.reason)
+                    run_pipeline(pipeline, ctx)
+            except SegmentBuildError as e:
+                if all(n in left for n in e.nodes):
+                    raise
+                left.update({n: e.reason for n in e.nodes if n not in left})
+                graph = pristine.copy()
+                continue
+            if left:
+                ctx.report.notes.append(f"{len(left)} ops stayed in PyTorch because TensorRT failed to build "
+                                        "their segment's engine (see their reasons)")
+            graph.meta.pop(PYTORCH_DECOMPOSITIONS, None)  # it holds the exported program: not needed any more
+            return ctx
 
 
 def new_context(graph: Graph, ops: OpRegistry, library: RuleLibrary, settings: CompileSettings,
