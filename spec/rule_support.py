@@ -111,3 +111,15 @@ def infinity() -> float:
 def normalize_dims(dims: list, rank: int) -> list:
     """Each dim of ``dims`` in ``0..rank-1`` (a negative dim counts from the end)."""
     return [d + rank if d < 0 else d for d in dims]
+
+
+def take(items: list, count: int) -> list:
+    """``items[:count]``: constant_pad_nd's pad list without its outermost pairs (the last ones)."""
+    return list(items[:count])
+
+
+def with_dim(shape: list, dim: int, size: int) -> list:
+    """``shape`` with dim ``dim`` set to ``size``: the shape of a block of padding along that dim."""
+    out = list(shape)
+    out[dim] = size
+    return out
