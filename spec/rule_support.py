@@ -123,3 +123,9 @@ def with_dim(shape: list, dim: int, size: int) -> list:
     out = list(shape)
     out[dim] = size
     return out
+
+
+def interleave(first: list, second: list) -> list:
+    """``[first[0], second[0], first[1], second[1], ...]`` (lists of one length): repeat's copies as a new dim before
+    each dim of the tensor."""
+    return [v for pair in zip(first, second, strict=True) for v in pair]
