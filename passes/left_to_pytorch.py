@@ -12,6 +12,9 @@ from __future__ import annotations
 _NO_REDUCING_SCATTER = ("TensorRT's scatter layer only overwrites: it has no reduction (a reducing ScatterElements "
                         "is a TensorRT plugin, not a layer), so accumulating writes stay in PyTorch")
 
+_NO_INTEGER_BITWISE = ("on integers: TensorRT's elementwise AND, OR and XOR and unary NOT take bool tensors only, "
+                       "and it has no bitwise integer operation to build them from; bool operands convert")
+
 LEFT_TO_PYTORCH: dict[str, str] = {
     "aten.nonzero.default": (
         "its result's shape depends on the data (how many elements are nonzero), not on the input shapes; the IR's "
@@ -24,6 +27,15 @@ LEFT_TO_PYTORCH: dict[str, str] = {
         "addresses data-dependent positions unless one value is written under a mask of the whole tensor (a "
         "where). What converts: accumulate=false with integer index tensors of one shape on the leading dims (or "
         "one index tensor after one or two `:`s), or that where"),
+    **{f"aten.bitwise_{name}.{overload}": _NO_INTEGER_BITWISE
+       for name in ("and", "or", "xor") for overload in ("Tensor", "Scalar", "Scalar_Tensor")},
+    "aten.bitwise_not.default": _NO_INTEGER_BITWISE,
+    "aten.pow.Tensor_Tensor": (
+        "an integer base to an integer tensor exponent: TensorRT's POW computes in floats, which do not hold large "
+        "integer powers exactly, and an exponent known only at run time cannot become products; float powers convert"),
+    "aten.sum.dim_IntList": (
+        "a float64 result (dtype=torch.float64): TensorRT has no f64 tensors; float sums in their own dtype and "
+        "integer sums convert"),
     "aten.sort.stable": (
         "stable=true with the indices used does not convert: TensorRT's TopK does not order equal values by "
         "position, and a rule cannot know the values are distinct"),
