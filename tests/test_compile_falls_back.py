@@ -18,8 +18,9 @@ from trt_passes.passes import emit
 
 
 class MixedCat(torch.nn.Module):
+    # four inputs of mixed dtypes: lower.complete casts two or three to one dtype, not four
     def forward(self, x: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
-        return torch.cat([x.relu(), n], 0) * 2
+        return torch.cat([x.relu(), n, n, x], 0) * 2
 
 
 def _compile(model: torch.nn.Module, *inputs: torch.Tensor, **options: object) -> torch.nn.Module:
