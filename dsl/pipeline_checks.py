@@ -1,14 +1,14 @@
 """Warnings about rules in the pipeline that runs them: the user's rule sets and the shipped ones together, in the
-order the pipeline's steps run them (each ``lower`` step runs its lowering sets one after another, each to a
-fixpoint; each ``partition``/``convert`` step pools its converter sets, higher priority first, then rule-set name).
+order the pipeline's steps run them (each step pools its rule sets into one: higher priority first, then rule-set
+name, then source order; a lowering step runs its pool to one fixpoint).
 
-* RW506: what a lowering rule emits is rewritten back to its root op by rule sets that run after it: its work is
-  undone (in one rule set this would be the cycle RW504 reports).
-* RW507: a lowering rule emits an op that only rule sets run *before* it lower: the op stays (the sets that lower
-  it never run again), for a converter to take or, without one, for PyTorch.
+* RW506: what a lowering rule emits is rewritten back to its root op by other rule sets of its step's pool or of a
+  later step: its work is undone (in one rule set this would be the cycle RW504 reports).
+* RW507: a lowering rule emits an op that only the sets of *earlier* steps lower: the op stays (those sets never
+  run again), for a converter to take or, without one, for PyTorch.
 * RW508: across rule sets, a rule never fires or ties: a higher-priority or equal-priority rule that comes first
-  in the converter pool (or a lowering set that runs first) takes the nodes it matches. Within one rule set the
-  same conflicts are the errors RW502/RW503.
+  in its step's pool takes the nodes it matches. Within one rule set the same conflicts are the errors
+  RW502/RW503.
 * RW509: a rule set no step of the pipeline runs (its name or kind matches no step's ``rulesets=``).
 * RW510: a rule's root op never reaches the rules: every frontend removes it before the rules run (in-place ops
   made functional; on the ``run_decompositions()`` path also the ops its table decomposes), and no lowering rule
@@ -60,7 +60,7 @@ def pipeline_warnings(library: RuleLibrary, steps: Sequence[RuleStep], decompose
     out = _unselected(library, steps)
     out += _undone(library, order, relowered)
     out += _escaped(library, order, relowered)
-    out += _cross_set_conflicts(library, steps, order, facts)
+    out += _cross_set_conflicts(library, steps, facts)
     out += _decomposed_roots(library, order, frozenset(decomposed), why_decomposed)
     return out
 
@@ -71,14 +71,15 @@ def _warning(code: str, message: str, span: A.Span, *notes: str,
 
 
 def _lowering_order(library: RuleLibrary, steps: Sequence[RuleStep]) -> dict[str, int]:
-    """Each lowering set's position in the run (the first step that runs it; sets of one step by name)."""
+    """Each lowering set's position in the run: the index of the first step that runs it (the sets of one step
+    share it: they run as one pool)."""
     order: dict[str, int] = {}
-    for step in steps:
+    for i, step in enumerate(steps):
         if step.kind != "lowering":
             continue
         for name in sorted(library.rulesets):
             if name not in order and step.selects(name, library.rulesets[name].kind):
-                order[name] = len(order)
+                order[name] = i
     return order
 
 
@@ -136,7 +137,7 @@ def _undone(library: RuleLibrary, order: dict[str, int], relowered: dict[str, se
         later = nx.DiGraph()
         via: dict[tuple[str, str], Rule] = {}
         for other, p in order.items():
-            if p > pos or other in relowered.get(name, ()):
+            if p > pos or (p == pos and other != name) or other in relowered.get(name, ()):
                 for r in library.rulesets[other].rules:
                     for e in _emits(r):
                         later.add_edge(r.root_op, e.op)
@@ -155,7 +156,7 @@ def _undone(library: RuleLibrary, order: dict[str, int], relowered: dict[str, se
                 names = ", ".join(f"`{r.name}` ({r.ruleset}, {r.location})" for r in steps)
                 out.append(_warning(
                     "RW506", f"what rule `{rule.name}` emits is rewritten back to {rule.root_op} by rule sets that "
-                    f"run after `{name}`: {' -> '.join(path)}", e.op_span,
+                    f"run with or after `{name}`: {' -> '.join(path)}", e.op_span,
                     f"by {names}", "the two rewrites undo each other; drop one, or make their guards disjoint",
                     related=tuple((f"`{r.name}`", r.span) for r in steps[:1])))
                 break
@@ -182,28 +183,24 @@ def _escaped(library: RuleLibrary, order: dict[str, int], relowered: dict[str, s
                 fate = "a converter takes it" if e.op in converted else "no converter has it as root: it runs in " \
                     "PyTorch"
                 out.append(_warning(
-                    "RW507", f"rule `{rule.name}` emits {e.op}, which only {earlier} lowers, and that runs before "
-                    f"`{name}`: the {e.op} it emits stays", e.op_span,
-                    f"each lowering set runs once, to a fixpoint, in name order; after lowering, {fate}",
-                    f"put the rule in {earlier.split(', ')[0]} (or a set after it), or emit what that set lowers "
-                    f"{e.op} to"))
+                    "RW507", f"rule `{rule.name}` emits {e.op}, which only {earlier} lowers, and that runs in an "
+                    f"earlier pipeline step than `{name}`: the {e.op} it emits stays", e.op_span,
+                    f"each step runs its lowering sets as one pool, once, to a fixpoint; after lowering, {fate}",
+                    f"put the rule in a set the step running {earlier.split(', ')[0]} runs, or emit what that set "
+                    f"lowers {e.op} to"))
     return out
 
 
 # ---- RW508 ---------------------------------------------------------------------------------------------------
-def _cross_set_conflicts(library: RuleLibrary, steps: Sequence[RuleStep], order: dict[str, int],
+def _cross_set_conflicts(library: RuleLibrary, steps: Sequence[RuleStep],
                          facts: dict[str, RuleFacts]) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     reported: set[str] = set()
     pools: list[tuple[str, list[Rule]]] = []
     for step in steps:
-        if step.kind != "converter":
-            continue
         chosen = [rs for n, rs in sorted(library.rulesets.items()) if step.selects(n, rs.kind)]
         pool = sorted((r for rs in chosen for r in rs.rules), key=lambda r: -r.priority)  # as PassContext pools
-        pools.append(("the converter pool", pool))
-    lowering = sorted(order, key=order.__getitem__)
-    pools.append(("lowering", [r for n in lowering for r in library.rulesets[n].rules]))
+        pools.append((f"the {step.kind} pool of `{step.pass_name}`", pool))
     for what, pool in pools:
         by_root: dict[str, list[Rule]] = {}
         for r in pool:
@@ -213,8 +210,6 @@ def _cross_set_conflicts(library: RuleLibrary, steps: Sequence[RuleStep], order:
                 for later in group[i + 1:]:
                     if later.ruleset == first.ruleset or later.name in reported:
                         continue
-                    if what == "lowering" and _emitted_between(library, order, first, later):
-                        continue  # `later` sees the nodes created after `first`'s rule set ran
                     d = _conflict(what, first, later, facts)
                     if d is not None:
                         reported.add(later.name)
@@ -222,26 +217,19 @@ def _cross_set_conflicts(library: RuleLibrary, steps: Sequence[RuleStep], order:
     return out
 
 
-def _emitted_between(library: RuleLibrary, order: dict[str, int], first: Rule, later: Rule) -> bool:
-    """Whether a lowering set after ``first``'s, up to ``later``'s, emits the op both rules are rooted at."""
-    lo, hi = order[first.ruleset], order[later.ruleset]
-    return any(e.op == later.root_op for name, p in order.items() if lo < p <= hi
-               for r in library.rulesets[name].rules for e in _emits(r))
-
-
 def _conflict(what: str, first: Rule, later: Rule, facts: dict[str, RuleFacts]) -> Diagnostic | None:
     fa, fb = facts[first.name], facts[later.name]
-    lowering = what == "lowering"
-    ahead = f"`{first.ruleset}` runs first" if lowering else \
-        f"`{first.ruleset}` comes first in {what} (priority, then rule-set name)"
+    ahead = f"`{first.ruleset}` comes first in {what} (priority, then rule-set name)"
     related = ((f"`{first.name}`", first.span),)
-    if subsumes(fa, fb) and (lowering or first.priority >= later.priority):
-        fix = (f"run it before `{first.ruleset}` (lowering sets run in name order), or drop it" if lowering else
-               "give it a higher priority (converters compete as one pool)")
+    if subsumes(fa, fb) and first.priority >= later.priority:
         return _warning("RW508", f"rule `{later.name}` never fires: `{first.name}` ({first.ruleset}, priority "
                         f"{first.priority}) matches every node it matches, and {ahead}", later.span,
-                        f"`{first.name}` is at {first.location}", fix, related=related)
-    if not lowering and first.priority == later.priority and certainly_overlap(fa, fb) and not subsumes(fb, fa):
+                        f"`{first.name}` is at {first.location}",
+                        "give it a higher priority (a step's rule sets compete as one pool), or drop it",
+                        related=related)
+    # lowerings tie harmlessly more often (two exact forms of one op); converters pick the layer a node becomes
+    if "converter" in what and first.priority == later.priority and certainly_overlap(fa, fb) \
+            and not subsumes(fb, fa):
         return _warning("RW508", f"rule `{later.name}` ties with `{first.name}` ({first.ruleset}) at priority "
                         f"{later.priority}: on the nodes both match, `{first.name}` wins because {ahead}",
                         later.span, f"`{first.name}` is at {first.location}",

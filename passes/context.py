@@ -25,8 +25,8 @@ class PassContext:
     """Called after every rule application with (the graph rewritten, its scope: "" or a segment's name, the
     :class:`trt_passes.dsl.RewriteEvent`); observation only (``bisect``, ``TRT_PASSES_TRACE``)."""
     pools: dict[str, list[RuleSet]] = field(default_factory=dict, repr=False)
-    """Converter pools made so far (decompose, partition and convert each ask for one; a pool's compiled matcher is
-    worth building once)."""
+    """Rule-set pools made so far (lower, decompose, partition and convert each ask for one; a pool's compiled
+    matcher is worth building once)."""
 
     def tracer(self, graph: Graph, scope: str = "") -> Callable[[Any], None] | None:
         """The ``trace=`` callback for ``rewrite(graph, ...)``: None when nobody observes rule applications."""
@@ -36,17 +36,24 @@ class PassContext:
         return lambda event: trace(graph, scope, event)
 
     def converter_pool(self, pattern: str) -> list[RuleSet]:
-        """The converter rule sets matching ``pattern`` as ONE rule set. A node converts once, so every converter
-        competes at each node: higher priority first, then rule-set name, then source order. A user's fusion rule
-        with a higher priority thus beats the shipped single-op rules for the ops it fuses."""
-        found = self.pools.get(pattern)
+        """The converter rule sets matching ``pattern`` as ONE rule set (:meth:`pool`). A node converts once, so every
+        converter competes at each node; a user's fusion rule with a higher priority thus beats the shipped
+        single-op rules for the ops it fuses."""
+        return self.pool(pattern, "converter")
+
+    def pool(self, pattern: str, kind: str) -> list[RuleSet]:
+        """The rule sets of ``kind`` matching ``pattern`` as ONE rule set, named ``pattern``: at each node the rules
+        compete, higher priority first, then rule-set name, then source order. Lowering steps run their sets as a
+        pool to one fixpoint, so a rule may emit an op any set of its step lowers, whatever the sets' names."""
+        key = f"{kind}:{pattern}"
+        found = self.pools.get(key)
         if found is not None:
             return found
-        chosen = self.rulesets(pattern, "converter")
+        chosen = self.rulesets(pattern, kind)
         if len(chosen) > 1:
             rules = sorted((r for rs in chosen for r in rs.rules), key=lambda r: -r.priority)  # stable: keeps order
-            chosen = [RuleSet(pattern, "converter", tuple(rules))]
-        self.pools[pattern] = chosen
+            chosen = [RuleSet(pattern, kind, tuple(rules))]
+        self.pools[key] = chosen
         return chosen
 
     def rulesets(self, pattern: str, kind: str) -> list[RuleSet]:

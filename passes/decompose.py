@@ -103,8 +103,8 @@ def decompose(ctx: PassContext, lower_pattern: str, convert_pattern: str,
               unconverted_pattern: str = "unconverted.*") -> tuple[Counter[str], int, int]:
     """Decompose and lower ``ctx.graph`` to a fixpoint; returns (ops decomposed, rounds, lowering rewrites)."""
     g = ctx.graph
-    worker = _Decomposer(ctx, ctx.rulesets(lower_pattern, "lowering"),
-                         ctx.rulesets(unconverted_pattern, "lowering"), ctx.converter_pool(convert_pattern))
+    worker = _Decomposer(ctx, ctx.pool(lower_pattern, "lowering"), ctx.pool(unconverted_pattern, "lowering"),
+                         ctx.converter_pool(convert_pattern))
     done: Counter[str] = Counter()
     rewrites = 0
     for round_ in range(1, MAX_ROUNDS + 1):

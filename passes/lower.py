@@ -1,4 +1,7 @@
-"""Lowering: run the lowering rule sets (ATen -> ATen rewrites from ``.rw`` files) to a fixpoint, in name order."""
+"""Lowering: run the lowering rule sets (ATen -> ATen rewrites from ``.rw`` files) as one pool, to one fixpoint.
+
+At each node the sets' rules compete (priority, then rule-set name, then source order), so a rule may emit an op
+that a set sorting before its own lowers: no set has finished before another starts."""
 
 from __future__ import annotations
 
@@ -11,10 +14,10 @@ DEFAULT_RULESETS, RULE_KIND = "lower.*", "lowering"
 
 def run(ctx: PassContext, params: dict[str, str]) -> str:
     fired = 0
-    names = []
-    for rs in ctx.rulesets(params.get("rulesets", DEFAULT_RULESETS), RULE_KIND):
+    pattern = params.get("rulesets", DEFAULT_RULESETS)
+    names = [rs.name for rs in ctx.rulesets(pattern, RULE_KIND)]
+    for rs in ctx.pool(pattern, RULE_KIND):
         stats = rewrite(ctx.graph, rs, ctx.ops, budget=ctx.settings.rewrite_budget, trace=ctx.tracer(ctx.graph))
         ctx.report.rule_fires.update(stats.fires)
         fired += sum(stats.fires.values())
-        names.append(rs.name)
     return f"{fired} rewrites by {', '.join(names) or 'no rule set'}"

@@ -4,7 +4,7 @@ Some high-level ops have a TensorRT layer of their own (``scaled_dot_product_att
 supports some of their arguments, and must be lowered to simpler ops (matmul + softmax) for the rest. Their lowering
 rules live in rule sets named ``unconverted.*``: as ``lower.*`` sets, which the ``lower`` pass runs to a fixpoint over
 the whole graph, they would lower every such node before a converter ever saw it. This pass applies them only at
-nodes no converter rule matches (the converter pool ``partition`` and ``convert`` use), each set to a fixpoint. The
+nodes no converter rule matches (the converter pool ``partition`` and ``convert`` use), pooled as ``lower`` pools. The
 converters are asked again at every node a rule produces, so a rule that normalises a node into another form of the
 same op (the default scale made a number, grouped-query heads repeated) hands the converters a node they may take.
 After rules fired, constants are folded and the ``lower.*`` sets run on what they produced; rounds repeat until no
@@ -92,11 +92,12 @@ def lower_unconverted(ctx: PassContext, fallbacks: list[RuleSet], lowerings: lis
 
 
 def run(ctx: PassContext, params: dict[str, str]) -> str:
-    fallbacks = ctx.rulesets(params.get("rulesets", DEFAULT_RULESETS), RULE_KIND)
-    lowerings = ctx.rulesets(params.get("lower", "lower.*"), "lowering")
+    fallbacks = ctx.pool(params.get("rulesets", DEFAULT_RULESETS), RULE_KIND)
+    lowerings = ctx.pool(params.get("lower", "lower.*"), "lowering")
     converters = ctx.converter_pool(params.get("convert", "convert.*"))
     fired, lowered = lower_unconverted(ctx, fallbacks, lowerings, converters)
     if not fired:
         return "no node these rules match is left unconverted"
-    return f"{fired} rewrites of nodes no converter takes by {', '.join(rs.name for rs in fallbacks)}, " \
+    names = [rs.name for rs in ctx.rulesets(params.get("rulesets", DEFAULT_RULESETS), RULE_KIND)]
+    return f"{fired} rewrites of nodes no converter takes by {', '.join(names)}, " \
            f"{lowered} lowering rewrites after them"

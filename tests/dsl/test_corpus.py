@@ -4,7 +4,8 @@ header announces (``# warn: CODE LINE:COL``). Adding a case is adding a file.
 
 A file whose header says ``# check:`` is checked as ``trt-passes check FILE`` checks it instead of loaded alone:
 with the shipped rules, in the default pipeline, tried on examples (``# check: test`` also runs each rule's
-property test, as ``--test`` does). Its errors and warnings are those the header announces."""
+property test, as ``--test`` does; ``# check: pipeline=FILE`` checks it in the pipeline of that file, beside it). Its
+errors and warnings are those the header announces."""
 
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ def checked(path: Path) -> tuple[set[tuple[str, int, int]], set[tuple[str, int, 
     m = CHECK.search(path.read_text())
     if m is None:
         return None
-    result = check_files([path], OPS, test="test" in m.group(1).split())
+    words = m.group(1).split()
+    pipelines = [str(path.parent / w.removeprefix("pipeline=")) for w in words if w.startswith("pipeline=")]
+    result = check_files([path], OPS, test="test" in words, pipeline=pipelines[0] if pipelines else "default")
     at = {(d.code, d.span.line, d.span.col, d.severity) for d in result.diagnostics
           if Path(d.span.file).resolve() == path.resolve()}
     return ({a[:3] for a in at if a[3] == "error"}, {a[:3] for a in at if a[3] == "warning"},

@@ -29,26 +29,29 @@ def test_a_rule_set_no_step_selects_is_reported_at_its_first_rule_in_each_file()
     assert found == [("RW509", "a.rw", 3), ("RW509", "b.rw", 2)]  # convert.x is a lowering set: no step takes it
 
 
-def test_a_lowering_undone_by_a_later_rule_set_is_reported_at_what_it_emits():
-    found = warnings(core="ruleset lower.core : lowering\n" + RSUB_TO_SUB, aaa="ruleset lower.aaa : lowering\n"
-                     + SUB_TO_RSUB)
-    # and, seen from lower.core, the sub it emits is lowered only by lower.aaa, which ran before it
-    assert found == [("RW506", "aaa.rw", 3), ("RW507", "core.rw", 2)]
+def test_lowerings_of_one_pool_that_undo_each_other_are_reported_at_both():
+    # lower.aaa and lower.core run as one pool: each set rewrites back what the other emits, whatever their names
+    for name in ("aaa", "zzz"):
+        found = warnings(core="ruleset lower.core : lowering\n" + RSUB_TO_SUB,
+                         **{name: f"ruleset lower.{name} : lowering\n" + SUB_TO_RSUB})
+        assert found == sorted([("RW506", "core.rw", 2), ("RW506", f"{name}.rw", 3)])
 
 
-def test_an_op_only_an_earlier_rule_set_lowers_escapes():
+def test_an_op_only_an_earlier_step_lowers_escapes():
+    steps = [RuleStep("lower", "lower.*", "lowering", "p:3"), RuleStep("lower", "late.*", "lowering", "p:4")]
+    files = {"core.rw": "ruleset lower.core : lowering\n" + RSUB_TO_SUB,
+             "late.rw": "ruleset late.mine : lowering\n" + SUB_TO_RSUB}
+    found = sorted((d.code, d.span.file, d.span.line)
+                   for d in pipeline_warnings(load_sources(files, OPS), steps, frozenset()))
+    # the rsub late.mine emits stays: lower.core ran in the step before; and late.mine undoes lower.core's work
+    assert found == [("RW506", "core.rw", 2), ("RW507", "late.rw", 3)]
+
+
+def test_an_op_a_set_of_the_same_pool_lowers_does_not_escape():
+    # lower.zzz sorts after lower.core, yet the rsub it emits is lowered: both sets run as one pool
     found = warnings(core="ruleset lower.core : lowering\n" + RSUB_TO_SUB, zzz="ruleset lower.zzz : lowering\n"
                      + SUB_TO_RSUB)
-    # and lower.core's rewrite of rsub is undone by lower.zzz, which runs after it
-    assert found == [("RW506", "core.rw", 2), ("RW507", "zzz.rw", 3)]
-
-
-def test_an_op_a_later_rule_set_lowers_again_does_not_escape():
-    again = (f"rule again aten.rsub.Scalar(x: Tensor<f32>, s)\n"
-             f"    => aten.add.Tensor(aten.neg.default(x), const(s, f32)) {U}\n")
-    zzz = "ruleset lower.zzz : lowering\n" + SUB_TO_RSUB + again
-    # no RW507 for the rsub lower.zzz emits (it lowers rsub itself); lower.core's rewrite is still undone
-    assert warnings(core="ruleset lower.core : lowering\n" + RSUB_TO_SUB, zzz=zzz) == [("RW506", "core.rw", 2)]
+    assert not [w for w in found if w[0] == "RW507"]
 
 
 def test_an_op_emitted_by_a_step_that_lowers_again_afterwards_does_not_escape():
@@ -88,11 +91,11 @@ def test_a_root_op_decomposed_on_import_warns_unless_a_lowering_emits_it():
     assert warnings(frozenset({"aten.mish.default"}), c=conv, l=low) == []
 
 
-def test_a_lowering_rule_an_earlier_rule_set_always_beats_never_fires_unless_its_op_is_made_again_later():
+def test_a_lowering_rule_a_rule_earlier_in_the_pool_always_beats_never_fires():
     again = (f"rule again aten.rsub.Scalar(x: Tensor<f32>, s)\n"
              f"    => aten.add.Tensor(aten.neg.default(x), const(s, f32)) {U}\n")
     core = "ruleset lower.core : lowering\n" + RSUB_TO_SUB
     assert warnings(core=core, zzz="ruleset lower.zzz : lowering\n" + again) == [("RW508", "zzz.rw", 2)]
-    # an rsub emitted after lower.core ran reaches `again`
-    assert ("RW508", "zzz.rw", 4) not in warnings(core=core, zzz="ruleset lower.zzz : lowering\n" + SUB_TO_RSUB
-                                                  + again)
+    # a higher priority puts it first in the pool: then lower.core's rule is the one that never fires
+    first = again.replace("rule again", "rule again priority 1")
+    assert warnings(core=core, zzz="ruleset lower.zzz : lowering\n" + first) == [("RW508", "core.rw", 2)]
