@@ -31,6 +31,10 @@ LEAVE_TO_PYTORCH = "leave_to_pytorch"
 when an earlier attempt's TensorRT build of their segment failed)."""
 
 
+FLOAT64_REASON = ("it reads or makes a float64 tensor, and TensorRT has no f64 tensors; compile with "
+                  "truncate_double=True to run float64 compute in float32")
+
+
 class FullCompilationError(RuntimeError):
     """``require_full_compilation=True`` and some ops cannot run in TensorRT."""
 
@@ -49,6 +53,9 @@ def classify(ctx: PassContext, rulesets: Sequence[Any]) -> dict[int, Fallback | 
             continue
         if ctx.settings.executes_in_torch(node.op):
             verdicts[node.id] = Fallback(node.id, node.op, source, "listed in torch_executed_ops")
+            continue
+        if any(t.dtype == "f64" for t in (*node.outputs, *(g.type(v) for v in g.inputs(node.id)))):
+            verdicts[node.id] = Fallback(node.id, node.op, source, FLOAT64_REASON)
             continue
         unranged = sorted(_symbols_of(g, node) - set(g.meta.get("symbols", {})))
         if unranged:  # e.g. the row count of nonzero's result: no input shape bounds it

@@ -136,11 +136,11 @@ class PrecisionStats:
     """Constants cast when compiling."""
 
 
-class _Caster:
+class Caster:
     """Casts values, each (value, dtype) once: later readers reuse the cast, so nothing is cast down and up twice."""
 
-    def __init__(self, g: Graph, ops: OpRegistry, stats: PrecisionStats) -> None:
-        self.g, self.ops, self.stats = g, ops, stats
+    def __init__(self, g: Graph, ops: OpRegistry, stats: PrecisionStats, rule: str = RULE) -> None:
+        self.g, self.ops, self.stats, self.rule = g, ops, stats, rule
         self.done: dict[tuple[Value, str], Value] = {}
 
     def cast(self, v: Value, dtype: str) -> Value:
@@ -160,14 +160,14 @@ class _Caster:
                 value = producer.value.detach().to(torch_dtype(dtype))
             self.stats.constants += 1
             return Value(self.g.add_constant(value, name=producer.name, provenance=Provenance(
-                source=source, rule=RULE, replaced=(producer.id,))))
+                source=source, rule=self.rule, replaced=(producer.id,))))
         schema = self.ops.schema(CAST_OP)
         attrs = {a.name: a.default for a in schema.args}
         attrs.update(self=Slot(0), dtype=dtype)
         t = self.g.type(v)
         self.stats.casts += 1
         return Value(self.g.add(CAST_OP, [v], attrs, [TensorType(dtype, t.shape)],
-                                provenance=Provenance(source=source, rule=RULE)))
+                                provenance=Provenance(source=source, rule=self.rule)))
 
 
 def reduce_precision(g: Graph, ops: OpRegistry, dtype: str, table: PrecisionTable) -> PrecisionStats:
@@ -176,7 +176,7 @@ def reduce_precision(g: Graph, ops: OpRegistry, dtype: str, table: PrecisionTabl
         raise ValueError(f"reduced precision is f16 or bf16, not {dtype!r}")
     original = {Value(n.id, i): t for n in g.all_nodes() for i, t in enumerate(n.outputs)}
     stats = PrecisionStats()
-    caster = _Caster(g, ops, stats)
+    caster = Caster(g, ops, stats)
     for nid in g.topo_order():
         node = g.node(nid)
         if node.op in ("input", "constant"):
@@ -201,7 +201,7 @@ def reduce_precision(g: Graph, ops: OpRegistry, dtype: str, table: PrecisionTabl
             changed |= g.type(g.input(nid, slot)) != original[v]
         if not changed:
             continue
-        outputs = _infer(g, ops, node)
+        outputs = infer_types(g, ops, node)
         if target == FLOAT32 and outputs != node.outputs:
             raise AssertionError(f"%{nid} {node.op}: inputs restored to float32 but its types went from "
                                  f"{node.outputs} to {outputs}")
@@ -229,15 +229,15 @@ def _target(g: Graph, node: Node, inputs: list[Value], original: dict[Value, Ten
     return dtype
 
 
-def _infer(g: Graph, ops: OpRegistry, node: Node) -> tuple[TensorType, ...]:
+def infer_types(g: Graph, ops: OpRegistry, node: Node, who: str = RULE) -> tuple[TensorType, ...]:
     env = {v: g.type(v) for v in g.inputs(node.id)}
     try:
         return tuple(ops.infer(node.op, node_args(g, node, env)))  # type: ignore[arg-type]  # types, not tensors
     except Exception as e:  # re-raised naming the node and the dtypes it was given
         given = ", ".join(str(t) for t in env.values())
-        raise ValueError(f"reduce_precision: %{node.id} {node.op} {node.provenance.describe()} does not take "
-                         f"({given}): {type(e).__name__}: {e}; list it in [keep_f32] of {policy_path().name} to "
-                         f"keep it in float32") from e
+        fix = f"; list it in [keep_f32] of {policy_path().name} to keep it in float32" if who == RULE else ""
+        raise ValueError(f"{who}: %{node.id} {node.op} {node.provenance.describe()} does not take "
+                         f"({given}): {type(e).__name__}: {e}{fix}") from e
 
 
 def run(ctx: PassContext, params: dict[str, str]) -> str:

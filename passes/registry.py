@@ -21,6 +21,7 @@ from trt_passes.passes import (
     lower_unconverted,
     partition,
     precision,
+    truncate_double,
 )
 from trt_passes.passes.context import PassContext
 
@@ -55,6 +56,8 @@ def builtin_passes() -> dict[str, PassSpec]:
         # First: every other pass reads a node's value from its inputs alone, which an in-place op breaks.
         PassSpec("functionalize", functionalize.__doc__ or "", functionalize.run, frozenset({"aten"}),
                  frozenset({"functional"})),
+        # Before folding and lowering, so that both see the float32 graph the converters will.
+        PassSpec("truncate_double", truncate_double.__doc__ or "", truncate_double.run, frozenset({"functional"})),
         PassSpec("fold_constants", fold.__doc__ or "", fold.run, frozenset({"functional"}), frozenset({"folded"})),
         PassSpec("lower", lower.__doc__ or "", lower.run, frozenset({"functional"}), frozenset({"lowered"}),
                  frozenset({"folded"}), ("rulesets",), (lower.RULE_KIND, lower.DEFAULT_RULESETS)),

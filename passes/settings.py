@@ -65,6 +65,11 @@ class CompileSettings:
     accumulating reductions, normalisations, exp/log/pow), which stay float32. The model's inputs and outputs keep
     their dtypes (the casts are inside the compiled program), so it is called as before. Integer and bool tensors
     and tensors that were not float32 are never changed."""
+    truncate_double: bool = False
+    """Run float64 compute in float32 (the ``truncate_double`` pass; Torch-TensorRT's option of the same name).
+    TensorRT has no float64 tensors, so without it every op reading or making one stays in PyTorch. With it,
+    float64 weights are cast to float32 when compiling, float64 inputs where they enter, and float64 outputs back
+    to float64: the program is called as before and answers with float32's precision."""
     disable_tf32: bool = False
     """Clear TensorRT's TF32 builder flag, so float32 convolutions, deconvolutions and matrix products compute in full
     float32. By default (as in Torch-TensorRT) TF32 stays allowed: on GPUs with TF32 tensor cores those layers read
@@ -93,6 +98,7 @@ class CompileSettings:
                    low=1, optional=True)
         _check_bool("build_engines", self.build_engines)
         _check_bool("disable_tf32", self.disable_tf32)
+        _check_bool("truncate_double", self.truncate_double)
         _check_int("rewrite_budget", self.rewrite_budget, "a positive int", low=1)
         _check_int("engine_cache_size", self.engine_cache_size, "positive bytes (an int, e.g. 5 << 30)", low=1)
         object.__setattr__(self, "torch_executed_ops", normalize_torch_executed_ops(self.torch_executed_ops))

@@ -15,8 +15,8 @@ from trt_passes.tools.cli import main
 
 MODELS = str(Path(__file__).with_name("models_for_tests.py"))
 X = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
-PIPELINE = ["functionalize", "fold_constants", "lower", "lower_unconverted", "decompose", "fold_constants",
-            "reduce_precision", "eliminate_dead_code", "partition", "convert", "emit"]
+PIPELINE = ["functionalize", "truncate_double", "fold_constants", "lower", "lower_unconverted", "decompose",
+            "fold_constants", "reduce_precision", "eliminate_dead_code", "partition", "convert", "emit"]
 
 # A converter for i0 that only takes f16: on the f32 model it is a candidate that fails its type condition.
 I0_F16 = """ruleset convert.mine : converter

@@ -25,6 +25,8 @@ def compile(model: Any, ir: str = "default", inputs: Sequence[Any] | None = None
     ``engine_cache_size=5 << 30`` (bytes the engine cache keeps),
     ``enabled_precisions={torch.float32}`` (add ``torch.float16`` or ``torch.bfloat16`` to run float32 compute in
     that dtype, numerically sensitive ops staying float32; see :class:`~trt_passes.passes.settings.CompileSettings`),
+    ``truncate_double=False`` (True: float64 weights, inputs and compute run in float32, outputs cast back to
+    float64; TensorRT has no float64), ``disable_tf32=False``,
     ``decompositions="rules"`` (lower ``torch.export``'s own graph with the ``.rw`` rules, PyTorch's decomposition
     applied only to the nodes no rule handles, which ``explain`` lists) or ``"pytorch"`` (first run
     ``ExportedProgram.run_decompositions()`` on the whole program, the way before rules lowered ``torch.export``'s

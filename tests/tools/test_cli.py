@@ -91,7 +91,7 @@ def test_check_warns_about_a_lowering_the_shipped_rules_already_do(capsys, tmp_p
                      '    untested "identity"\n')
     code, _, err = run(capsys, "check", str(clone))
     assert code == 0 and f"{clone}:2:1: warning[RW508]: rule `drop_clone` never fires" in err
-    assert "`lower.core` runs first" in err
+    assert "`lower.core` comes first in the lowering pool of `lower`" in err
 
 
 def test_check_prints_warnings_and_fails_on_them_only_when_asked(capsys, tmp_path):

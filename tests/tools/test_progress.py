@@ -83,7 +83,7 @@ def test_the_progress_line_counts_rule_applications_while_a_pass_runs():
     with observing(line):
         trt_passes.explain(unsupported(), inputs=[X], min_block_size=1)
     text = stream.getvalue()
-    assert f"pass 3/{STEPS} lower" in text and "rule applications" in text
+    assert f"pass 4/{STEPS} lower" in text and "rule applications" in text
     assert text.endswith("\r\x1b[K")  # erased when the pipeline ends
 
 
