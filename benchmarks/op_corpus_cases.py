@@ -275,6 +275,27 @@ case("scatter_reduce", "sum", lambda x, j, v: x.scatter_reduce(1, j, v, "sum"), 
      f(2, 2))
 case("scatter_reduce", "amax", lambda x, j, v: x.scatter_reduce(1, j, v, "amax"), f(2, 4),
      torch.tensor([[0, 0], [3, 1]]), f(2, 2))
+case("scatter_add", "dim 0, rows of edges", lambda x, j, v: x.scatter_add(0, j.unsqueeze(1).expand(-1, 3), v),
+     f(4, 3), i(6, lo=0, hi=4), f(6, 3))
+case("scatter_add", "i64", lambda x, j, v: x.scatter_add(1, j, v), i(2, 4), i(2, 5, lo=0, hi=4), i(2, 5))
+case("scatter_add", "i32", lambda x, j, v: x.scatter_add(1, j, v), i(2, 4, dtype=torch.int32), i(2, 5, lo=0, hi=4),
+     i(2, 5, dtype=torch.int32))
+case("scatter_add", "rank 3, dim -1", lambda x, j, v: x.scatter_add(-1, j, v), f(2, 3, 4), i(2, 3, 6, lo=0, hi=4),
+     f(2, 3, 6))
+for _red in ("sum", "prod", "mean", "amax", "amin"):
+    case("scatter_reduce", f"{_red}, include_self=False",
+         lambda x, j, v, _red=_red: x.scatter_reduce(1, j, v, _red, include_self=False), f(2, 5),
+         torch.tensor([[0, 0, 3], [3, 1, 3]]), f(2, 3))
+case("scatter_reduce", "prod", lambda x, j, v: x.scatter_reduce(0, j, v, "prod"), f(3, 2), i(4, 2, lo=0, hi=3),
+     f(4, 2))
+case("scatter_reduce", "mean", lambda x, j, v: x.scatter_reduce(0, j, v, "mean"), f(3, 2), i(4, 2, lo=0, hi=3),
+     f(4, 2))
+case("scatter_reduce", "amin", lambda x, j, v: x.scatter_reduce(0, j, v, "amin"), f(3, 2), i(4, 2, lo=0, hi=3),
+     f(4, 2))
+case("scatter_reduce", "mean i64", lambda x, j, v: x.scatter_reduce(1, j, v, "mean", include_self=False), i(2, 4),
+     i(2, 5, lo=0, hi=4), i(2, 5))
+case("scatter_reduce", "amax i32", lambda x, j, v: x.scatter_reduce(1, j, v, "amax"), i(2, 4, dtype=torch.int32),
+     i(2, 5, lo=0, hi=4), i(2, 5, dtype=torch.int32))
 case("embedding", "basic", lambda w, j: F.embedding(j, w), f(10, 4), i(2, 3, lo=0, hi=10))
 case("embedding_bag", "mean", lambda w, j: F.embedding_bag(j, w, torch.tensor([0, 2]), mode="mean"), f(10, 4),
      i(5, lo=0, hi=10))
