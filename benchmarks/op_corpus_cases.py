@@ -267,6 +267,21 @@ case("index_put", "overwrite", lambda x, v: x.index_put((_IDX,), v), f(4, 3), f(
 case("index_put", "accumulate", lambda x, v: x.index_put((torch.tensor([1, 1, 0]),), v, accumulate=True),
      f(4, 3), f(3, 3))
 case("index_add", "dim 0", lambda x, v: x.index_add(0, torch.tensor([1, 1, 0]), v), f(4, 3), f(3, 3))
+case("index_add", "dim 1, index input", lambda x, j, v: x.index_add(1, j, v), f(2, 4, 3), i(6, lo=0, hi=4),
+     f(2, 6, 3))
+case("index_add", "alpha, i64", lambda x, j, v: x.index_add(0, j, v, alpha=3), i(4, 3), i(5, lo=0, hi=4), i(5, 3))
+case("index_add", "i32 index, i32 values", lambda x, j, v: x.index_add(-1, j, v), i(3, 4, dtype=torch.int32),
+     i(6, lo=0, hi=4, dtype=torch.int32), i(3, 6, dtype=torch.int32))
+case("index_put", "accumulate, index input", lambda x, j, v: x.index_put((j,), v, accumulate=True), f(5, 3),
+     i(7, lo=-5, hi=5), f(7, 3))
+case("index_put", "accumulate, broadcast value", lambda x, j, v: x.index_put((j,), v, accumulate=True), f(5, 3),
+     i(2, 3, lo=-5, hi=5), f(3))
+case("index_put", "accumulate, two indices", lambda x, j, k, v: x.index_put((j, k), v, accumulate=True), f(3, 4, 2),
+     i(6, lo=-3, hi=3), i(6, lo=-4, hi=4), f(6, 2))
+case("index_put", "accumulate, three indices, i64", lambda x, j, k, h, v: x.index_put((j, k, h), v, accumulate=True),
+     i(2, 3, 4), i(5, lo=0, hi=2), i(5, lo=-3, hi=3), i(5, lo=0, hi=4), i(5))
+case("index_put", "accumulate, bool mask", lambda x, m, v: x.index_put((m,), v, accumulate=True), f(2, 3), b(2, 3),
+     f(1))
 case("masked_fill", "Scalar", lambda x, m: x.masked_fill(m, -1.0), f(2, 3), b(2, 3))
 case("masked_scatter", "basic", lambda x, m, v: x.masked_scatter(m, v), f(2, 3), b(2, 3), f(6))
 case("scatter", "src", lambda x, j, v: x.scatter(1, j, v), f(2, 4), torch.tensor([[0, 2], [3, 1]]), f(2, 2))

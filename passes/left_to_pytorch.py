@@ -9,8 +9,11 @@ that nobody has written the rule yet.
 
 from __future__ import annotations
 
-_NO_REDUCING_SCATTER = ("TensorRT's scatter layer only overwrites: it has no reduction (a reducing ScatterElements "
-                        "is a TensorRT plugin, not a layer), so accumulating writes stay in PyTorch")
+_ONE_HOT_SCATTER = (
+    "TensorRT's scatter layer only overwrites, so an accumulating scatter converts as a one-hot compare of the "
+    "index against every target position and a reduction over the source axis; that needs static shapes, an index "
+    "shaped like src and like self except along the scattered dim, int64 indices, float or i64/i32 values (no i32 "
+    "mean) and at most 2^22 elements in the one-hot tensor (numel(index) * self.size(dim)). Other uses stay in PyTorch")
 
 _NO_INTEGER_BITWISE = ("on integers: TensorRT's elementwise AND, OR and XOR and unary NOT take bool tensors only, "
                        "and it has no bitwise integer operation to build them from; bool operands convert")
@@ -20,13 +23,14 @@ LEFT_TO_PYTORCH: dict[str, str] = {
         "its result's shape depends on the data (how many elements are nonzero), not on the input shapes; the IR's "
         "sizes must follow from input shapes (the frontend stops at such a size), though TensorRT's NonZero layer "
         "could produce one"),
-    "aten.scatter_add.default": _NO_REDUCING_SCATTER,
-    "aten.scatter_reduce.two": _NO_REDUCING_SCATTER,
+    "aten.scatter_add.default": _ONE_HOT_SCATTER,
+    "aten.scatter_reduce.two": _ONE_HOT_SCATTER,
     "aten.index_put.default": (
-        "accumulate=true needs a reducing scatter, which TensorRT's scatter layer does not have, and a bool mask "
-        "addresses data-dependent positions unless one value is written under a mask of the whole tensor (a "
-        "where). What converts: accumulate=false with integer index tensors of one shape on the leading dims (or "
-        "one index tensor after one or two `:`s), or that where"),
+        "a bool mask addresses data-dependent positions unless one value is written under a mask of the whole "
+        "tensor (a where), and TensorRT's scatter layer only overwrites. What converts: integer index tensors of one "
+        "shape on the leading dims (or, without accumulate, one index tensor after one or two `:`s); with "
+        "accumulate=true as a one-hot sum (static shapes, float or i64/i32 values, at most 2^22 elements in the "
+        "one-hot tensor); or that where"),
     **{f"aten.bitwise_{name}.{overload}": _NO_INTEGER_BITWISE
        for name in ("and", "or", "xor") for overload in ("Tensor", "Scalar", "Scalar_Tensor")},
     "aten.bitwise_not.default": _NO_INTEGER_BITWISE,
