@@ -284,6 +284,9 @@ case("index_put", "accumulate, bool mask", lambda x, m, v: x.index_put((m,), v, 
      f(1))
 case("masked_fill", "Scalar", lambda x, m: x.masked_fill(m, -1.0), f(2, 3), b(2, 3))
 case("masked_scatter", "basic", lambda x, m, v: x.masked_scatter(m, v), f(2, 3), b(2, 3), f(6))
+case("masked_scatter", "broadcast mask", lambda x, m, v: x.masked_scatter(m, v), f(2, 3, 4), b(3, 1), f(30))
+case("masked_scatter", "i64, embeddings into tokens", lambda x, m, v: x.masked_scatter(m.unsqueeze(-1).expand_as(x), v),
+     i(2, 5, 3), b(2, 5), i(10, 3))
 case("scatter", "src", lambda x, j, v: x.scatter(1, j, v), f(2, 4), torch.tensor([[0, 2], [3, 1]]), f(2, 2))
 case("scatter_add", "dim 1", lambda x, j, v: x.scatter_add(1, j, v), f(2, 4), torch.tensor([[0, 0], [3, 1]]), f(2, 2))
 case("scatter_reduce", "sum", lambda x, j, v: x.scatter_reduce(1, j, v, "sum"), f(2, 4), torch.tensor([[0, 0], [3, 1]]),
