@@ -317,6 +317,21 @@ case("scatter_reduce", "amax i32", lambda x, j, v: x.scatter_reduce(1, j, v, "am
 case("embedding", "basic", lambda w, j: F.embedding(j, w), f(10, 4), i(2, 3, lo=0, hi=10))
 case("embedding_bag", "mean", lambda w, j: F.embedding_bag(j, w, torch.tensor([0, 2]), mode="mean"), f(10, 4),
      i(5, lo=0, hi=10))
+case("embedding_bag", "sum, 2-d indices", lambda w, j: F.embedding_bag(j, w, mode="sum"), f(10, 4),
+     i(3, 4, lo=0, hi=10))
+case("embedding_bag", "max, offsets input, empty bag", lambda w, j, o: F.embedding_bag(j, w, o, mode="max"), f(10, 4),
+     i(6, lo=0, hi=10), torch.tensor([0, 2, 2, 5]))
+case("embedding_bag", "mean, include_last_offset, padding_idx",
+     lambda w, j: F.embedding_bag(j, w, torch.tensor([0, 3, 6]), mode="mean", include_last_offset=True,
+                                  padding_idx=2), f(10, 4), torch.tensor([2, 1, 2, 4, 2, 7]))
+case("embedding_bag", "sum, per_sample_weights",
+     lambda w, j, p: F.embedding_bag(j, w, torch.tensor([0, 2]), mode="sum", per_sample_weights=p), f(10, 4),
+     i(5, lo=0, hi=10), f(5))
+case("embedding_bag", "include_last_offset, offsets input",
+     lambda w, j, o: F.embedding_bag(j, w, o, mode="sum", include_last_offset=True), f(10, 4), i(6, lo=0, hi=10),
+     torch.tensor([0, 2, 6]))
+case("embedding_bag", "EmbeddingBag module", torch.nn.EmbeddingBag(10, 4, mode="sum").eval(), i(7, lo=0, hi=10),
+     torch.tensor([0, 3, 4]))
 case("where", "self", torch.where, b(2, 3), f(2, 3), f(2, 3))
 case("where", "broadcast", torch.where, b(2, 1), f(1, 3), f(2, 3))
 case("where", "Scalar other", lambda c, x: torch.where(c, x, 0.0), b(2, 3), f(2, 3))

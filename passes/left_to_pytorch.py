@@ -31,6 +31,12 @@ LEFT_TO_PYTORCH: dict[str, str] = {
         "shape on the leading dims (or, without accumulate, one index tensor after one or two `:`s); with "
         "accumulate=true as a one-hot sum (static shapes, float or i64/i32 values, at most 2^22 elements in the "
         "one-hot tensor); or that where"),
+    **{op: ("bags convert as a one-hot of each index position's bag and a reduction, which needs static shapes, "
+            "1-d indices, float weights, per_sample_weights only in mode sum, at most 2^22 elements in the one-hot "
+            "tensor (bags * indices * embedding dim), and with include_last_offset constant offsets ending at "
+            "len(indices) (PyTorch's modes disagree otherwise); other uses stay in PyTorch")
+       for op in ("aten.embedding_bag.padding_idx", "aten._embedding_bag_forward_only.default",
+                  "aten._embedding_bag.default")},
     **{f"aten.bitwise_{name}.{overload}": _NO_INTEGER_BITWISE
        for name in ("and", "or", "xor") for overload in ("Tensor", "Scalar", "Scalar_Tensor")},
     "aten.bitwise_not.default": _NO_INTEGER_BITWISE,
