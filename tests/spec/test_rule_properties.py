@@ -166,6 +166,32 @@ def _linear_with_zero_bias_example() -> tuple[Graph, list[torch.Tensor]]:
     return g, [x]
 
 
+def _embedding_bag_example(op: str, mode: int, last: bool, weighted: bool,
+                           padding: int | None) -> Callable[[], tuple[Graph, list[torch.Tensor]]]:
+    """Bags of 7 indices into 4 rows (so they repeat) with sorted constant offsets, one bag empty; padding row 1
+    (None: the embedding_bag.padding_idx overload's "no padding"). tests/spec/test_embedding_bag.py draws more."""
+    def build() -> tuple[Graph, list[torch.Tensor]]:
+        w, idx = torch.randn(4, 3), torch.tensor([1, 0, 3, 1, 1, 2, 0])
+        offsets = torch.tensor([0, 2, 2, 5, 7] if last else [0, 2, 2, 5])
+        psw = torch.rand(7) + 0.5
+        g = Graph()
+        inputs = [w, idx, psw] if weighted else [w, idx]
+        wv, iv, *pv = [Value(g.add_input(f"in{k}", TensorType.of(t), k)) for k, t in enumerate(inputs)]
+        ov = Value(g.add_constant(offsets, "offsets"))
+        args = {"weight": wv, "indices": iv, "offsets": ov, "scale_grad_by_freq": False, "mode": mode,
+                "sparse": False, "per_sample_weights": pv[0] if weighted else None, "include_last_offset": last,
+                "padding_idx": padding}
+        g.set_outputs([Value(add_op(g, OPS, op, args))])
+        return g, inputs
+
+    return build
+
+
+_EMBEDDING_BAG_OPS = {"forward_only": "aten._embedding_bag_forward_only.default",
+                      "training": "aten._embedding_bag.default"}
+_EMBEDDING_BAG_MODES = {"sum": (0, False), "weighted_sum": (0, True), "mean": (1, False), "max": (2, False)}
+
+
 HAND_BUILT: dict[str, Callable[[], tuple[Graph, list[torch.Tensor]]]] = {
     "sdpa_all_true_mask_dropped": _all_true_mask_example(2, 2),
     "to_device_as_to_copy": _to_device_example,
@@ -177,6 +203,12 @@ HAND_BUILT: dict[str, Callable[[], tuple[Graph, list[torch.Tensor]]]] = {
     "all_neg_inf_as_amax": _masked_rows_example,
     "add_zeros_is_identity": _add_zeros_example((4,)),
     "cat": _cat_example,
+    "embedding_bag_without_padding_as_forward_only": _embedding_bag_example(
+        "aten.embedding_bag.padding_idx", 1, False, False, None),
+    **{f"embedding_bag_{mode}{'_last_offset' if last else ''}_{row}":
+       _embedding_bag_example(op, number, last, weighted, -1 if weighted else 1)
+       for row, op in _EMBEDDING_BAG_OPS.items() for mode, (number, weighted) in _EMBEDDING_BAG_MODES.items()
+       for last in (False, True)},
 }
 
 
