@@ -4,7 +4,8 @@
 * ``constant`` -> a buffer holding the constant's own tensor (no copy here, even for ``nn.Parameter`` s: the driver
   hands over a graph whose constants are already the program's copies, :mod:`~trt_passes.backend.snapshot`) and
   ``get_attr``;
-* ATen nodes  -> ``call_function(torch.ops.aten...)`` with the schema arguments rebuilt from ``attrs``;
+* ATen nodes  -> ``call_function(torch.ops.aten...)`` with the schema arguments rebuilt from ``attrs``; library ops
+  (custom ops, torchvision's) the same way, calling ``torch.ops.NAMESPACE...``;
 * ``segment``  -> ``call_module`` on its :class:`~trt_passes.backend.segment_module.SegmentModule`;
 * multi-output producers are read through ``operator.getitem`` (the IR has none, FX needs them);
 * ``output``   -> one flat tuple of the graph's outputs (a frontend restores the model's structure).
@@ -25,6 +26,7 @@ import torch.fx
 
 from trt_passes.ir.aten import aten_dialect, executable_overload
 from trt_passes.ir.graph import Graph, GraphError, Node, Slot, Value
+from trt_passes.ir.library_ops import library_dialect, library_overload
 from trt_passes.ir.ops import ArgSpec
 from trt_passes.ir.symbolic import Arithmetic, SymDim, fold
 from trt_passes.ir.types import torch_dtype
@@ -69,11 +71,11 @@ class _Builder:
                 self.fx.output(tuple(self._value(v) for v in self.g.inputs(node.id)))
             elif node.op == "segment":
                 self._segment(node)
-            elif node.op.startswith("aten."):
-                self._aten(node)
+            elif node.op.startswith("aten.") or library_overload(node.op) is not None:
+                self._torch_op(node)
             else:
-                raise GraphError(f"%{node.id} ({node.op}) {node.provenance.describe()}: only ATen ops and segments "
-                                 "can run outside a segment")
+                raise GraphError(f"%{node.id} ({node.op}) {node.provenance.describe()}: only torch ops (ATen's, "
+                                 "libraries') and segments can run outside a segment")
         self.fx.lint()
         gm = torch.fx.GraphModule(self.attrs, self.fx, class_name="TrtPassesProgram")
         # GraphModule installs nn.Parameter attributes as parameters; a compiled program has no trainable state, so
@@ -146,11 +148,13 @@ class _Builder:
         # A SegmentModule always returns a tuple, so even one output is read through getitem.
         self._record(node, self.fx.call_module(target, args), multi=True)
 
-    def _aten(self, node: Node) -> None:
-        overload = executable_overload(node.op)
-        schema = aten_dialect().schema(node.op)
+    def _torch_op(self, node: Node) -> None:
+        if node.op.startswith("aten."):
+            overload, schema = executable_overload(node.op), aten_dialect().schema(node.op)
+        else:
+            overload, schema = library_overload(node.op), library_dialect().schema(node.op)
         if overload is None or schema is None:
-            raise GraphError(f"%{node.id}: unknown ATen op {node.op}")
+            raise GraphError(f"%{node.id}: unknown op {node.op}")
         inputs = self.g.inputs(node.id)
         args: list[Any] = []
         kwargs: dict[str, Any] = {}

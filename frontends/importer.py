@@ -11,7 +11,10 @@ expression over the inputs' symbols (or a data-dependent size an earlier op's re
 program order (node ids increase along it), with the values that share memory recorded as
 :class:`~trt_passes.ir.aliasing.AliasGroup` s for the ``functionalize`` pass. The regions torch.export wraps in
 higher-order ops for grad mode (``wrap_with_set_grad_enabled``: an inference graph has no gradients) and for a
-disabled autocast are imported inline. Anything the IR cannot represent (non-ATen calls, an enabled autocast region,
+disabled autocast are imported inline. Ops other libraries register with torch (custom ops, torchvision's
+``roi_align``) import like ATen ops, typed by their fake value (``meta["val"]``); no shipped rule converts them, so
+they run in PyTorch. Anything the IR cannot represent (calls that are not torch ops, custom ops writing their inputs,
+an enabled autocast region,
 symbolic floats and bools other than runtime assertions) is an error naming the FX node, so a model that imports is
 a model every later pass can reason about.
 """
@@ -35,8 +38,9 @@ from torch.multiprocessing.reductions import StorageWeakRef
 
 from trt_passes.frontends.base import FrontendError
 from trt_passes.ir.aliasing import ALIAS_GROUPS, AliasGroup
-from trt_passes.ir.aten import aten_dialect, op_name_of, wrapped_scalar
+from trt_passes.ir.aten import aten_dialect, op_name_of, schema_from_torch, wrapped_scalar
 from trt_passes.ir.graph import Graph, Provenance, Slot, Value
+from trt_passes.ir.library_ops import library_dialect, qualified_name
 from trt_passes.ir.ops import ArgSpec, OpSchema, SchemaBindError, dtype_arg
 from trt_passes.ir.symbolic import SymbolRange, SymDim
 from trt_passes.ir.types import TensorType
@@ -61,6 +65,7 @@ class Importer:
         self.ep = ep
         self.g = Graph()
         self.aten = aten_dialect()
+        self.library = library_dialect()  # custom ops and torchvision's: they import as nodes PyTorch runs
         # fx node -> a Value, or (for multi-output producers) a nested tuple/list of Values mirroring meta["val"].
         self.env: dict[torch.fx.Node, Any] = {}
         self.num_inputs = 0
@@ -190,13 +195,15 @@ class Importer:
             # symbols, which the IR keeps as a SymDim in the attributes that read it; no node is needed.
             self.env[node] = self._symbolic(node, node.meta["val"])
             return
-        if not isinstance(target, torch._ops.OpOverload) or target.namespace != "aten":
-            raise FrontendError(f"{node.name}: {target} is not an ATen op; the dynamo frontend imports core ATen only"
-                               f" (called from {_source(node)})")
+        if not isinstance(target, torch._ops.OpOverload):
+            raise FrontendError(f"{node.name}: {target} is not a torch op (an ATen op or one a library registered "
+                               f"with torch.library); the IR cannot represent it (called from {_source(node)})")
         op = op_name_of(target)
-        schema = self.aten.schema(op)
+        schema = self.aten.schema(op) if target.namespace == "aten" else self.library.schema(op)
         if schema is None:
             raise FrontendError(f"{node.name}: no schema for {op}")
+        if target.namespace != "aten" and schema.is_mutating:
+            _refuse_writing_custom_op(node, op, schema)
         if op.startswith(_DROPPED_PREFIXES) and not node.users:
             return
         bound = self._bind(node, schema)
@@ -247,6 +254,10 @@ class Importer:
         ``wrap_with_autocast(device, dtype, False, cache, subgraph, *args)`` (a region with autocast off, as the
         whole program is): the subgraph's nodes, in place. Its result is a tuple, which getitem reads."""
         name = node.target.name()  # type: ignore[union-attr]
+        written = node.args[0] if name.startswith("auto_functionalized") and node.args else None
+        if isinstance(written, torch._ops.OpOverload):  # torch.export's wrapper of a custom op writing its inputs
+            op = op_name_of(written)
+            _refuse_writing_custom_op(node, op, schema_from_torch(op, written._schema))
         if name == "wrap_with_set_grad_enabled":
             sub, operands = node.args[1], node.args[2:]
         elif name == "wrap_with_autocast" and node.args[2] is False:
@@ -382,6 +393,13 @@ class Importer:
         if not isinstance(val, torch.Tensor):
             raise FrontendError(f"{node.name}: expected a tensor, meta['val'] is {type(val).__name__}")
         return TensorType.of(val)
+
+
+def _refuse_writing_custom_op(node: torch.fx.Node, op: str, schema: OpSchema) -> None:
+    written = [a.name for a in schema.args if a.mutable]
+    raise FrontendError(f"{node.name}: the custom op {qualified_name(op)} writes its argument(s) {written}; the IR is "
+                        f"functional, so it takes custom ops declared with mutates_args=() only (called from "
+                        f"{_source(node)})")
 
 
 def _same_storage(t: torch.Tensor, key: StorageWeakRef) -> bool:

@@ -122,20 +122,25 @@ class AtenDialect:
         schema = self.schema(op)
         if overload is None or schema is None:
             raise KeyError(f"unknown ATen op {op}")
-        positional, keywords = [], {}
-        for spec in schema.args:
-            value = args[spec.name] if spec.name in args else spec.default
-            if spec.type in _DTYPE_TYPES and isinstance(value, str):
-                value = torch_dtype(value)
-            if spec.kwarg_only:
-                keywords[spec.name] = value
-            else:
-                positional.append(value)
-        result = overload(*positional, **keywords)
-        return flatten_outputs(result)
+        return call_overload(overload, schema, args)
 
     def infer(self, op: str, args: dict[str, Any]) -> tuple[TensorType, ...]:
         return infer_by_meta(self, op, args)
+
+
+def call_overload(overload: Any, schema: OpSchema, args: dict[str, Any]) -> tuple[torch.Tensor, ...]:
+    """Call a torch op with the IR's arguments by name (dtype names turned back into dtypes, schema defaults for
+    arguments not given); its tensor results, flattened."""
+    positional, keywords = [], {}
+    for spec in schema.args:
+        value = args[spec.name] if spec.name in args else spec.default
+        if spec.type in _DTYPE_TYPES and isinstance(value, str):
+            value = torch_dtype(value)
+        if spec.kwarg_only:
+            keywords[spec.name] = value
+        else:
+            positional.append(value)
+    return flatten_outputs(overload(*positional, **keywords))
 
 
 def wrapped_scalar(value: bool | int | float, others: Iterable[torch.Tensor]) -> torch.Tensor:

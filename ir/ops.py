@@ -167,16 +167,24 @@ def infer_by_meta(dialect: Dialect, op: str, args: dict[str, Any]) -> tuple[Tens
 
 
 class OpRegistry:
-    """Dispatches op questions to dialects by prefix: ``OpRegistry([aten_dialect(), trt_dialect()])``."""
+    """Dispatches op questions to dialects by prefix: ``OpRegistry([aten_dialect(), trt_dialect()])``.
 
-    def __init__(self, dialects: Iterable[Dialect]) -> None:
+    ``fallback`` answers for ops whose prefix names no dialect (the library ops of
+    :mod:`trt_passes.ir.library_ops`: any namespace a library registered with torch)."""
+
+    def __init__(self, dialects: Iterable[Dialect], fallback: Dialect | None = None) -> None:
         self.dialects: dict[str, Dialect] = {d.name: d for d in dialects}
+        self.fallback = fallback
+
+    def _find(self, op: str) -> Dialect | None:
+        prefix = op.split(".", 1)[0]
+        return self.dialects[prefix] if prefix in self.dialects else self.fallback
 
     def dialect(self, op: str) -> Dialect:
-        prefix = op.split(".", 1)[0]
-        if prefix not in self.dialects:
+        found = self._find(op)
+        if found is None:
             raise UnknownOpError(op, [])
-        return self.dialects[prefix]
+        return found
 
     def schema(self, op: str) -> OpSchema:
         s = self.dialect(op).schema(op)
@@ -185,8 +193,12 @@ class OpRegistry:
         return s
 
     def has(self, op: str) -> bool:
-        prefix = op.split(".", 1)[0]
-        return prefix in self.dialects and self.dialects[prefix].schema(op) is not None
+        found = self._find(op)
+        return found is not None and found.schema(op) is not None
+
+    def is_fallback_op(self, op: str) -> bool:
+        """Whether ``op`` is known through the fallback dialect (a library op), not a named dialect."""
+        return op.split(".", 1)[0] not in self.dialects and self.has(op)
 
     def suggest(self, op: str, n: int = 3) -> list[str]:
         prefix = op.split(".", 1)[0]

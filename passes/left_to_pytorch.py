@@ -4,10 +4,14 @@ express, so that no rule is coming.
 Data only. ``explain`` prints an op's entry under its fallback when no rule matched it (not when it went back to
 PyTorch for ``min_block_size`` or ``torch_executed_ops``), and ``trt-passes coverage`` prints it next to the op. An op
 converted in some uses (``index_put``) gets an entry that says which uses stay in PyTorch. A missing entry means only
-that nobody has written the rule yet.
+that nobody has written the rule yet. Ops libraries register with torch (custom ops, torchvision's) have one
+entry for all of them: no shipped rule can know what they compute, so they run in PyTorch unless a user's rule
+converts them.
 """
 
 from __future__ import annotations
+
+from trt_passes.ir.library_ops import library_overload, qualified_name
 
 _ONE_HOT_SCATTER = (
     "TensorRT's scatter layer only overwrites, so an accumulating scatter converts as a one-hot compare of the "
@@ -54,4 +58,9 @@ LEFT_TO_PYTORCH: dict[str, str] = {
 
 def left_to_pytorch_reason(op: str) -> str | None:
     """Why ``op`` (or some uses of it) stays in PyTorch on purpose; None when there is no such decision."""
-    return LEFT_TO_PYTORCH.get(op)
+    if op in LEFT_TO_PYTORCH:
+        return LEFT_TO_PYTORCH[op]
+    if library_overload(op) is not None:
+        return (f"a custom op {qualified_name(op)}: no converter rule has it; it runs in PyTorch (a converter rule "
+                f"of yours rooted at {op}, in a .rw file passed as rules=[...], can convert it)")
+    return None

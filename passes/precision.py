@@ -14,7 +14,9 @@ Ops whose float inputs were not all float32 in the model (it mixed dtypes on pur
 tensor are left as they are. Constants are cast when compiling (a new constant node; the model's weight tensors are
 held by reference and never modified); other values through ``aten._to_copy`` nodes, at most one per value and dtype.
 The model's inputs keep their dtypes and its float32 outputs are cast back to float32, so the compiled program is
-called as before. Output types of the ops whose inputs changed dtype are inferred again through the op registry.
+called as before; a custom op (a library op, :mod:`trt_passes.ir.library_ops`) gets its inputs in the dtypes the
+model gave it, since nothing says it computes in another. Output types of the ops whose inputs changed dtype are
+inferred again through the op registry.
 """
 
 from __future__ import annotations
@@ -181,11 +183,13 @@ def reduce_precision(g: Graph, ops: OpRegistry, dtype: str, table: PrecisionTabl
         node = g.node(nid)
         if node.op in ("input", "constant"):
             continue
-        if node.op != "output" and not node.op.startswith("aten."):
+        library = ops.is_fallback_op(node.op)
+        if node.op != "output" and not node.op.startswith("aten.") and not library:
             raise ValueError(f"reduce_precision works on ATen graphs (before partition and convert); found "
                              f"%{nid} {node.op}")
         inputs = g.inputs(nid)
-        if node.op == "output":  # the model's outputs keep their dtypes
+        # The model's outputs keep their dtypes, and so do a custom op's inputs: it was written for them.
+        if node.op == "output" or library:
             for slot, v in enumerate(inputs):
                 if g.type(v) != original[v]:
                     g.set_input(nid, slot, caster.cast(v, original[v].dtype))
