@@ -68,9 +68,11 @@ class RuleChecker:
 
     def check(self) -> list[Diagnostic]:
         d = self.decl
-        if not d.pattern.op.startswith("aten."):
+        root_dialect = d.pattern.op.split(".", 1)[0]
+        if root_dialect in self.ops.dialects and root_dialect != "aten":  # library ops (the fallback) may be roots
             self.error("RW302", f"the root of {self.kind} rule `{d.name}` is `{d.pattern.op}`; rules rewrite ATen ops",
-                       d.pattern.op_span, "lowering rules rewrite ATen to ATen, converter rules ATen to trt.*")
+                       d.pattern.op_span, "lowering rules rewrite ATen to ATen, converter rules ATen to trt.*; "
+                       "a custom op (mylib.scale.default) may be a root too")
         outs = d.pattern.outputs
         if outs is not None:
             schema = self.ops.schema(d.pattern.op) if self.ops.has(d.pattern.op) else None
@@ -116,9 +118,15 @@ class RuleChecker:
     # ---- ops -------------------------------------------------------------------------------------------------
     def schema(self, op: str, span: A.Span) -> OpSchema | None:
         parts = op.split(".")
-        if parts[0] not in self.ops.dialects:
-            self.error("RW101", f"unknown op `{op}`: no dialect `{parts[0]}`", span,
-                       f"dialects: {', '.join(sorted(self.ops.dialects))}")
+        if parts[0] not in self.ops.dialects and not self.ops.has(op):
+            dialects = f"dialects: {', '.join(sorted(self.ops.dialects))}"
+            if self.ops.fallback is None:
+                self.error("RW101", f"unknown op `{op}`: no dialect `{parts[0]}`", span, dialects)
+            else:
+                self.error("RW101", f"unknown op `{op}`: no dialect `{parts[0]}`, and no library loaded in this "
+                           f"process registers it with torch", span, dialects,
+                           "a custom op can be a root once the module registering it is imported (before the "
+                           "rules are loaded)")
             return None
         if self.ops.has(op):
             return self.ops.schema(op)

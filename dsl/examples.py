@@ -48,7 +48,7 @@ class ConcreteTypes(OpRegistry):
     to the dialect's own inference when that raises."""
 
     def __init__(self, ops: OpRegistry) -> None:
-        super().__init__(ops.dialects.values())
+        super().__init__(ops.dialects.values(), ops.fallback)
         self.base = ops
 
     def infer(self, op: str, args: dict[str, Any]) -> tuple[TensorType, ...]:

@@ -112,9 +112,9 @@ def check_example(rule: Rule, ruleset: RuleSet, graph: Graph, inputs: Sequence[t
     if not stats.fires[rule.name]:
         return Outcome(False, before=before, after=after, fires=dict(stats.fires))
     if rule.kind == "converter":  # a converter leaves nothing of what it matched to PyTorch
-        left = sorted({n.op for n in graph.all_nodes() if n.op.startswith("aten.")})
+        left = sorted({n.op for n in graph.all_nodes() if n.op.startswith("aten.") or ops.is_fallback_op(n.op)})
         if left:
-            return Outcome(True, f"ATen ops are left after conversion: {', '.join(left)}", "RW602", before, after)
+            return Outcome(True, f"torch ops are left after conversion: {', '.join(left)}", "RW602", before, after)
     try:
         actual = run_graph(graph, [t.clone() for t in inputs], ops)
     except Exception as e:
