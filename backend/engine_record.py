@@ -27,7 +27,8 @@ from trt_passes.backend.tensorrt_import import find_tensorrt
 
 class ArtifactError(RuntimeError):
     """A saved or serialised engine cannot be used here. ``kind`` is one of ``"corrupt"``, ``"format"``,
-    ``"unsafe"``, ``"tensorrt_version"``, ``"device"``; the message says what to do."""
+    ``"unsafe"``, ``"tensorrt_version"``, ``"device"``, ``"library"`` (a saved program's custom op is not
+    registered); the message says what to do."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)

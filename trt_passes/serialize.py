@@ -23,12 +23,15 @@ file into place meanwhile changes nothing):
    (pickled weights or constants, legacy ``.pt`` payloads, sample inputs: :func:`save` writes none of these);
 4. every entry has the size and hash recorded (this verifies each weight and engine), and each engine is the entry
    its record names;
-5. the engines were built by this TensorRT release and for this GPU, from the recorded metadata alone.
+5. the engines were built by this TensorRT release and for this GPU, from the recorded metadata alone;
+6. every custom op the program calls (``torch.ops.mylib.scale``, torchvision's ``roi_align``; the manifest lists them)
+   is registered in this process, so PyTorch can resolve it through ``torch.ops``.
 
 It raises :class:`ArtifactError` saying what is wrong and what to do; ``.kind`` is ``"corrupt"`` (truncated, bad
 checksum or hash, malformed manifest), ``"format"`` (not a trt_passes artifact, or another format version),
 ``"unsafe"`` (would unpickle, or was altered in a way meant to pass a check: duplicate names, unlisted entries),
-``"tensorrt_version"`` (engines from another TensorRT release), ``"device"`` (engines built for another GPU).
+``"tensorrt_version"`` (engines from another TensorRT release), ``"device"`` (engines built for another GPU),
+``"library"`` (a custom op no library loaded here registers: the message names it and what to import).
 
 These checks need the manifest, so only :func:`load` makes them. A bare ``torch.export.load`` or ``torch.jit.load``
 (after ``import trt_passes``) reads the archive unchecked: PyTorch's own deserialisation decides what runs, and only
@@ -66,8 +69,10 @@ from trt_passes.manifest import (
     OUTPUT_FORMATS,
     build_manifest,
     check_entries,
+    check_library_ops,
     check_listing,
     check_manifest,
+    library_ops_of,
     validate_manifest,
 )
 from trt_passes.model_inputs import bind_inputs
@@ -104,6 +109,7 @@ def save(compiled: Any, path: str | os.PathLike[str] | None = None, output_forma
     if output_format == "exported_program":
         examples, dynamic_shapes = _export_inputs(program, retrace, given, inputs, arg_inputs, kwarg_inputs)
     op_program = engine_op_program(program, reference_weights)
+    library_ops = library_ops_of(op_program)  # before scripting, which turns overloads into packets
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
     # Created with 0666 less the umask, as torch.save and open() create files (mkstemp would make it 0600).
@@ -121,7 +127,7 @@ def save(compiled: Any, path: str | os.PathLike[str] | None = None, output_forma
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", FutureWarning)  # the torchscript format was asked for
                     torch.jit.save(script, f)
-        _add_manifest(tmp, op_program, output_format)
+        _add_manifest(tmp, op_program, output_format, library_ops)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -161,12 +167,13 @@ def _export_inputs(program: torch.fx.GraphModule, retrace: bool, given: bool, in
     return tuple(example_inputs(recorded.specs())), recorded.export_dynamic_shapes()
 
 
-def _add_manifest(tmp: Path, op_program: torch.fx.GraphModule, output_format: str) -> None:
+def _add_manifest(tmp: Path, op_program: torch.fx.GraphModule, output_format: str,
+                  library_ops: dict[str, str | None]) -> None:
     """Append the manifest, with the size and hash of every entry PyTorch wrote, as the archive's last entry."""
     with open(tmp, "rb") as f, zipfile.ZipFile(f) as z:
         top = check_layout(z, f, str(tmp))
         digests = entry_digests(z, str(tmp), skip="")
-    manifest = build_manifest(op_program, output_format, digests)
+    manifest = build_manifest(op_program, output_format, digests, library_ops)
     with zipfile.ZipFile(tmp, "a") as z:
         z.writestr(f"{top}/extra/{MANIFEST}", json.dumps(manifest, indent=1))
 
@@ -279,6 +286,7 @@ def load(path: str | os.PathLike[str] | None = None, *, file_path: str | os.Path
     with _open(path) as f:
         manifest = _verified_manifest(f, str(path))
         check_manifest(manifest, check_device=check_device, where=str(path))
+        check_library_ops(manifest, str(path))
         fmt = manifest["output_format"]
         f.seek(0)  # PyTorch reads the very bytes just checked
         try:
