@@ -220,10 +220,31 @@ def test_an_engine_whose_listed_hash_was_forged_is_not_the_engine_its_record_nam
     ({"trt_passes_format": "2"}, "format", "no format version"),
     ({"trt_passes_format": 1}, "format", "records no hashes"),
     ({"trt_passes_format": 99}, "format", "upgrade trt_passes"),
+    ({"library_ops": ["mylib.scale.default"]}, "corrupt", "'library_ops' is list"),
+    ({"library_ops": {"mylib::scale": None}}, "corrupt", "'library_ops'"),
+    ({"library_ops": {"mylib.scale.default": "os; rm -rf"}}, "corrupt", "'library_ops'"),
+    ({"trt_passes_format": 2}, "corrupt", "unknown fields \\['library_ops'\\]"),
 ])
 def test_a_malformed_manifest_names_the_field(originals, tmp_path: Path, change: dict, kind: str, match: str) -> None:
     path = forged(originals["torchscript"], tmp_path / "f", manifest=lambda m: {**m, **change})
     refused(path, kind, match)
+
+
+def test_a_manifest_of_format_2_has_no_custom_ops_and_still_loads(originals, tmp_path: Path) -> None:
+    def as_format_2(m: dict) -> dict:
+        return {**{k: v for k, v in m.items() if k != "library_ops"}, "trt_passes_format": 2}
+
+    path = forged(originals["exported_program"], tmp_path / "f", manifest=as_format_2)
+    assert read_manifest(path)["library_ops"] == {}
+    loaded = quiet(trt_passes.load, path)
+    torch.testing.assert_close(quiet(loaded, X), quiet(_model(), X), rtol=1e-5, atol=1e-5)
+
+
+def test_a_manifest_listing_a_custom_op_no_library_registers_is_refused_naming_it(originals, tmp_path: Path) -> None:
+    path = forged(originals["exported_program"], tmp_path / "f",
+                  manifest=lambda m: {**m, "library_ops": {"trt_passes_nowhere.op.default": "nowhere_lib"}})
+    refused(path, "library", r"custom op trt_passes_nowhere::op, which no library loaded in this process registers; "
+                             r"load nowhere_lib \(import nowhere_lib\) before loading this program")
 
 
 @pytest.mark.parametrize("text", [b"", b"{", b"[1, 2]", b"\xff\xfe", json.dumps({"a": 1}).encode()])
