@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+import torchvision.ops
 
 _GEN = torch.Generator().manual_seed(0)
 
@@ -369,3 +370,21 @@ case("conv_transpose2d", "basic", lambda x: F.conv_transpose2d(x, _W), f(1, 3, 5
 case("conv_transpose2d", "stride and dilation", lambda x: F.conv_transpose2d(x, _W, stride=2, dilation=2),
      f(1, 3, 5, 5))
 case("float64", "linear", lambda x, w: F.linear(x, w).relu(), f(2, 3).double(), f(4, 3).double())
+
+
+# ---- ops other libraries register with torch: they stay in PyTorch, between TensorRT segments, on purpose ----------
+@torch.library.custom_op("trt_passes_corpus::scale", mutates_args=())
+def _corpus_scale(x: torch.Tensor, factor: float) -> torch.Tensor:
+    return x * factor
+
+
+@_corpus_scale.register_fake
+def _corpus_scale_fake(x: torch.Tensor, factor: float) -> torch.Tensor:
+    return torch.empty_like(x)
+
+
+_BOXES = torch.tensor([[0.0, 1.0, 1.0, 9.0, 7.0], [0.0, 0.5, 2.0, 5.0, 11.0], [1.0, 3.0, 0.0, 12.0, 12.0]])
+case("custom op", "torch.library", lambda x: _corpus_scale(x.relu(), 1.5) * 2, f(2, 3))
+case("roi_align", "torchvision", lambda x, r: torchvision.ops.roi_align(x.relu(), r, (2, 3), 0.5, 2) * 2,
+     f(2, 3, 8, 8), _BOXES)
+case("nms", "torchvision", lambda r, s: torchvision.ops.nms(r * 2, s, 0.3), _BOXES[:, 1:], f(3, lo=0.0, hi=1.0))
