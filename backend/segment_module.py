@@ -39,18 +39,34 @@ class SegmentModule(torch.nn.Module):
                 self._constants[node.id] = buffer
         self._runner: Any = None
         self._uses_engine: dict[torch.device, bool] = {}  # decided per device, once
+        self._expects = [self.body.node(n) for n in self.body.graph_inputs()]
 
     def extra_repr(self) -> str:
         engine = f"{len(self.engine)} bytes" if self.engine is not None else "none"
         return f"name={self.name!r}, runtime={self.runtime!r}, engine={engine}, nodes={len(self.body)}"
 
     def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        self._check_inputs(inputs)
         device = inputs[0].device if inputs else torch.device("cpu")
         if device not in self._uses_engine:
             self._uses_engine[device] = use_engine(self.name, self.runtime, self.engine is not None, device)
         if self._uses_engine[device]:
             return tuple(self._engine_runner(inputs)(*inputs))
         return tuple(run_reference(self._current_body(), inputs))
+
+    def _check_inputs(self, inputs: tuple[torch.Tensor, ...]) -> None:
+        """Refuse inputs of another rank or static size than the segment was built for: an engine refuses them, and
+        the reference runtime would compute with sizes folded in at compile time (a wrong answer). Dtypes are not
+        checked: ``.double()`` on the module runs the reference runtime in float64."""
+        for node, x in zip(self._expects, inputs, strict=True):
+            t = node.type
+            if x.dim() != t.rank or any(
+                    isinstance(d, int) and d != n for d, n in zip(t.shape, x.shape)):
+                raise ValueError(
+                    f"segment {self.name} was compiled for input {node.name!r} {t}; it was given "
+                    f"{str(x.dtype).removeprefix('torch.')} of shape {tuple(x.shape)}. A compiled program takes the "
+                    "shapes it was compiled for: compile with trt_passes.Input(min_shape=..., opt_shape=..., "
+                    "max_shape=...) for a range of sizes")
 
     def _engine_runner(self, inputs: tuple[torch.Tensor, ...]) -> Any:
         """The engine, deserialised on first use on the inputs' device (deserialising needs the GPU)."""

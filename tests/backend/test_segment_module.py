@@ -97,3 +97,11 @@ def test_the_reference_runtime_also_runs_tensorrt_dialect_ops():
     x_value = torch.randn(3, 4)
     (out,) = SegmentModule("trt", g, None, runtime="reference")(x_value)
     torch.testing.assert_close(out, x_value.relu())
+
+
+def test_inputs_of_another_size_than_compiled_for_are_refused_naming_the_input_and_the_fix():
+    module = SegmentModule("seg", linear_relu_body(torch.randn(4, 4)), None, runtime="reference")
+    with pytest.raises(ValueError, match=r"segment seg was compiled for input .* f32\[3, 4\]; it was given float32 of "
+                                         r"shape \(5, 4\).*trt_passes.Input\(min_shape"):
+        module(torch.randn(5, 4))
+    assert module(torch.randn(3, 4))[1].shape == (3, 4)
