@@ -115,6 +115,7 @@ class ScatterMode(Enum):
 class InterpolationMode(Enum):
     NEAREST = "NEAREST"
     LINEAR = "LINEAR"
+    CUBIC = "CUBIC"
 
 
 class ResizeCoordinateTransformation(Enum):

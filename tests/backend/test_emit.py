@@ -314,3 +314,17 @@ def test_the_single_pixel_selector_reaches_the_resize_layer() -> None:
     (resize,) = [layer for layer in layers if layer.type == trt.LayerType.RESIZE]
     resize.__class__ = trt.IResizeLayer
     assert resize.selector_for_single_pixel == trt.ResizeSelector.UPPER
+
+
+def test_cubic_mode_and_coefficient_reach_the_resize_layer() -> None:
+    trt = find_tensorrt().module
+    b = TrtGraph()
+    x = b.input("x", "f32", (1, 2, 5, 4))
+    body = b.outputs(b.op("trt.resize", x, shape=[1, 2, 7, 9], mode=InterpolationMode.CUBIC,
+                          coordinate_transformation=ResizeCoordinateTransformation.HALF_PIXEL, cubic_coeff=-0.5))
+    network = emit_module._define_network(body).network
+    layers = [network.get_layer(i) for i in range(network.num_layers)]
+    (resize,) = [layer for layer in layers if layer.type == trt.LayerType.RESIZE]
+    resize.__class__ = trt.IResizeLayer
+    assert resize.resize_mode == trt.InterpolationMode.CUBIC and resize.cubic_coeff == -0.5
+    assert not resize.exclude_outside  # taps outside the input read the edge, as the reference does

@@ -15,7 +15,16 @@ from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 from tests.backend.builders import TrtGraph, shapes
 from trt_passes.backend.emit import check_emission
-from trt_passes.backend.enums import GatherMode, MatrixOperation, PoolingType, ReduceOperation, ScatterMode
+from trt_passes.backend.enums import (
+    GatherMode,
+    InterpolationMode,
+    MatrixOperation,
+    PoolingType,
+    ReduceOperation,
+    ResizeCoordinateTransformation,
+    ResizeSelector,
+    ScatterMode,
+)
 from trt_passes.backend.tensorrt_import import TensorRTNotAvailableError, find_tensorrt
 
 try:
@@ -170,3 +179,20 @@ def test_tensorrt_infers_the_references_scatter_types(data_shape: list[int], mod
     out = b.op("trt.scatter", b.input("x", dtype, tuple(data_shape)), b.input("i", idx_dtype, tuple(idx_shape)),
                b.input("u", dtype, tuple(updates_shape)), mode=mode, axis=axis)
     assert check_emission(b.outputs(out))
+
+
+@given(mode=st.sampled_from(InterpolationMode), n=st.integers(1, 2), c=st.integers(1, 3), data=st.data())
+def test_resize_shapes_in_every_mode(mode: InterpolationMode, n: int, c: int, data: st.DataObject) -> None:
+    """NEAREST and LINEAR resize the last 1-3 dims, CUBIC the last 2, in the coordinate transformations the
+    reference defines each with; TensorRT types the layer as the reference does."""
+    spatial = 2 if mode is InterpolationMode.CUBIC else data.draw(st.integers(1, 3))
+    size_in = [data.draw(st.integers(1, 5)) for _ in range(spatial)]
+    size_out = [data.draw(st.integers(1, 7)) for _ in range(spatial)]
+    coords = (ResizeCoordinateTransformation.ASYMMETRIC if mode is InterpolationMode.NEAREST
+              else data.draw(st.sampled_from([ResizeCoordinateTransformation.HALF_PIXEL,
+                                              ResizeCoordinateTransformation.ALIGN_CORNERS])))
+    b = TrtGraph()
+    v = b.op("trt.resize", b.input("x", data.draw(st.sampled_from(["f32", "f16"])), (n, c, *size_in)),
+             shape=[n, c, *size_out], mode=mode, coordinate_transformation=coords,
+             selector_for_single_pixel=ResizeSelector.UPPER)
+    check_emission(b.outputs(v))

@@ -112,3 +112,50 @@ def test_half_pixel_by_the_formula_samples_the_middle_as_torch_does() -> None:
     (got,) = run("trt.resize", input=X, shape=[1, 2, 1, 4], mode=InterpolationMode.LINEAR,
                  coordinate_transformation=ResizeCoordinateTransformation.HALF_PIXEL)
     torch.testing.assert_close(got, X[:, :, 2:3, :])  # (0 + 0.5) * 5 / 1 - 0.5 = 2
+
+
+# ---- cubic ----------------------------------------------------------------------------------------------------------
+
+def _keys(d: float, a: float) -> float:
+    d = abs(d)
+    if d <= 1:
+        return (a + 2) * d ** 3 - (a + 3) * d ** 2 + 1
+    return a * d ** 3 - 5 * a * d ** 2 + 8 * a * d - 4 * a if d < 2 else 0.0
+
+
+def _cubic_by_pixels(x: torch.Tensor, out: list[int], align: bool, a: float) -> torch.Tensor:
+    """Each output pixel as the 4x4 sum over its clamped neighbourhood, weights from the kernel's distance."""
+    h, w = x.shape[-2:]
+
+    def src(i: int, n: int, o: int) -> float:
+        if align:
+            return i * (n - 1) / (o - 1) if o > 1 else 0.0
+        return (i + 0.5) * n / o - 0.5
+
+    y = torch.zeros(*x.shape[:-2], *out, dtype=x.dtype)
+    for i in range(out[0]):
+        for j in range(out[1]):
+            sy, sx = src(i, h, out[0]), src(j, w, out[1])
+            for p in range(math.floor(sy) - 1, math.floor(sy) + 3):
+                for q in range(math.floor(sx) - 1, math.floor(sx) + 3):
+                    weight = _keys(sy - p, a) * _keys(sx - q, a)
+                    y[..., i, j] += weight * x[..., min(max(p, 0), h - 1), min(max(q, 0), w - 1)]
+    return y
+
+
+@given(spatial=st.lists(sizes, min_size=2, max_size=2), out=st.lists(sizes, min_size=2, max_size=2),
+       align=st.booleans(), a=st.sampled_from([-0.75, -0.5]))
+def test_cubic_weighs_the_clamped_4x4_neighbourhood_with_keys_kernel(spatial: list[int], out: list[int],
+                                                                     align: bool, a: float) -> None:
+    x = torch.randn(1, 2, *spatial, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    coords = ResizeCoordinateTransformation.ALIGN_CORNERS if align else ResizeCoordinateTransformation.HALF_PIXEL
+    selector = ResizeSelector.UPPER if align else ResizeSelector.FORMULA
+    (got,) = run("trt.resize", input=x, shape=[1, 2, *out], mode=InterpolationMode.CUBIC,
+                 coordinate_transformation=coords, selector_for_single_pixel=selector, cubic_coeff=a)
+    torch.testing.assert_close(got, _cubic_by_pixels(x, out, align, a))
+
+
+def test_cubic_resizes_two_dims_only() -> None:
+    with pytest.raises(ValueError, match="last 2 dims"):
+        run("trt.resize", input=torch.randn(1, 2, 3, 3, 3), shape=[1, 2, 6, 6, 6], mode=InterpolationMode.CUBIC,
+            coordinate_transformation=ResizeCoordinateTransformation.HALF_PIXEL)
