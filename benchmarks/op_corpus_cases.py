@@ -215,6 +215,17 @@ case("upsample_bilinear2d", "size, align_corners",
 case("upsample_bilinear2d", "downscale", lambda x: F.interpolate(x, size=(3, 2), mode="bilinear"), f(1, 2, 6, 5))
 case("upsample_bicubic2d", "size", lambda x: F.interpolate(x, size=(7, 9), mode="bicubic"), f(1, 2, 4, 5))
 case("upsample_trilinear3d", "scale", lambda x: F.interpolate(x, scale_factor=2, mode="trilinear"), f(1, 2, 3, 3, 3))
+case("upsample_nearest1d", "size", lambda x: F.interpolate(x, size=7, mode="nearest"), f(1, 2, 5))
+case("upsample_nearest2d", "scale 1.5", lambda x: F.interpolate(x, scale_factor=1.5, mode="nearest"), f(1, 2, 4, 6))
+case("upsample_nearest3d", "size", lambda x: F.interpolate(x, size=(4, 5, 2), mode="nearest"), f(1, 2, 3, 3, 3))
+case("upsample_linear1d", "scale 1.5", lambda x: F.interpolate(x, scale_factor=1.5, mode="linear"), f(1, 2, 4))
+case("upsample_bicubic2d", "scale", lambda x: F.interpolate(x, scale_factor=2, mode="bicubic"), f(1, 2, 4, 5))
+case("upsample_bicubic2d", "size, align_corners",
+     lambda x: F.interpolate(x, size=(7, 9), mode="bicubic", align_corners=True), f(1, 2, 4, 5))
+case("upsample_bicubic2d", "downscale", lambda x: F.interpolate(x, size=(3, 2), mode="bicubic"), f(1, 2, 6, 5))
+case("upsample_trilinear3d", "size, align_corners",
+     lambda x: F.interpolate(x, size=(4, 5, 2), mode="trilinear", align_corners=True), f(1, 2, 3, 3, 3))
+case("upsample_trilinear3d", "size", lambda x: F.interpolate(x, size=(4, 5, 2), mode="trilinear"), f(1, 2, 3, 3, 3))
 case("grid_sampler_2d", "bilinear", lambda x, g: F.grid_sample(x, g, align_corners=False), f(1, 2, 5, 5),
      f(1, 4, 4, 2, lo=-1, hi=1))
 case("grid_sampler_2d", "nearest", lambda x, g: F.grid_sample(x, g, mode="nearest", align_corners=True),

@@ -7,6 +7,7 @@ Each is a pure function of IR types and numbers, declared in the `.rw` file that
 from __future__ import annotations
 
 import math
+import struct
 
 from trt_passes.ir.types import TensorType
 
@@ -129,3 +130,28 @@ def interleave(first: list, second: list) -> list:
     """``[first[0], second[0], first[1], second[1], ...]`` (lists of one length): repeat's copies as a new dim before
     each dim of the tensor."""
     return [v for pair in zip(first, second, strict=True) for v in pair]
+
+
+def _to_f32(v: float) -> float:
+    """``v`` rounded to the nearest float32 (as C's ``static_cast<float>``)."""
+    return struct.unpack("f", struct.pack("f", v))[0]
+
+
+def same_sampling_scale(scale: float, size_in: int, size_out: int) -> bool:
+    """Whether upsampling an axis of ``size_in`` to ``size_out`` by ``scale`` samples where upsampling it to the size
+    ``size_out`` does. PyTorch maps an output index back with ``1 / scale`` when given a scale and with
+    ``in / out`` when given sizes (``area_pixel_compute_scale``), each rounded to the dtype it computes in (float32
+    for float32 and half inputs, float64 for float64), so the two forms agree when both round to the same float32
+    and the same float64. (For sizes below 2**24 the float64 quotient rounds to float32 as the exact one does.)"""
+    if not (isinstance(size_in, int) and isinstance(size_out, int)) or not scale > 0 or size_out <= 0:
+        return False
+    return 1.0 / scale == size_in / size_out and _to_f32(1.0 / scale) == _to_f32(size_in / size_out)
+
+
+def same_sampling_scales(scales: list, x: TensorType, r: TensorType) -> bool:
+    """:func:`same_sampling_scale` for each of ``x``'s trailing ``len(scales)`` dims resized to ``r``'s (an
+    ``upsample_*.vec`` op's scale factors). False for a length mismatch."""
+    n = len(scales)
+    if n == 0 or n > len(x.shape) or len(x.shape) != len(r.shape):
+        return False
+    return all(same_sampling_scale(s, i, o) for s, i, o in zip(scales, x.shape[-n:], r.shape[-n:], strict=True))
