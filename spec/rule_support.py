@@ -155,3 +155,28 @@ def same_sampling_scales(scales: list, x: TensorType, r: TensorType) -> bool:
     if n == 0 or n > len(x.shape) or len(x.shape) != len(r.shape):
         return False
     return all(same_sampling_scale(s, i, o) for s, i, o in zip(scales, x.shape[-n:], r.shape[-n:], strict=True))
+
+
+def adaptive_windows(size_in: int, size_out: int) -> list:
+    """The windows of adaptive pooling an axis of ``size_in`` to ``size_out``, flattened as ``[start_0, end_0,
+    start_1, end_1, ...]``: window i is ``[floor(i * in / out), ceil((i + 1) * in / out))``, as PyTorch's
+    adaptive pooling computes them (windows overlap or differ in size when ``out`` does not divide ``in``).
+    ``[]`` for sizes that are not positive (rules guard them; an extern must not raise)."""
+    if size_in <= 0 or size_out <= 0:
+        return []
+    return [v for i in range(size_out) for v in ((i * size_in) // size_out, -((-(i + 1) * size_in) // size_out))]
+
+
+def adaptive_window_mask(size_in: int, size_out: int) -> list:
+    """Which input positions each adaptive-pooling window (:func:`adaptive_windows`) covers, as an ``[out, in]``
+    0/1 matrix flattened row by row (bools): selecting with it and reducing over ``in`` pools every window at
+    once, exactly."""
+    bounds = adaptive_windows(size_in, size_out)
+    return [bounds[2 * i] <= j < bounds[2 * i + 1] for i in range(size_out) for j in range(size_in)]
+
+
+def adaptive_window_sizes(size_in: int, size_out: int) -> list:
+    """How many input positions each adaptive-pooling window (:func:`adaptive_windows`) covers, as floats (the
+    divisors of adaptive average pooling)."""
+    bounds = adaptive_windows(size_in, size_out)
+    return [float(bounds[2 * i + 1] - bounds[2 * i]) for i in range(size_out)]
