@@ -200,10 +200,16 @@ case("max_pool2d", "padding", lambda x: F.max_pool2d(x, 3, 2, 1), f(1, 3, 8, 8))
 case("max_pool2d", "ceil_mode", lambda x: F.max_pool2d(x, 3, 2, ceil_mode=True), f(1, 3, 8, 8))
 case("max_pool2d", "ceil_mode, padding", lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), f(1, 3, 10, 10))
 case("max_pool2d", "dilation", lambda x: F.max_pool2d(x, 3, 1, dilation=2), f(1, 3, 9, 9))
+case("max_pool2d", "dilation, stride, padding",
+     lambda x: F.max_pool2d(x, 3, 2, padding=1, dilation=(2, 3)), f(1, 3, 11, 12))
+case("max_pool2d", "dilation, ceil_mode",
+     lambda x: F.max_pool2d(x, 2, 2, padding=1, dilation=2, ceil_mode=True), f(2, 3, 8, 9))
 case("max_pool2d", "rank 3", lambda x: F.max_pool2d(x, 2), f(3, 8, 8))
 case("max_pool2d", "stride 1", lambda x: F.max_pool2d(x, 3, 1), f(1, 2, 6, 6))
 case("max_pool3d", "basic", lambda x: F.max_pool3d(x, 2), f(1, 2, 4, 4, 4))
 case("max_pool3d", "ceil_mode", lambda x: F.max_pool3d(x, 2, ceil_mode=True), f(1, 2, 5, 5, 5))
+case("max_pool3d", "dilation, ceil_mode",
+     lambda x: F.max_pool3d(x, 2, 2, padding=1, dilation=2, ceil_mode=True), f(1, 2, 6, 7, 5))
 case("max_pool3d", "dilation", lambda x: F.max_pool3d(x, 2, 1, dilation=2), f(1, 2, 5, 5, 5))
 
 # ---- interpolation --------------------------------------------------------------------------------------------------
