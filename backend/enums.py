@@ -118,6 +118,12 @@ class InterpolationMode(Enum):
     CUBIC = "CUBIC"
 
 
+class SampleMode(Enum):
+    FILL = "FILL"
+    CLAMP = "CLAMP"
+    REFLECT = "REFLECT"
+
+
 class ResizeCoordinateTransformation(Enum):
     ALIGN_CORNERS = "ALIGN_CORNERS"
     ASYMMETRIC = "ASYMMETRIC"
@@ -140,7 +146,7 @@ ENUMS: dict[str, type[Enum]] = {
     e.__name__: e
     for e in (ActivationType, UnaryOperation, ElementWiseOperation, ReduceOperation, PoolingType, MatrixOperation,
               GatherMode, TopKOperation, InterpolationMode, ResizeCoordinateTransformation, ResizeSelector,
-              ResizeRoundMode, CumulativeOperation, ScatterMode)
+              ResizeRoundMode, CumulativeOperation, ScatterMode, SampleMode)
 }
 
 # Elementwise operations whose operands may be swapped. The op is one schema with an ``op`` attribute, so the

@@ -239,6 +239,11 @@ case("upsample_trilinear3d", "size, align_corners",
 case("upsample_trilinear3d", "size", lambda x: F.interpolate(x, size=(4, 5, 2), mode="trilinear"), f(1, 2, 3, 3, 3))
 case("grid_sampler_2d", "bilinear", lambda x, g: F.grid_sample(x, g, align_corners=False), f(1, 2, 5, 5),
      f(1, 4, 4, 2, lo=-1, hi=1))
+case("grid_sampler_2d", "bilinear, border, align_corners",
+     lambda x, g: F.grid_sample(x, g, padding_mode="border", align_corners=True), f(1, 2, 5, 5),
+     f(1, 4, 4, 2, lo=-1.5, hi=1.5))
+case("grid_sampler_2d", "bilinear, reflection", lambda x, g: F.grid_sample(x, g, padding_mode="reflection",
+     align_corners=False), f(2, 2, 5, 6), f(2, 3, 4, 2, lo=-1.5, hi=1.5))
 case("grid_sampler_2d", "nearest", lambda x, g: F.grid_sample(x, g, mode="nearest", align_corners=True),
      f(1, 2, 5, 5), f(1, 4, 4, 2, lo=-1, hi=1))
 

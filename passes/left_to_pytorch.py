@@ -22,6 +22,16 @@ _ONE_HOT_SCATTER = (
 _NO_INTEGER_BITWISE = ("on integers: TensorRT's elementwise AND, OR and XOR and unary NOT take bool tensors only, "
                        "and it has no bitwise integer operation to build them from; bool operands convert")
 
+_GRID_SAMPLE = ("nearest and bicubic modes: TensorRT's documentation does not say how its NEAREST grid sample "
+                "rounds a position halfway between two pixels (PyTorch rounds half to even), nor the coefficient of "
+                "its CUBIC one or how that applies the padding mode to each tap (as PyTorch's bicubic does, with "
+                "-0.75), so only bilinear sampling "
+                "(every padding mode, both corner conventions) converts")
+
+_ADAPTIVE_POOL = ("an output size that does not divide the input size with an output size above 32 along an axis, or "
+                  "run-time input sizes: the windows are then pooled through constant [out, in] window masks, which "
+                  "are bounded; output sizes dividing the input convert as strided pooling")
+
 LEFT_TO_PYTORCH: dict[str, str] = {
     "aten.nonzero.default": (
         "its result's shape depends on the data (how many elements are nonzero), not on the input shapes; the IR's "
@@ -50,6 +60,10 @@ LEFT_TO_PYTORCH: dict[str, str] = {
     "aten.sum.dim_IntList": (
         "a float64 result (dtype=torch.float64): TensorRT has no f64 tensors; float sums in their own dtype and "
         "integer sums convert"),
+    "aten.grid_sampler.default": _GRID_SAMPLE,
+    "aten.grid_sampler_2d.default": _GRID_SAMPLE,
+    **{op: _ADAPTIVE_POOL for op in ("aten._adaptive_avg_pool2d.default", "aten._adaptive_avg_pool3d.default",
+                                     "aten.adaptive_max_pool2d.default", "aten.adaptive_max_pool3d.default")},
     "aten.sort.stable": (
         "stable=true with the indices used does not convert: TensorRT's TopK does not order equal values by "
         "position, and a rule cannot know the values are distinct"),

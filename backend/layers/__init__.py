@@ -7,6 +7,7 @@ from trt_passes.backend.layers import (
     activation,
     attention,
     elementwise,
+    grid_sample,
     indexing,
     linear,
     normalization,
@@ -19,7 +20,8 @@ from trt_passes.backend.layers.layer import Layer
 
 LAYERS: tuple[Layer, ...] = (
     *activation.LAYERS, *elementwise.LAYERS, *linear.LAYERS, *pooling.LAYERS, *reduce.LAYERS, *normalization.LAYERS,
-    *shape.LAYERS, *indexing.LAYERS, *resize.LAYERS, *attention.LAYERS,
+    *shape.LAYERS, *indexing.LAYERS, *resize.LAYERS, *grid_sample.LAYERS,
+    *attention.LAYERS,
 )
 
 __all__ = ["LAYERS", "Layer"]

@@ -39,7 +39,8 @@ TABLE = _table()
 
 
 def test_the_table_was_read() -> None:
-    assert len(TABLE) == 23 and all(op in TABLE for op in ("trt.topk", "trt.resize", "trt.scatter", "trt.attention"))
+    assert len(TABLE) == 24 and all(op in TABLE for op in (
+        "trt.topk", "trt.resize", "trt.grid_sample", "trt.scatter", "trt.attention"))
 
 
 def test_the_catalogue_is_exactly_the_architecture_table() -> None:

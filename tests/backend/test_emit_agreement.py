@@ -23,6 +23,7 @@ from trt_passes.backend.enums import (
     ReduceOperation,
     ResizeCoordinateTransformation,
     ResizeSelector,
+    SampleMode,
     ScatterMode,
 )
 from trt_passes.backend.tensorrt_import import TensorRTNotAvailableError, find_tensorrt
@@ -195,4 +196,16 @@ def test_resize_shapes_in_every_mode(mode: InterpolationMode, n: int, c: int, da
     v = b.op("trt.resize", b.input("x", data.draw(st.sampled_from(["f32", "f16"])), (n, c, *size_in)),
              shape=[n, c, *size_out], mode=mode, coordinate_transformation=coords,
              selector_for_single_pixel=ResizeSelector.UPPER)
+    check_emission(b.outputs(v))
+
+
+@given(n=st.integers(1, 2), c=st.integers(1, 3), size=st.tuples(st.integers(1, 5), st.integers(1, 5)),
+       out=st.tuples(st.integers(1, 5), st.integers(1, 5)), dtype=st.sampled_from(["f32", "f16"]),
+       mode=st.sampled_from([InterpolationMode.LINEAR, InterpolationMode.NEAREST]),
+       sample=st.sampled_from(SampleMode), align=st.booleans())
+def test_grid_sample_shapes(n: int, c: int, size: tuple[int, int], out: tuple[int, int], dtype: str,
+                            mode: InterpolationMode, sample: SampleMode, align: bool) -> None:
+    b = TrtGraph()
+    v = b.op("trt.grid_sample", b.input("x", dtype, (n, c, *size)), b.input("g", dtype, (n, *out, 2)),
+             interpolation_mode=mode, align_corners=align, sample_mode=sample)
     check_emission(b.outputs(v))
