@@ -22,6 +22,7 @@ from trt_passes.dsl.normal_form import (
     MCapture,
     MConst,
     MDefault,
+    MList,
     MLiteral,
     MOp,
     MPattern,
@@ -131,6 +132,8 @@ def _position(rf: RuleFacts, p: MPattern) -> None:
             _capture(rf, p.binder, p.path)
     elif isinstance(p, MDefault):
         rf.at(p.path).literal = p.value
+    elif isinstance(p, MList):  # a list pattern fixes the length: compared as a condition of its own
+        rf.opaque_extra += (f"len({'.'.join(map(str, p.path))}) == {len(p.items)}",)
     elif isinstance(p, MConst):
         rf.const_literals.add((p.path, repr(p.value)))
     elif isinstance(p, MLiteral):

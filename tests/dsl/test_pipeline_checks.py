@@ -99,3 +99,13 @@ def test_a_lowering_rule_a_rule_earlier_in_the_pool_always_beats_never_fires():
     # a higher priority puts it first in the pool: then lower.core's rule is the one that never fires
     first = again.replace("rule again", "rule again priority 1")
     assert warnings(core=core, zzz="ruleset lower.zzz : lowering\n" + first) == [("RW508", "core.rw", 2)]
+
+
+def test_a_rule_matching_a_list_of_fixed_length_does_not_hide_one_matching_other_lengths():
+    empty = f"ruleset lower.aaa : lowering\nrule empty aten.permute.default(x, []) => x {U}\n"
+    three = (f"ruleset lower.zzz : lowering\nrule three aten.permute.default(x: Tensor<f32>, d) where len(d) == 3\n"
+             f"    => aten.clone.default(x) {U}\n")
+    assert warnings(aaa=empty, zzz=three) == []
+    # a list pattern as general as the capture does hide it
+    general = f"ruleset lower.aaa : lowering\nrule any_dims aten.permute.default(x, d) => x {U}\n"
+    assert warnings(aaa=general, zzz=three) == [("RW508", "zzz.rw", 2)]
