@@ -257,6 +257,8 @@ for _mode in ("reflect", "replicate", "circular"):
     case(f"pad {_mode}", "1d", lambda x, _m=_mode: F.pad(x, (2, 1), mode=_m), f(1, 2, 6))
     case(f"pad {_mode}", "2d", lambda x, _m=_mode: F.pad(x, (1, 2, 2, 1), mode=_m), f(1, 2, 5, 6))
     case(f"pad {_mode}", "3d", lambda x, _m=_mode: F.pad(x, (1, 1, 0, 1, 1, 0), mode=_m), f(1, 2, 3, 4, 5))
+case("pad circular", "2d, negative", lambda x: F.pad(x, (-1, 2, 1, -2), mode="circular"), f(1, 2, 5, 6))
+case("pad circular", "1d, whole dim, i64", lambda x: F.pad(x, (4, 0), mode="circular"), i(2, 3, 4))
 case("repeat", "2d", lambda x: x.repeat(2, 3), f(2, 3))
 case("repeat", "more dims", lambda x: x.repeat(2, 1, 2), f(2, 3))
 case("repeat", "i64", lambda x: x.repeat(1, 2), i(2, 3))

@@ -126,6 +126,14 @@ def with_dim(shape: list, dim: int, size: int) -> list:
     return out
 
 
+def next_pad_pair(pad: list) -> list:
+    """``[m, before, after]`` for the first pair of a pad list with a nonzero size (pair ``m`` pads dim ``-1 - m``:
+    pair 0 the last dim, pair 1 the dim before, ...): the dim a circular-padding rule pads next. ``[-1, 0, 0]`` when
+    every size is 0."""
+    m = next((k // 2 for k, v in enumerate(pad) if v != 0), -1)
+    return [m, pad[2 * m], pad[2 * m + 1]] if m >= 0 and 2 * m + 1 < len(pad) else [-1, 0, 0]
+
+
 def interleave(first: list, second: list) -> list:
     """``[first[0], second[0], first[1], second[1], ...]`` (lists of one length): repeat's copies as a new dim before
     each dim of the tensor."""

@@ -8,7 +8,15 @@ import pytest
 import torch
 
 from trt_passes.ir import SymDim, TensorType
-from trt_passes.spec.rule_support import einsum_matmul, infinity, inverse_sqrt, static_dim, static_from, transposition
+from trt_passes.spec.rule_support import (
+    einsum_matmul,
+    infinity,
+    inverse_sqrt,
+    next_pad_pair,
+    static_dim,
+    static_from,
+    transposition,
+)
 
 
 @pytest.mark.parametrize(("rank", "a", "b"), [(2, 0, 1), (3, 1, 2), (4, -1, -2), (4, 0, -1), (3, 1, 1)])
@@ -83,3 +91,14 @@ def test_static_dim_looks_at_one_dim() -> None:
 def test_static_dim_out_of_range_is_false_rather_than_an_error() -> None:
     assert not static_dim(TensorType("f32", (2, 3)), 2)
     assert not static_dim(TensorType("f32", (2, 3)), -3)
+
+
+@pytest.mark.parametrize(("pad", "pair"), [([1, 2], [0, 1, 2]), ([0, 0, -1, 3], [1, -1, 3]),
+                                           ([0, 0, 0, 2, 4, 5], [1, 0, 2]), ([0, 0, 0, 0, 0, -1], [2, 0, -1])])
+def test_next_pad_pair_is_the_first_pair_with_a_nonzero_size(pad: list, pair: list) -> None:
+    assert next_pad_pair(pad) == pair
+
+
+@pytest.mark.parametrize("pad", [[], [0, 0], [0, 0, 0, 0], [0, 0, 0]])
+def test_next_pad_pair_of_zeros_or_an_odd_list_is_none(pad: list) -> None:
+    assert next_pad_pair(pad) == [-1, 0, 0]
