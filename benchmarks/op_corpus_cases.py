@@ -406,6 +406,16 @@ _W = f(3, 2, 3, 3)
 case("conv_transpose2d", "basic", lambda x: F.conv_transpose2d(x, _W), f(1, 3, 5, 5))
 case("conv_transpose2d", "stride and dilation", lambda x: F.conv_transpose2d(x, _W, stride=2, dilation=2),
      f(1, 3, 5, 5))
+case("conv_transpose2d", "stride and dilation in other dims, output padding",
+     lambda x: F.conv_transpose2d(x, _W, stride=(2, 1), dilation=(1, 2), padding=1, output_padding=(1, 0)),
+     f(1, 3, 5, 5))
+_W1, _W3, _B = f(2, 3, 3), f(2, 2, 2, 2, 2), f(3)
+case("conv_transpose2d", "stride, dilation, groups, bias",
+     lambda x: F.conv_transpose2d(x, _W[:, :1], _B, stride=3, dilation=2, groups=3), f(2, 3, 4, 4))
+case("conv_transpose1d", "stride and dilation", lambda x: F.conv_transpose1d(x, _W1, stride=2, dilation=3, padding=2),
+     f(1, 2, 6))
+case("conv_transpose3d", "stride and dilation", lambda x: F.conv_transpose3d(x, _W3, stride=2, dilation=2),
+     f(1, 2, 3, 3, 3))
 case("float64", "linear", lambda x, w: F.linear(x, w).relu(), f(2, 3).double(), f(4, 3).double())
 
 

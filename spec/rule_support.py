@@ -134,6 +134,13 @@ def next_pad_pair(pad: list) -> list:
     return [m, pad[2 * m], pad[2 * m + 1]] if m >= 0 and 2 * m + 1 < len(pad) else [-1, 0, 0]
 
 
+def end_padding(sizes: list) -> list:
+    """constant_pad_nd's pad list padding the end of each of the last ``len(sizes)`` dims by ``sizes`` (in dim
+    order) and their starts by nothing: ``[0, sizes[-1], 0, sizes[-2], ...]`` (the pad list starts at the last
+    dim). A transposed convolution's output padding, given to its zero-inserted input."""
+    return [v for size in reversed(sizes) for v in (0, size)]
+
+
 def interleave(first: list, second: list) -> list:
     """``[first[0], second[0], first[1], second[1], ...]`` (lists of one length): repeat's copies as a new dim before
     each dim of the tensor."""

@@ -229,6 +229,19 @@ def test_tensorrt_rejections_surface_with_tensorrts_words_and_the_node() -> None
         emit_engine(b.outputs(v), FAST)
 
 
+@pytest.mark.skipif(find_tensorrt().name != "tensorrt_rtx",
+                    reason="TensorRT for RTX's builder refuses strided, dilated deconvolutions; TensorRT builds them")
+def test_tensorrt_rtx_refuses_a_deconvolution_with_both_a_stride_and_a_dilation() -> None:
+    # why spec/convert/pooling_adaptive.rw's transposed_convolution does not match this form (a stride > 1 in one dim
+    # and a dilation > 1 in another is refused as well)
+    b = TrtGraph()
+    x = b.input("x", "f32", (1, 3, 5, 5))
+    v = b.op("trt.deconvolution", x, b.const(torch.randn(3, 2, 3, 3)), None, stride=[2, 1], padding=[0, 0],
+             dilation=[1, 2], rule="strided_dilated")
+    with pytest.raises(EmissionError, match=r"Strided & Dilated Deconv"):
+        emit_engine(b.outputs(v), FAST)
+
+
 def test_shape_emits_a_shape_layer_that_tensorrt_types_like_the_ir() -> None:
     b = TrtGraph()
     x = b.input("x", "f32", (2, 5, 3))

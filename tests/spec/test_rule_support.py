@@ -10,6 +10,7 @@ import torch
 from trt_passes.ir import SymDim, TensorType
 from trt_passes.spec.rule_support import (
     einsum_matmul,
+    end_padding,
     infinity,
     inverse_sqrt,
     next_pad_pair,
@@ -102,3 +103,11 @@ def test_next_pad_pair_is_the_first_pair_with_a_nonzero_size(pad: list, pair: li
 @pytest.mark.parametrize("pad", [[], [0, 0], [0, 0, 0, 0], [0, 0, 0]])
 def test_next_pad_pair_of_zeros_or_an_odd_list_is_none(pad: list) -> None:
     assert next_pad_pair(pad) == [-1, 0, 0]
+
+
+def test_end_padding_pads_the_end_of_each_dim_in_pad_list_order() -> None:
+    x = torch.ones(1, 2, 3, 4)
+    padded = torch.nn.functional.pad(x, end_padding([1, 2]))
+    assert padded.shape == (1, 2, 4, 6)
+    assert torch.equal(padded[:, :, :3, :4], x)
+    assert padded[:, :, 3:, :].abs().sum() == 0 and padded[:, :, :, 4:].abs().sum() == 0
