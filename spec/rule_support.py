@@ -141,6 +141,23 @@ def end_padding(sizes: list) -> list:
     return [v for size in reversed(sizes) for v in (0, size)]
 
 
+def inverse(x: float) -> float:
+    """``1 / x`` (the guard language has no float division): a p-norm's outer exponent ``1 / p``. 0.0 for ``x == 0``
+    (rules guard ``p > 0``; an extern must not raise)."""
+    return 1.0 / x if x != 0 else 0.0
+
+
+def pair_rows(n: int) -> list:
+    """The first row of each pair ``i < j`` of ``n`` rows, in pdist's order (row-major over the upper triangle):
+    ``[0, 0, ..., 1, ...]``. ``[]`` for ``n < 2``."""
+    return [i for i in range(n) for _ in range(i + 1, n)]
+
+
+def pair_cols(n: int) -> list:
+    """The second row of each pair ``i < j`` of ``n`` rows, in pdist's order (see :func:`pair_rows`)."""
+    return [j for i in range(n) for j in range(i + 1, n)]
+
+
 def interleave(first: list, second: list) -> list:
     """``[first[0], second[0], first[1], second[1], ...]`` (lists of one length): repeat's copies as a new dim before
     each dim of the tensor."""

@@ -12,8 +12,11 @@ from trt_passes.spec.rule_support import (
     einsum_matmul,
     end_padding,
     infinity,
+    inverse,
     inverse_sqrt,
     next_pad_pair,
+    pair_cols,
+    pair_rows,
     static_dim,
     static_from,
     transposition,
@@ -111,3 +114,17 @@ def test_end_padding_pads_the_end_of_each_dim_in_pad_list_order() -> None:
     assert padded.shape == (1, 2, 4, 6)
     assert torch.equal(padded[:, :, :3, :4], x)
     assert padded[:, :, 3:, :].abs().sum() == 0 and padded[:, :, :, 4:].abs().sum() == 0
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5])
+def test_pair_rows_and_cols_list_the_pairs_in_pdists_order(n: int) -> None:
+    x = torch.randn(n, 3, dtype=torch.float64)
+    rows, cols = pair_rows(n), pair_cols(n)
+    assert len(rows) == len(cols) == n * (n - 1) // 2
+    if n >= 2:
+        picked = (x[rows] - x[cols]).norm(dim=-1)
+        torch.testing.assert_close(picked, torch.nn.functional.pdist(x))
+
+
+def test_inverse_is_one_over_x_and_zero_rather_than_an_error_at_zero() -> None:
+    assert inverse(4.0) == 0.25 and inverse(-0.5) == -2.0 and inverse(0.0) == 0.0
