@@ -255,14 +255,21 @@ def _quote(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
+def _number(v: int | float) -> str:
+    """A number as source text: an infinite float as the literal `1e999` it reads back from (`inf` is a name)."""
+    if isinstance(v, float) and math.isinf(v):
+        return "1e999" if v > 0 else "-1e999"
+    return repr(v)
+
+
 def show_expr(e: Any, prec: int = 0) -> str:
     """Print an expression back as source text (normalised spacing)."""
     if isinstance(e, A.Literal):
         v = e.value
         if isinstance(v, (int, float)) and not isinstance(v, bool) and (v < 0 or str(v).startswith("-")) and prec > 7:
-            return f"({v!r})"  # `(-1)[0]`: without parentheses `-1[0]` reads as `-(1[0])`
+            return f"({_number(v)})"  # `(-1)[0]`: without parentheses `-1[0]` reads as `-(1[0])`
         return "none" if v is None else ("true" if v is True else "false" if v is False else
-                                         (_quote(v) if isinstance(v, str) else repr(v)))
+                                         (_quote(v) if isinstance(v, str) else _number(v)))
     if isinstance(e, A.DtypeLit):
         return e.name
     if isinstance(e, A.EnumLit):

@@ -46,6 +46,12 @@ def test_every_rule_file_round_trips(path: Path) -> None:
     round_trips(path.read_text())
 
 
+def test_an_infinite_number_prints_as_a_literal_that_reads_back() -> None:
+    out = round_trips('ruleset r : lowering\nrule a aten.relu.default(x) where 1e999 > 0.0 and -1e999 < 0.0 => x\n'
+                      '    domain { x: f32 [2] }\n')
+    assert "1e999" in out and "inf" not in out
+
+
 def test_comments_are_kept_before_their_item() -> None:
     out = round_trips("# header\nruleset r : lowering\n# about a\nrule a aten.relu.default(x)  # inline\n"
                       '  => x untested "t"\n# trailing\n')
