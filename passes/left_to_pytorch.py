@@ -33,6 +33,11 @@ _ADAPTIVE_POOL = ("an output size that does not divide the input size with an ou
                   "are bounded; output sizes dividing the input convert as strided pooling")
 
 LEFT_TO_PYTORCH: dict[str, str] = {
+    "aten.as_strided.default": (
+        "it reads its input's storage at the strides given, and the IR holds values, not memory: which element sits "
+        "at a storage offset depends on how the input was made (a transpose, a slice, a channels-last copy), which "
+        "the graph does not record. What converts: an [N, C, 1, 1] tensor read onto its own shape (channels-last "
+        "global pooling), where every layout gives the same order"),
     "aten.nonzero.default": (
         "its result's shape depends on the data (how many elements are nonzero), not on the input shapes; the IR's "
         "sizes must follow from input shapes (the frontend stops at such a size), though TensorRT's NonZero layer "
