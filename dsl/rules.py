@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,6 +109,23 @@ class RuleLibrary:
     #: diagnostics of severity "warning" from the load-time analyses (the load succeeded)
     warnings: tuple[Diagnostic, ...] = field(default=(), compare=False)
     externs: tuple[A.ExternDecl, ...] = field(default=(), compare=False)
+    pools: dict[tuple[str, str], list[RuleSet]] = field(default_factory=dict, compare=False, repr=False)
+    """Pools made so far (:meth:`pool`), kept with the library so each compile reuses their compiled matchers."""
+
+    def pool(self, pattern: str, kind: str) -> list[RuleSet]:
+        """The rule sets of ``kind`` whose names match the glob ``pattern``, as ONE rule set named ``pattern`` when
+        there are several: at each node the rules compete, higher priority first, then rule-set name, then source
+        order (a list of one rule set, or none, otherwise)."""
+        key = (kind, pattern)
+        found = self.pools.get(key)
+        if found is None:
+            chosen = [rs for name, rs in sorted(self.rulesets.items())
+                      if fnmatch.fnmatchcase(name, pattern) and rs.kind == kind]
+            if len(chosen) > 1:
+                rules = sorted((r for rs in chosen for r in rs.rules), key=lambda r: -r.priority)  # stable
+                chosen = [RuleSet(pattern, kind, tuple(rules))]
+            found = self.pools[key] = chosen
+        return found
 
     def rule(self, name: str) -> Rule:
         for rs in self.rulesets.values():

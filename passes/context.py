@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from trt_passes.dsl import RuleLibrary, RuleSet
@@ -24,10 +24,6 @@ class PassContext:
     trace: Callable[[Graph, str, Any], None] | None = None
     """Called after every rule application with (the graph rewritten, its scope: "" or a segment's name, the
     :class:`trt_passes.dsl.RewriteEvent`); observation only (``bisect``, ``TRT_PASSES_TRACE``)."""
-    pools: dict[str, list[RuleSet]] = field(default_factory=dict, repr=False)
-    """Rule-set pools made so far (lower, decompose, partition and convert each ask for one; a pool's compiled
-    matcher is worth building once)."""
-
     def tracer(self, graph: Graph, scope: str = "") -> Callable[[Any], None] | None:
         """The ``trace=`` callback for ``rewrite(graph, ...)``: None when nobody observes rule applications."""
         trace = self.trace
@@ -42,19 +38,11 @@ class PassContext:
         return self.pool(pattern, "converter")
 
     def pool(self, pattern: str, kind: str) -> list[RuleSet]:
-        """The rule sets of ``kind`` matching ``pattern`` as ONE rule set, named ``pattern``: at each node the rules
-        compete, higher priority first, then rule-set name, then source order. Lowering steps run their sets as a
-        pool to one fixpoint, so a rule may emit an op any set of its step lowers, whatever the sets' names."""
-        key = f"{kind}:{pattern}"
-        found = self.pools.get(key)
-        if found is not None:
-            return found
-        chosen = self.rulesets(pattern, kind)
-        if len(chosen) > 1:
-            rules = sorted((r for rs in chosen for r in rs.rules), key=lambda r: -r.priority)  # stable: keeps order
-            chosen = [RuleSet(pattern, kind, tuple(rules))]
-        self.pools[key] = chosen
-        return chosen
+        """The rule sets of ``kind`` matching ``pattern`` as ONE rule set (:meth:`RuleLibrary.pool`): at each node
+        the rules compete, higher priority first, then rule-set name, then source order. Lowering steps run their
+        sets as a pool to one fixpoint, so a rule may emit an op any set of its step lowers, whatever the sets'
+        names."""
+        return self.rules.pool(pattern, kind)
 
     def rulesets(self, pattern: str, kind: str) -> list[RuleSet]:
         """Rule sets whose name matches the glob ``pattern`` and whose kind is ``kind``, by name."""
