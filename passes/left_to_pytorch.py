@@ -63,8 +63,8 @@ LEFT_TO_PYTORCH: dict[str, str] = {
         "an integer base to an integer tensor exponent: TensorRT's POW computes in floats, which do not hold large "
         "integer powers exactly, and an exponent known only at run time cannot become products; float powers convert"),
     "aten.sum.dim_IntList": (
-        "a float64 result (dtype=torch.float64): TensorRT has no f64 tensors; float sums in their own dtype and "
-        "integer sums convert"),
+        "a float64 result (dtype=torch.float64): TensorRT has no f64 tensors (truncate_double=True sums in float32 "
+        "instead); float sums in their own dtype and integer sums convert"),
     "aten.grid_sampler.default": _GRID_SAMPLE,
     "aten.grid_sampler_2d.default": _GRID_SAMPLE,
     **{op: _ADAPTIVE_POOL for op in ("aten._adaptive_avg_pool2d.default", "aten._adaptive_avg_pool3d.default",
