@@ -3,24 +3,29 @@ user would, with ``min_block_size=1`` on the reference runtime, and checked agai
 
     python -m benchmarks.op_corpus [OP ...]          # default: every op of the corpus; OP matches a prefix
     python -m benchmarks.op_corpus --details [OP ...] # also one line per case that did not convert
+    python -m benchmarks.op_corpus --write           # every op, and record it in spec/coverage/op_corpus.tsv
 
 Per op: cases, cases whose every op converted, cases with ops left to PyTorch (the first such op and the reason
 ``explain`` gives, under the table), cases that failed to compile, and cases whose result differs from eager (float
 outputs beyond 1e-4 of the output's largest magnitude, with full float32 engines: ``disable_tf32=True``; integer and
-bool outputs exactly; NaN where eager has NaN). The summary line counts ops converted in every case.
+bool outputs exactly; NaN where eager has NaN). The summary line counts ops converted in every case. ``--write``
+records the run for ``trt-passes coverage`` (:mod:`trt_passes.tools.coverage_measured`).
 """
 
 from __future__ import annotations
 
+import datetime
 import sys
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
+from importlib import resources
 
 import torch
 
 import trt_passes
 from benchmarks.op_corpus_cases import CASES, Case
+from trt_passes.tools.coverage_measured import FILE, MeasuredOp, format_tsv
 
 TOLERANCE = 1e-4
 
@@ -43,6 +48,7 @@ class OpRow:
     failed: int = 0
     wrong: int = 0
     notes: list[str] = field(default_factory=list)
+    not_converted: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def flatten(out: object) -> list[torch.Tensor]:
@@ -106,6 +112,7 @@ def run(cases: list[Case], details: bool) -> list[OpRow]:
         setattr(row, outcome, getattr(row, outcome) + 1)
         if outcome != "converted":
             row.notes.append(f"{case.variant}: {outcome}: {note}")
+            row.not_converted.append((case.variant, outcome, note))
         if details:
             print(f"  {case.op:24} {case.variant:34} {outcome:9} {note}", file=sys.stderr, flush=True)
     return list(rows.values())
@@ -131,11 +138,29 @@ def format_table(rows: list[OpRow]) -> str:
     return "\n".join(lines)
 
 
+def write(rows: list[OpRow]) -> str:
+    """Record ``rows`` (a run of the whole corpus) where ``trt-passes coverage`` reads them; returns the path."""
+    header = (f"The single-op corpus (benchmarks/op_corpus_cases.py) as `python -m benchmarks.op_corpus --write` ran "
+              f"it on {datetime.date.today()}\nwith torch {torch.__version__}, trt-passes {trt_passes.__version__}: "
+              "min_block_size=1, reference runtime, disable_tf32=True.")
+    ops = [MeasuredOp(r.op, r.cases, r.converted, r.left, r.failed, r.wrong, tuple(r.not_converted)) for r in rows]
+    path = resources.files("trt_passes.spec") / "coverage" / FILE
+    with resources.as_file(path) as p:
+        p.write_text(format_tsv(header, ops))
+        return str(p)
+
+
 def main(argv: list[str]) -> int:
     details = "--details" in argv
     wanted = [a for a in argv if not a.startswith("--")]
+    if "--write" in argv and wanted:
+        print("--write records the whole corpus: name no ops", file=sys.stderr)
+        return 2
     cases = [c for c in CASES if not wanted or any(c.op.startswith(w) for w in wanted)]
-    print(format_table(run(cases, details)))
+    rows = run(cases, details)
+    print(format_table(rows))
+    if "--write" in argv:
+        print(f"wrote {write(rows)}")
     return 0
 
 

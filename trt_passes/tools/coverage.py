@@ -1,6 +1,6 @@
 """Which ATen ops the shipped (and extra) rules handle: ``trt-passes coverage``.
 
-Two lists. First the installed torch's core ATen set: every op overload tagged ``torch.Tag.core``. Each op gets one
+Three lists. First the installed torch's core ATen set: every op overload tagged ``torch.Tag.core``. Each op gets one
 status, the first that applies:
 
 * ``converted``: a converter rule's pattern is rooted at the op (the rules are named; a guard may still refuse some
@@ -22,6 +22,9 @@ as its functional twin, which the ``functionalize`` pass makes it), ``folded`` (
 arguments, or ``lift_fresh_copy`` of a constant torch.export lifted: constant folding evaluates it first), ``by
 PyTorch's table`` (no rule: the ``decompose`` pass applies PyTorch's decomposition, a candidate for a rule), ``left to
 PyTorch`` (none of these), or ``dropped`` (the importer drops it: runtime assertions, ``getitem``).
+
+Last, what was measured rather than read off the rules: the single-op corpus of ``benchmarks/`` as last recorded
+(:mod:`trt_passes.tools.coverage_measured`).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from trt_passes.passes.decomposition import decomposition_for
 from trt_passes.passes.fold import UNFOLDABLE
 from trt_passes.passes.functionalize import functional_twin
 from trt_passes.passes.left_to_pytorch import left_to_pytorch_reason
+from trt_passes.tools.coverage_measured import MeasuredCoverage, measured_coverage
 
 STATUSES = ("converted", "lowered", "decomposed", "folded", "pytorch")
 TRAINING_IR_STATUSES = ("by rule", "folded", "by PyTorch's table", "left to PyTorch", "dropped")
@@ -87,6 +91,7 @@ class CoverageReport:
     non_core: list[OpCoverage] = field(default_factory=list)
     torch_version: str = ""
     training_ir: list[TrainingIrOp] = field(default_factory=list)
+    measured: MeasuredCoverage = field(default_factory=MeasuredCoverage)
 
     @property
     def training_ir_totals(self) -> dict[str, int]:
@@ -119,6 +124,7 @@ class CoverageReport:
         lines.append("totals: " + ", ".join(f"{s} {t[s]}" for s in STATUSES)
                      + f" (of {len(self.ops)}; {share:.0%} handled without PyTorch)")
         lines.extend(self._training_ir_lines())
+        lines.extend(self.measured.lines())
         return "\n".join(lines)
 
     def _training_ir_lines(self) -> list[str]:
@@ -144,7 +150,7 @@ class CoverageReport:
                               "on_purpose": o.on_purpose} for o in self.non_core],
                 "training_ir": [{"op": o.op, "models": o.models, "status": o.status, "rules": list(o.rules),
                                  "decomposition": o.decomposition, "via": o.via} for o in self.training_ir],
-                "training_ir_totals": self.training_ir_totals}
+                "training_ir_totals": self.training_ir_totals, "measured": self.measured.to_dict()}
 
 
 def _on_purpose_label(o: OpCoverage) -> str:
@@ -237,4 +243,5 @@ def coverage_report(extra_rules: Sequence[Path] = ()) -> CoverageReport:
     core = core_aten_ops()
     core_set = set(core)
     non_core = [status(op) for op in sorted((set(converters) | set(lowerings)) - core_set)]
-    return CoverageReport([status(op) for op in core], non_core, torch.__version__, training_ir_coverage(lib))
+    return CoverageReport([status(op) for op in core], non_core, torch.__version__, training_ir_coverage(lib),
+                          measured_coverage())
