@@ -427,6 +427,8 @@ case("conv_transpose1d", "stride and dilation", lambda x: F.conv_transpose1d(x, 
      f(1, 2, 6))
 case("conv_transpose3d", "stride and dilation", lambda x: F.conv_transpose3d(x, _W3, stride=2, dilation=2),
      f(1, 2, 3, 3, 3))
+case("conv_transpose2d", "output padding past the padding, bias",
+     lambda x: F.conv_transpose2d(x, _W, _B[:2], stride=2, padding=(0, 1), output_padding=1), f(1, 3, 5, 5))
 case("float64", "linear", lambda x, w: F.linear(x, w).relu(), f(2, 3).double(), f(4, 3).double())
 
 
