@@ -167,7 +167,10 @@ mobilenet_v2 = _tv("mobilenet_v2")
 # ---- timm (pretrained=False) ---------------------------------------------------------------------------------------
 def _timm(name: str, calibrate: int | None = None, **kwargs: object) -> Callable[[], torch.nn.Module]:
     def build() -> torch.nn.Module:
-        import timm
+        try:
+            import timm  # optional: the `bench` extra; imported here so the other models need none
+        except ModuleNotFoundError as e:
+            raise ModuleNotFoundError(f"{name} is a timm model: pip install -e '.[bench]'") from e
 
         torch.manual_seed(0)
         model = timm.create_model(name, pretrained=False, **kwargs)
