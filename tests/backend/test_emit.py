@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 from tests.backend.builders import TrtGraph
+from tests.needs_tensorrt import tensorrt_or_skip
 from trt_passes.backend import emit as emit_module
 from trt_passes.backend.emit import BuildSettings, EmissionError, EmissionTypeError, emit_engine
 from trt_passes.backend.enums import (
@@ -31,14 +32,11 @@ from trt_passes.backend.enums import (
     UnaryOperation,
 )
 from trt_passes.backend.layers.numerics import Numerics
-from trt_passes.backend.tensorrt_import import TensorRTNotAvailableError, find_tensorrt
+from trt_passes.backend.tensorrt_import import find_tensorrt
 from trt_passes.ir.graph import Graph, Provenance, Slot, Value
 from trt_passes.ir.types import TensorType
 
-try:
-    find_tensorrt()
-except TensorRTNotAvailableError:
-    pytest.skip("no TensorRT module installed", allow_module_level=True)
+tensorrt_or_skip()
 
 FAST = BuildSettings(optimization_level=0)
 

@@ -7,13 +7,13 @@ so the reference runtime is held to TensorRT, not only to PyTorch."""
 
 from __future__ import annotations
 
-import pytest
 import torch
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 from tests.backend.builders import TrtGraph, shapes
+from tests.needs_tensorrt import tensorrt_or_skip
 from trt_passes.backend.emit import check_emission
 from trt_passes.backend.enums import (
     GatherMode,
@@ -26,12 +26,8 @@ from trt_passes.backend.enums import (
     SampleMode,
     ScatterMode,
 )
-from trt_passes.backend.tensorrt_import import TensorRTNotAvailableError, find_tensorrt
 
-try:
-    find_tensorrt()
-except TensorRTNotAvailableError:
-    pytest.skip("no TensorRT module installed", allow_module_level=True)
+tensorrt_or_skip()
 
 
 @given(spatial=st.integers(1, 3), transposed=st.booleans(), data=st.data())

@@ -10,15 +10,12 @@ import pytest
 import torch
 
 from tests.backend.builders import TrtGraph
+from tests.needs_tensorrt import tensorrt_or_skip
 from trt_passes.backend.emit import BuildSettings, EmissionError, emit_engine
-from trt_passes.backend.tensorrt_import import TensorRTNotAvailableError, find_tensorrt
 from trt_passes.ir.graph import Graph
 from trt_passes.ir.types import TensorType, torch_dtype
 
-try:
-    find_tensorrt()
-except TensorRTNotAvailableError:
-    pytest.skip("no TensorRT module installed", allow_module_level=True)
+tensorrt_or_skip()
 
 FAST = BuildSettings(optimization_level=0)
 

@@ -10,7 +10,6 @@ saved op) is the real code path. ``scripts/gpu_check.sh`` runs the same path on 
 
 from __future__ import annotations
 
-import importlib
 import sys
 import warnings
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch
 
 import trt_passes
 from tests.backend.fake_tensorrt import FakeGpu, FakeTensorRT
+from tests.needs_tensorrt import tensorrt_rtx_or_skip
 from trt_passes.backend import engine_op, gpu
 from trt_passes.backend.emit import engine_io_names
 from trt_passes.backend.engine_runner import EngineLoadError, EngineRunner
@@ -28,10 +28,7 @@ from trt_passes.backend.segment_module import SegmentModule
 from trt_passes.backend.tensorrt_import import TensorRTNotAvailableError, find_tensorrt
 from trt_passes.inputs import Input
 
-try:
-    REAL = importlib.import_module("tensorrt_rtx")
-except ImportError:
-    pytest.skip("the runtime path's tests build real engines with TensorRT for RTX", allow_module_level=True)
+REAL = tensorrt_rtx_or_skip("the runtime path's tests build real engines with TensorRT for RTX")
 
 
 @pytest.fixture

@@ -15,17 +15,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from trt_passes.backend.tensorrt_import import TensorRTNotAvailableError, find_tensorrt
+from tests.needs_tensorrt import tensorrt_or_skip
 from trt_passes.compiler import build_runtime_program, run_passes
 from trt_passes.frontends.dynamo import import_exported_program
 from trt_passes.passes.context import PassContext
 from trt_passes.passes.settings import CompileSettings
 from trt_passes.tools.parity import max_relative_error
 
-try:
-    find_tensorrt()
-except TensorRTNotAvailableError:
-    pytest.skip("no TensorRT module installed", allow_module_level=True)
+tensorrt_or_skip()
 
 SDPA = torch.ops.aten.scaled_dot_product_attention.default
 LINEAR = torch.ops.aten.linear.default

@@ -12,16 +12,13 @@ import random
 
 import pytest
 
+from tests.needs_tensorrt import tensorrt_or_skip
 from trt_passes.backend.emit import BuildSettings, emit_engine
-from trt_passes.backend.tensorrt_import import TensorRTNotAvailableError, find_tensorrt
 from trt_passes.dsl import draw_example, rewrite
 
 from .test_rule_properties import LIBRARY, OPS
 
-try:
-    find_tensorrt()
-except TensorRTNotAvailableError:
-    pytest.skip("no TensorRT module installed", allow_module_level=True)
+tensorrt_or_skip()
 
 FAST = BuildSettings(optimization_level=0)
 CONVERTERS = [r.name for rs in LIBRARY.rulesets.values() if rs.kind == "converter" for r in rs.rules if r.domains]
