@@ -47,8 +47,8 @@ class OpRow:
     left: int = 0
     failed: int = 0
     wrong: int = 0
-    notes: list[str] = field(default_factory=list)
     not_converted: list[tuple[str, str, str]] = field(default_factory=list)
+    """(variant, outcome, why) of each case not converted whole."""
 
 
 def flatten(out: object) -> list[torch.Tensor]:
@@ -111,7 +111,6 @@ def run(cases: list[Case], details: bool) -> list[OpRow]:
         row.cases += 1
         setattr(row, outcome, getattr(row, outcome) + 1)
         if outcome != "converted":
-            row.notes.append(f"{case.variant}: {outcome}: {note}")
             row.not_converted.append((case.variant, outcome, note))
         if details:
             print(f"  {case.op:24} {case.variant:34} {outcome:9} {note}", file=sys.stderr, flush=True)
@@ -133,7 +132,7 @@ def format_table(rows: list[OpRow]) -> str:
     lines.append("")
     lines.append("cases not converted (variant: outcome: first op left to PyTorch and why, or the error):")
     for r in rows:
-        for note in r.notes:
+        for note in (": ".join(c) for c in r.not_converted):
             lines.append(f"  {r.op}, {note}")
     return "\n".join(lines)
 
