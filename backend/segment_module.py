@@ -60,8 +60,7 @@ class SegmentModule(torch.nn.Module):
         checked: ``.double()`` on the module runs the reference runtime in float64."""
         for node, x in zip(self._expects, inputs, strict=True):
             t = node.type
-            if x.dim() != t.rank or any(
-                    isinstance(d, int) and d != n for d, n in zip(t.shape, x.shape)):
+            if not t.admits_shape(x.shape):
                 raise ValueError(
                     f"segment {self.name} was compiled for input {node.name!r} {t}; it was given "
                     f"{str(x.dtype).removeprefix('torch.')} of shape {tuple(x.shape)}. A compiled program takes the "

@@ -7,6 +7,7 @@ the IR prints compactly and the ``.rw`` language can name them directly. A symbo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +69,10 @@ class TensorType:
     @property
     def is_static(self) -> bool:
         return all(isinstance(d, int) for d in self.shape)
+
+    def admits_shape(self, shape: Sequence[int]) -> bool:
+        """A tensor of ``shape`` fits: the same rank, and each static dim equal (symbolic dims take any size)."""
+        return len(shape) == self.rank and all(not isinstance(d, int) or d == n for d, n in zip(self.shape, shape))
 
     def numel(self) -> int:
         if not self.is_static:

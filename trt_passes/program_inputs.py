@@ -86,8 +86,7 @@ class ProgramInputs:
             raise ValueError(f"the compiled program takes {len(self.types)} tensors ({self.describe()}); the inputs "
                              f"given have {len(tensors)}")
         for i, (name, t, x) in enumerate(zip(self.names, self.types, tensors)):
-            if x.dtype != torch_dtype(t.dtype) or x.dim() != t.rank or any(
-                    isinstance(d, int) and d != n for d, n in zip(t.shape, x.shape)):
+            if x.dtype != torch_dtype(t.dtype) or not t.admits_shape(x.shape):
                 raise ValueError(f"input {i} ({name!r}) of the compiled program is {t}; the input given for it is "
                                  f"{str(x.dtype).removeprefix('torch.')} of shape {tuple(x.shape)}")
 
